@@ -1,0 +1,192 @@
+/* drbdmigd: the drbdmig helper daemon.  It serves the qemu hook and the
+ * drbdmig CLI on a root-only UNIX socket. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "handler.h"
+#include "log.h"
+#include "server.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: drbdmigd [-d] [-n] [-f config] [-s socket] [-L logfile] [-p pidfile]\n"
+		"  -d, --foreground      stay in the foreground and log to stderr\n"
+		"  -n, --check-config    check the configuration, print it and exit\n"
+		"  -f, --config FILE     configuration file (default %s)\n"
+		"  -s, --socket PATH     UNIX socket (default %s)\n"
+		"  -L, --log-file FILE   also append log lines to FILE\n"
+		"  -p, --pid-file FILE   write the daemon's pid to FILE\n"
+		"  -V, --version         print the version\n",
+		DMG_CONF_PATH, DMG_SOCKET_PATH);
+}
+
+/* mkdir -p for the socket's directory; root-owned, not world-writable. */
+static int
+make_parent(const char *path, struct dmg_error *err)
+{
+	char *copy = strdup(path), *dir, *p;
+	int rc = 0;
+
+	if (!copy)
+		return dmg_error_set(err, -ENOMEM, "out of memory");
+	dir = dirname(copy);
+	for (p = dir + 1; rc == 0; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			rc = dmg_error_sys(err, -errno, "cannot create %s", dir);
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	free(copy);
+	return rc;
+}
+
+static int
+write_pidfile(const char *path, struct dmg_error *err)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		return dmg_error_sys(err, -errno, "cannot write %s", path);
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) != 0)
+		return dmg_error_sys(err, -errno, "cannot write %s", path);
+	return 0;
+}
+
+static int
+daemonize(struct dmg_error *err)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return dmg_error_sys(err, -errno, "fork");
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return dmg_error_sys(err, -errno, "setsid");
+	if (chdir("/") < 0)
+		return dmg_error_sys(err, -errno, "chdir /");
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return dmg_error_sys(err, -errno, "/dev/null");
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'd' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "config", required_argument, NULL, 'f' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "log-file", required_argument, NULL, 'L' },
+		{ "pid-file", required_argument, NULL, 'p' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *conf_path = DMG_CONF_PATH, *sock = DMG_SOCKET_PATH;
+	const char *logfile = NULL, *pidfile = NULL;
+	int foreground = 0, check = 0, conf_given = 0, opt, rc;
+	struct dmg_handler handler = { 0 };
+	struct dmg_server *server = NULL;
+	struct dmg_error err;
+	struct dmg_conf conf;
+	struct dmg_log log;
+	FILE *lf = NULL;
+
+	while ((opt = getopt_long(argc, argv, "dnf:s:L:p:Vh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'd': foreground = 1; break;
+		case 'n': check = 1; break;
+		case 'f': conf_path = optarg; conf_given = 1; break;
+		case 's': sock = optarg; break;
+		case 'L': logfile = optarg; break;
+		case 'p': pidfile = optarg; break;
+		case 'V': printf("drbdmigd %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "drbdmigd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+
+	dmg_conf_defaults(&conf);
+	/* The default file is optional; one named on the command line is not. */
+	if (dmg_conf_load(conf_path, !conf_given, &conf, &err) < 0) {
+		fprintf(stderr, "drbdmigd: %s\n", err.msg);
+		return 1;
+	}
+	if (check) {
+		char buf[1024];
+
+		dmg_conf_format(&conf, buf, sizeof(buf));
+		printf("# %s: configuration OK\n%s", conf_path, buf);
+		return 0;
+	}
+
+	if (make_parent(sock, &err) < 0) {
+		fprintf(stderr, "drbdmigd: %s\n", err.msg);
+		return 1;
+	}
+	if (logfile) {
+		if (make_parent(logfile, &err) < 0 || !(lf = fopen(logfile, "ae"))) {
+			fprintf(stderr, "drbdmigd: cannot open log file %s: %s\n", logfile,
+				err.code ? err.msg : strerror(errno));
+			return 1;
+		}
+	}
+	dmg_log_open(&log, "drbdmigd", !foreground, foreground, conf.log_level);
+	log.file = lf;
+	handler.log = &log;
+
+	rc = dmg_server_new(sock, &handler, &server, &err);
+	if (rc == 0 && !foreground)
+		rc = daemonize(&err);
+	if (rc == 0 && pidfile)
+		rc = write_pidfile(pidfile, &err);
+	if (rc == 0) {
+		dmg_info(&log, "drbdmigd %s started (pid %ld)", PACKAGE_VERSION, (long)getpid());
+		rc = dmg_server_run(server, &err);
+	}
+	if (rc < 0) {
+		dmg_err(&log, "%s", err.msg);
+		if (foreground || !server)
+			fprintf(stderr, "drbdmigd: %s\n", err.msg);
+	}
+	dmg_server_free(server);
+	if (pidfile && rc == 0)
+		unlink(pidfile);
+	dmg_info(&log, "drbdmigd stopped");
+	dmg_log_close(&log);
+	if (lf)
+		fclose(lf);
+	return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,91 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handler.h"
+#include "policy.h"
+
+static int
+reply_hook(struct dmg_msg *reply, uint32_t status, const char *message,
+	   struct dmg_error *err)
+{
+	memset(reply, 0, sizeof(*reply));
+	reply->type = DMG_MSG_HOOK_REPLY;
+	reply->status = status;
+	if (message && !(reply->message = strdup(message)))
+		return dmg_error_set(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static void
+log_policy(struct dmg_handler *h, const struct dmg_policy *p)
+{
+	char rate[32];
+	size_t i;
+
+	for (i = 0; i < p->ndisks; i++) {
+		const struct dmg_policy_disk *d = &p->disks[i];
+
+		dmg_format_rate(d->resync_rate_kib, rate, sizeof(rate));
+		dmg_info(h->log, "policy-disk domain=%s target=%s source=%s resync-rate=%s source-after=%s sync-mode=%s",
+			 p->domain, d->target, d->source, rate,
+			 dmg_source_after_name(d->source_after),
+			 dmg_sync_mode_name(d->sync_mode));
+	}
+}
+
+static int
+handle_hook(struct dmg_handler *h, const struct dmg_msg *req, struct dmg_msg *reply,
+	    struct dmg_error *err)
+{
+	int required = strcmp(req->op, "migrate") == 0 && strcmp(req->subop, "begin") == 0;
+	struct dmg_policy *p = NULL;
+	struct dmg_error perr;
+	char msg[DMG_ERROR_MAX + 128];
+	int rc;
+
+	dmg_info(h->log, "hook-request domain=%s op=%s sub=%s extra=%s xml-bytes=%zu",
+		 req->domain, req->op, req->subop, req->extra, req->xml_len);
+	rc = dmg_policy_parse(req->xml, req->xml_len, &p, &perr);
+	if (rc < 0) {
+		dmg_err(h->log, "policy-error domain=%s: %s", req->domain, perr.msg);
+		if (!required)   /* never block an ordinary start/stop */
+			return reply_hook(reply, 0, NULL, err);
+		snprintf(msg, sizeof(msg), "drbdmig: domain '%s': invalid drbdmig policy: %s; migration refused",
+			 req->domain, perr.msg);
+		return reply_hook(reply, 1, msg, err);
+	}
+	if (!p) {
+		dmg_debug(h->log, "domain=%s carries no drbdmig policy; nothing to do", req->domain);
+		return reply_hook(reply, 0, NULL, err);
+	}
+	if (strcmp(p->domain, req->domain) != 0)
+		dmg_warn(h->log, "hook-request domain=%s but the XML names '%s'", req->domain, p->domain);
+	log_policy(h, p);
+	dmg_policy_free(p);
+	/* Storage work arrives with the session engine; until then an annotated
+	 * migration proceeds with the XML unchanged. */
+	return reply_hook(reply, 0, NULL, err);
+}
+
+int
+dmg_handle(struct dmg_handler *h, const struct dmg_msg *req, struct dmg_msg *reply,
+	   struct dmg_error *err)
+{
+	h->requests++;
+	switch (req->type) {
+	case DMG_MSG_HOOK_REQUEST:
+		return handle_hook(h, req, reply, err);
+	case DMG_MSG_PING:
+		memset(reply, 0, sizeof(*reply));
+		reply->type = DMG_MSG_PONG;
+		reply->version = strdup(PACKAGE_VERSION);
+		return reply->version ? 0 : dmg_error_set(err, -ENOMEM, "out of memory");
+	default:
+		return dmg_error_set(err, -EPROTO, "a %s message is not a request",
+				     dmg_msg_type_name(req->type));
+	}
+}

@@ -1,0 +1,20 @@
+/* What drbdmigd does with one decoded request.  This layer sits above the
+ * policy parser and, in later work, the session engine; the server below it
+ * only moves bytes. */
+#ifndef DMG_HANDLER_H
+#define DMG_HANDLER_H
+
+#include "log.h"
+#include "proto.h"
+
+struct dmg_handler {
+	struct dmg_log *log;
+	unsigned long requests;      /* served since start, for the log */
+};
+
+/* Fills reply for req.  Returns 0, or a negative code when no reply could be
+ * built (the server then answers with DMG_MSG_ERROR). */
+int dmg_handle(struct dmg_handler *h, const struct dmg_msg *req,
+	       struct dmg_msg *reply, struct dmg_error *err);
+
+#endif

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Builds the libFuzzer targets with clang into OUTDIR (default ./fuzz-out).
+# Needs clang and libclang-rt-14-dev (Debian); a configured build tree's
+# config.h is found through $top_builddir (or generated minimally here).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+out=${1:-$PWD/fuzz-out}
+CLANG=${CLANG:-clang}
+command -v "$CLANG" >/dev/null || { echo "fuzz: $CLANG not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 77; }
+mkdir -p "$out"
+if [ -n "${top_builddir:-}" ] && [ -f "$top_builddir/config.h" ]; then
+	inc="-I$top_builddir"
+else
+	printf '#define PACKAGE_VERSION "fuzz"\n#define _GNU_SOURCE 1\n' > "$out/config.h"
+	inc="-I$out"
+fi
+flags="-std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $inc -I$src/plugin"
+xml_cflags=$(pkg-config --cflags libxml-2.0)
+xml_libs=$(pkg-config --libs libxml-2.0)
+# shellcheck disable=SC2086
+$CLANG $flags $xml_cflags -o "$out/fuzz_policy" "$here/fuzz_policy.c" \
+	"$src/plugin/policy.c" "$src/plugin/error.c" $xml_libs
+# shellcheck disable=SC2086
+$CLANG $flags -o "$out/fuzz_proto" "$here/fuzz_proto.c" "$src/plugin/proto.c" "$src/plugin/error.c"
+echo "fuzz: built $out/fuzz_policy $out/fuzz_proto"

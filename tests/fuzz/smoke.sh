@@ -1,0 +1,47 @@
+#!/bin/sh
+# Short fuzzing run of each target (FUZZ_SECONDS each, default 20), seeded
+# with the test data and examples.  `make fuzz` runs longer (FUZZ_SECONDS=300).
+# Reports libFuzzer's execution counts; any crash, leak or UBSan report fails.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+secs=${FUZZ_SECONDS:-20}
+out=${FUZZ_OUT:-${top_builddir:-$PWD}/fuzz-out}
+"$here/build.sh" "$out" >/dev/null || { rc=$?; [ $rc -eq 77 ] && echo "SKIP: no clang/libFuzzer"; exit $rc; }
+pass=0 fail=0
+seed() {   # seed <target> <corpus dir>
+	mkdir -p "$2"
+	case $1 in
+	fuzz_policy)
+		cp "$src"/xml/examples/*.xml "$2"/ 2>/dev/null
+		i=0
+		for f in "$src"/tests/data/schema/*/*.xml; do
+			i=$((i + 1))
+			{ echo "<domain><name>f</name><metadata>"; cat "$f"; echo "</metadata><devices>"
+			  echo "<disk type='block' device='disk'><source dev='/dev/vg/a'/><target dev='vda'/></disk>"
+			  echo "<disk type='block'><source dev='/dev/vg/b'/><target dev='vdb'/></disk>"
+			  echo "</devices></domain>"; } > "$2/seed-$i.xml"
+		done ;;
+	fuzz_proto)
+		# ping, error "abc", hook reply with status + stdout
+		printf 'DMG1\000\001\000\003\000\000\000\000' > "$2/ping"
+		printf 'DMG1\000\001\000\005\000\000\000\011\000\010\000\000\000\003abc' > "$2/error"
+		printf 'DMG1\000\001\000\002\000\000\000\023\000\006\000\000\000\004\000\000\000\001\000\007\000\000\000\003<a>' > "$2/reply" ;;
+	esac
+}
+for t in fuzz_policy fuzz_proto; do
+	corpus="$out/corpus-$t"
+	seed "$t" "$corpus"
+	log="$out/$t.log"
+	if "$out/$t" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
+		-print_final_stats=1 "$corpus" > "$log" 2>&1; then
+		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+		echo "fuzz: $t: ${execs:-?} executions in ${secs}s, no crash"
+		pass=$((pass + 1))
+	else
+		echo "fuzz: $t: FAILED (see $log)"; tail -n 30 "$log"
+		fail=$((fail + 1))
+	fi
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

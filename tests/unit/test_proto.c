@@ -1,0 +1,275 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "unit.h"
+#include "wire.h"
+
+static void
+roundtrip(const struct dmg_msg *in, struct dmg_msg *out)
+{
+	struct dmg_buf b = { 0 };
+	struct dmg_error err;
+
+	CU_ASSERT_EQUAL_FATAL(dmg_msg_encode(in, &b, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(dmg_msg_decode(b.data, b.len, out, &err), 0);
+	dmg_buf_free(&b);
+}
+
+static void
+test_roundtrip_request(void)
+{
+	char xml[] = "<domain>\0binary-safe</domain>";
+	struct dmg_msg in = {
+		.type = DMG_MSG_HOOK_REQUEST, .domain = "vm1", .op = "migrate",
+		.subop = "begin", .extra = "-", .xml = xml, .xml_len = sizeof(xml) - 1,
+	}, out;
+
+	roundtrip(&in, &out);
+	CU_ASSERT_EQUAL(out.type, DMG_MSG_HOOK_REQUEST);
+	CU_ASSERT_STRING_EQUAL(out.domain, "vm1");
+	CU_ASSERT_STRING_EQUAL(out.op, "migrate");
+	CU_ASSERT_STRING_EQUAL(out.subop, "begin");
+	CU_ASSERT_STRING_EQUAL(out.extra, "-");
+	CU_ASSERT_EQUAL(out.xml_len, sizeof(xml) - 1);
+	CU_ASSERT(memcmp(out.xml, xml, sizeof(xml) - 1) == 0);
+	dmg_msg_clear(&out);
+}
+
+static void
+test_roundtrip_reply(void)
+{
+	struct dmg_msg in = { .type = DMG_MSG_HOOK_REPLY, .status = 1, .message = "drbdmig: no" }, out;
+
+	roundtrip(&in, &out);
+	CU_ASSERT_EQUAL(out.type, DMG_MSG_HOOK_REPLY);
+	CU_ASSERT_EQUAL(out.status, 1);
+	CU_ASSERT_STRING_EQUAL(out.message, "drbdmig: no");
+	CU_ASSERT_PTR_NULL(out.out);
+	dmg_msg_clear(&out);
+
+	in.out = "<domain/>";
+	in.out_len = 9;
+	in.message = NULL;
+	roundtrip(&in, &out);
+	CU_ASSERT_EQUAL(out.out_len, 9);
+	CU_ASSERT_STRING_EQUAL(out.out, "<domain/>");
+	CU_ASSERT_PTR_NULL(out.message);
+	dmg_msg_clear(&out);
+}
+
+/* Exact bytes: the wire format is a contract between separately built
+ * programs (a hook and a daemon of different versions may meet). */
+static void
+test_golden_bytes(void)
+{
+	static const unsigned char ping[] = { 'D', 'M', 'G', '1', 0, 1, 0, 3, 0, 0, 0, 0 };
+	static const unsigned char reply[] = {
+		'D', 'M', 'G', '1', 0, 1, 0, 2, 0, 0, 0, 17,
+		0, 6, 0, 0, 0, 4, 0, 0, 0, 1,     /* status = 1 */
+		0, 8, 0, 0, 0, 1, 'x',            /* message = "x" */
+	};
+	struct dmg_msg m = { .type = DMG_MSG_PING };
+	struct dmg_buf b = { 0 };
+	struct dmg_error err;
+
+	CU_ASSERT_EQUAL(dmg_msg_encode(&m, &b, &err), 0);
+	CU_ASSERT_EQUAL(b.len, sizeof(ping));
+	CU_ASSERT(memcmp(b.data, ping, sizeof(ping)) == 0);
+	m = (struct dmg_msg){ .type = DMG_MSG_HOOK_REPLY, .status = 1, .message = "x" };
+	CU_ASSERT_EQUAL(dmg_msg_encode(&m, &b, &err), 0);
+	CU_ASSERT_EQUAL(b.len, sizeof(reply));
+	CU_ASSERT(memcmp(b.data, reply, sizeof(reply)) == 0);
+	dmg_buf_free(&b);
+}
+
+static void
+expect_reject(const unsigned char *data, size_t len, int code, const char *needle)
+{
+	struct dmg_msg m;
+	struct dmg_error err;
+	int rc = dmg_msg_decode(data, len, &m, &err);
+
+	CU_ASSERT_EQUAL(rc, code);
+	CU_ASSERT(needle == NULL || strstr(err.msg, needle) != NULL);
+	CU_ASSERT_PTR_NULL(m.domain);
+	CU_ASSERT_PTR_NULL(m.message);
+}
+
+static void
+test_rejects(void)
+{
+	unsigned char f[64];
+	static const unsigned char base[] = {
+		'D', 'M', 'G', '1', 0, 1, 0, 5, 0, 0, 0, 9,
+		0, 8, 0, 0, 0, 3, 'a', 'b', 'c',
+	};
+
+	memcpy(f, base, sizeof(base));
+	{   /* sanity: the base frame is valid */
+		struct dmg_msg m;
+		struct dmg_error err;
+
+		CU_ASSERT_EQUAL(dmg_msg_decode(f, sizeof(base), &m, &err), 0);
+		CU_ASSERT_STRING_EQUAL(m.message, "abc");
+		dmg_msg_clear(&m);
+	}
+	expect_reject(f, 5, -EPROTO, "truncated");
+	f[0] = 'X';
+	expect_reject(f, sizeof(base), -EPROTO, "magic");
+	memcpy(f, base, sizeof(base));
+	f[5] = 2;
+	expect_reject(f, sizeof(base), -EPROTO, "version");
+	memcpy(f, base, sizeof(base));
+	f[7] = 99;
+	expect_reject(f, sizeof(base), -EPROTO, "type");
+	memcpy(f, base, sizeof(base));
+	f[11] = 10;
+	expect_reject(f, sizeof(base), -EPROTO, "does not match");
+	memcpy(f, base, sizeof(base));
+	f[8] = 0xff;
+	expect_reject(f, sizeof(base), -EMSGSIZE, "limit");
+	memcpy(f, base, sizeof(base));
+	f[17] = 4;   /* field claims more than present */
+	expect_reject(f, sizeof(base), -EPROTO, "overruns");
+	memcpy(f, base, sizeof(base));
+	f[13] = 1;   /* DOMAIN is not an ERROR field */
+	expect_reject(f, sizeof(base), -EPROTO, "unexpected field");
+	memcpy(f, base, sizeof(base));
+	f[19] = '\0';
+	expect_reject(f, sizeof(base), -EPROTO, "NUL");
+	/* truncated field header: payload of 3 bytes */
+	memcpy(f, base, sizeof(base));
+	f[11] = 3;
+	expect_reject(f, 15, -EPROTO, "truncated field");
+	/* missing required field: ERROR with empty payload */
+	memcpy(f, base, 12);
+	f[11] = 0;
+	expect_reject(f, 12, -EPROTO, "missing");
+	/* duplicate field */
+	memcpy(f, base, sizeof(base));
+	memcpy(f + sizeof(base), base + 12, 9);
+	f[11] = 18;
+	expect_reject(f, sizeof(base) + 9, -EPROTO, "twice");
+	/* status must be exactly 4 bytes */
+	{
+		static const unsigned char r[] = {
+			'D', 'M', 'G', '1', 0, 1, 0, 2, 0, 0, 0, 8,
+			0, 6, 0, 0, 0, 2, 0, 1,
+		};
+		expect_reject(r, sizeof(r), -EPROTO, "4 bytes");
+	}
+}
+
+static void
+test_encode_limits(void)
+{
+	struct dmg_msg m = { .type = DMG_MSG_HOOK_REQUEST, .domain = "d", .op = "o",
+			     .subop = "s", .extra = "e" };
+	struct dmg_buf b = { 0 };
+	struct dmg_error err;
+	char *big = malloc(300);
+
+	CU_ASSERT_FATAL(big != NULL);
+	CU_ASSERT_EQUAL(dmg_msg_encode(&m, &b, &err), -EINVAL);   /* xml missing */
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "xml"));
+	memset(big, 'a', 299);
+	big[299] = '\0';
+	m.xml = "x";
+	m.xml_len = 1;
+	m.domain = big;
+	CU_ASSERT_EQUAL(dmg_msg_encode(&m, &b, &err), -EMSGSIZE);
+	m.type = (enum dmg_msg_type)0;
+	CU_ASSERT_EQUAL(dmg_msg_encode(&m, &b, &err), -EINVAL);
+	free(big);
+	dmg_buf_free(&b);
+}
+
+/* The incremental reader must cope with one byte at a time. */
+static void
+test_reader_bytewise(void)
+{
+	struct dmg_msg in = { .type = DMG_MSG_HOOK_REQUEST, .domain = "vm", .op = "migrate",
+			      .subop = "begin", .extra = "-", .xml = "<domain/>", .xml_len = 9 }, out;
+	struct dmg_reader r = { 0 };
+	struct dmg_buf b = { 0 };
+	struct dmg_error err;
+	int sv[2], rc = 0;
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	CU_ASSERT_EQUAL_FATAL(dmg_set_nonblock(sv[1], &err), 0);
+	CU_ASSERT_EQUAL_FATAL(dmg_msg_encode(&in, &b, &err), 0);
+	for (i = 0; i < b.len; i++) {
+		CU_ASSERT_EQUAL_FATAL(write(sv[0], b.data + i, 1), 1);
+		rc = dmg_reader_feed(&r, sv[1], &out, &err);
+		if (i + 1 < b.len)
+			CU_ASSERT_EQUAL(rc, 0);
+	}
+	CU_ASSERT_EQUAL(rc, 1);
+	CU_ASSERT_STRING_EQUAL(out.xml, "<domain/>");
+	dmg_msg_clear(&out);
+	/* EOF mid-header is an error, not a hang. */
+	CU_ASSERT_EQUAL(write(sv[0], b.data, 5), 5);
+	close(sv[0]);
+	CU_ASSERT_EQUAL(dmg_reader_feed(&r, sv[1], &out, &err), -EPIPE);
+	dmg_reader_reset(&r);
+	close(sv[1]);
+	dmg_buf_free(&b);
+}
+
+/* A header announcing a huge payload is refused before any allocation. */
+static void
+test_reader_refuses_huge(void)
+{
+	static const unsigned char hdr[] = { 'D', 'M', 'G', '1', 0, 1, 0, 1, 0x7f, 0xff, 0xff, 0xff };
+	struct dmg_reader r = { 0 };
+	struct dmg_error err;
+	struct dmg_msg out;
+	int sv[2];
+
+	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	CU_ASSERT_EQUAL(write(sv[0], hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+	CU_ASSERT_EQUAL(dmg_reader_feed(&r, sv[1], &out, &err), -EMSGSIZE);
+	CU_ASSERT_PTR_NULL(r.frame);
+	dmg_reader_reset(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_recv_timeout(void)
+{
+	struct dmg_error err;
+	struct dmg_msg out;
+	int sv[2];
+	int64_t t0;
+
+	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	CU_ASSERT_EQUAL_FATAL(dmg_set_nonblock(sv[1], &err), 0);
+	t0 = dmg_now_ms();
+	CU_ASSERT_EQUAL(dmg_msg_recv(sv[1], &out, t0 + 200, &err), -ETIMEDOUT);
+	CU_ASSERT(dmg_now_ms() - t0 >= 190);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+void
+register_proto_tests(void)
+{
+	CU_pSuite s = CU_add_suite("proto", NULL, NULL);
+
+	CU_add_test(s, "hook request round trip", test_roundtrip_request);
+	CU_add_test(s, "hook reply round trip", test_roundtrip_reply);
+	CU_add_test(s, "golden bytes", test_golden_bytes);
+	CU_add_test(s, "malformed frames rejected", test_rejects);
+	CU_add_test(s, "encoder limits", test_encode_limits);
+	CU_add_test(s, "reader fed byte by byte", test_reader_bytewise);
+	CU_add_test(s, "reader refuses huge header", test_reader_refuses_huge);
+	CU_add_test(s, "receive deadline", test_recv_timeout);
+}

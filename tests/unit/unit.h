@@ -1,0 +1,19 @@
+#ifndef DMG_TEST_UNIT_H
+#define DMG_TEST_UNIT_H
+
+#include <stddef.h>
+
+#include <CUnit/CUnit.h>
+
+void register_policy_tests(void);
+void register_proto_tests(void);
+void register_conf_tests(void);
+void register_hookev_tests(void);
+void register_hook_exec_tests(void);
+
+/* Reads a whole file (tests only); NULL if missing. */
+char *read_file(const char *path, size_t *len);
+/* Environment variable or fallback. */
+const char *test_env(const char *name, const char *fallback);
+
+#endif
