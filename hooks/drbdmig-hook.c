@@ -97,6 +97,7 @@ ask_daemon(const struct dmg_hook_event *ev, const struct input *in,
 	int64_t deadline = dmg_now_ms() + (int64_t)timeout_s * 1000;
 	int fd, rc;
 
+	memset(reply, 0, sizeof(*reply));
 	fd = dmg_unix_connect(path_or_env("DRBDMIG_SOCKET", DMG_SOCKET_PATH),
 			      CONNECT_TIMEOUT_MS, err);
 	if (fd < 0)
@@ -126,7 +127,7 @@ ask_daemon(const struct dmg_hook_event *ev, const struct input *in,
 static int
 relay(const struct dmg_msg *reply)
 {
-	struct dmg_error err;
+	struct dmg_error err = { 0 };
 
 	if (reply->out_len &&
 	    dmg_write_all(1, reply->out, reply->out_len, dmg_now_ms() + 10000, &err) < 0) {
@@ -143,7 +144,7 @@ main(int argc, char **argv)
 {
 	struct dmg_hook_event ev;
 	struct dmg_msg reply;
-	struct dmg_error err;
+	struct dmg_error err = { 0 };
 	struct dmg_conf conf;
 	struct input in;
 	unsigned timeout;

@@ -26,9 +26,9 @@ usage(FILE *f)
 static int
 cmd_ping(const char *sock)
 {
-	struct dmg_msg req = { .type = DMG_MSG_PING }, rep;
+	struct dmg_msg req = { .type = DMG_MSG_PING }, rep = { 0 };
 	int64_t deadline = dmg_now_ms() + CLI_TIMEOUT_MS;
-	struct dmg_error err;
+	struct dmg_error err = { 0 };
 	int fd, rc;
 
 	fd = dmg_unix_connect(sock, CLI_TIMEOUT_MS, &err);

@@ -115,7 +115,7 @@ main(int argc, char **argv)
 	int foreground = 0, check = 0, conf_given = 0, opt, rc;
 	struct dmg_handler handler = { 0 };
 	struct dmg_server *server = NULL;
-	struct dmg_error err;
+	struct dmg_error err = { 0 };
 	struct dmg_conf conf;
 	struct dmg_log log;
 	FILE *lf = NULL;

@@ -171,7 +171,7 @@ read_opts(const xmlNode *n, struct disk_opts *o, const char *const *allowed,
 			return dmg_error_set(err, -EINVAL,
 					     "%s: attribute '%s:%s' is not allowed here",
 					     w, (const char *)a->ns->prefix, name);
-		for (al = allowed; *al && strcmp(*al, name); al++)
+		for (al = allowed; *al && strcmp(*al, name) != 0; al++)
 			;
 		if (!*al)
 			return dmg_error_set(err, -EINVAL,

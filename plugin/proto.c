@@ -199,6 +199,8 @@ dmg_msg_header(const unsigned char *hdr, uint16_t *type, uint32_t *payload_len,
 	uint32_t magic = get32(hdr), len = get32(hdr + 8);
 	uint16_t ver = get16(hdr + 4), t = get16(hdr + 6);
 
+	*type = 0;
+	*payload_len = 0;
 	if (magic != DMG_PROTO_MAGIC)
 		return dmg_error_set(err, -EPROTO, "bad message magic 0x%08x", magic);
 	if (ver != DMG_PROTO_VERSION)

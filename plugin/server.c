@@ -137,7 +137,7 @@ static void
 answer(struct dmg_server *s, struct client *c, const struct dmg_msg *req)
 {
 	struct dmg_msg reply = { 0 };
-	struct dmg_error err;
+	struct dmg_error err = { 0 };
 	int rc;
 
 	rc = dmg_handle(s->h, req, &reply, &err);
@@ -159,7 +159,7 @@ static int
 client_io(struct dmg_server *s, struct client *c, short revents)
 {
 	struct dmg_msg req;
-	struct dmg_error err;
+	struct dmg_error err = { 0 };
 	int rc;
 
 	if (c->out.len) {

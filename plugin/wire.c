@@ -154,6 +154,7 @@ dmg_msg_recv(int fd, struct dmg_msg *m, int64_t deadline, struct dmg_error *err)
 	struct dmg_reader r = { 0 };
 	int rc;
 
+	memset(m, 0, sizeof(*m));
 	for (;;) {
 		rc = dmg_reader_feed(&r, fd, m, err);
 		if (rc != 0)

@@ -1,0 +1,118 @@
+#!/bin/bash
+# The whole drbdmig test suite, from a clean checkout on Debian 12, as root:
+# installs dependencies, builds with -Werror, runs the unit tests (CUnit,
+# schema, fuzz smoke), the unit tests again under ASan/UBSan and valgrind,
+# cppcheck, `make distcheck`, the two-libvirt-hosts integration test and the
+# kernel lab.  Ends with one line "N passed, N failed" (one per stage).
+#
+#   tests/run-tests.sh            everything
+#   STAGES="build unit" tests/run-tests.sh   a subset
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${DRBDMIG_BUILD:-$top/_build}
+STAGES=${STAGES:-deps build unit asan valgrind static distcheck twohost lab}
+export FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+pass=0 fail=0 skip=0
+results=()
+
+stage() {   # stage <name> <command...>; 77 = skipped
+	local name=$1 t0=$SECONDS rc
+	shift
+	case " $STAGES " in *" $name "*) ;; *) return 0 ;; esac
+	echo
+	echo "=== stage $name: $*"
+	"$@"
+	rc=$?
+	if [ $rc -eq 0 ]; then pass=$((pass + 1)); results+=("PASS  $name ($((SECONDS - t0)) s)")
+	elif [ $rc -eq 77 ]; then skip=$((skip + 1)); results+=("SKIP  $name")
+	else fail=$((fail + 1)); results+=("FAIL  $name (exit $rc, $((SECONDS - t0)) s)"); fi
+}
+
+configure_in() {   # configure_in <dir> <extra configure args...>
+	local dir=$1
+	shift
+	mkdir -p "$dir" && cd "$dir" || return 1
+	[ -f Makefile ] || "$top/configure" --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
+		--runstatedir=/run "$@" > configure.out || { cat configure.out; return 1; }
+}
+
+do_build() {
+	(cd "$top" && ./autogen.sh > /dev/null) || return 1
+	configure_in "$build/ci" --enable-werror && make -j"$(nproc)"
+}
+
+do_unit() {
+	cd "$build/ci" && make -j"$(nproc)" check
+	local rc=$?
+	for log in tests/schema-check.sh.log tests/fuzz/smoke.sh.log tests/unit/unit.log; do
+		echo "--- $log"; tail -n 12 "$log"
+	done
+	return $rc
+}
+
+do_asan() {
+	configure_in "$build/asan" --enable-werror --enable-sanitizers || return 1
+	make -j"$(nproc)" > /dev/null && make check TESTS=tests/unit/unit > /dev/null
+	local rc=$?
+	tail -n 8 tests/unit/unit.log
+	return $rc
+}
+
+do_valgrind() {
+	cd "$build/ci" || return 1
+	HOOK_BIN=$PWD/hooks/drbdmig-hook DAEMON_BIN=$PWD/plugin/drbdmigd \
+	TEST_DATA=$top/tests/data XML_DIR=$top/xml \
+	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		tests/unit/unit > valgrind.out 2>&1
+	local rc=$?
+	grep -E '==[0-9]+==' valgrind.out | head -n 40
+	tail -n 8 valgrind.out
+	return $rc
+}
+
+do_static() {
+	local rc=0
+	echo "--- cppcheck"
+	cppcheck --error-exitcode=1 --enable=warning,performance,portability --std=c11 \
+		--inline-suppr --quiet -I "$top/plugin" "$top/plugin" "$top/hooks" "$top/bench" \
+		"$top/tests/guest" || rc=1
+	# clang-tidy (checks in .clang-tidy) over the product code, with the
+	# compile commands of a dedicated build.
+	echo "--- clang-tidy"
+	configure_in "$build/tidy" || return 1
+	[ -f compile_commands.json ] || bear -- make -j"$(nproc)" > /dev/null || return 1
+	clang-tidy -p . --quiet "$top"/plugin/*.c "$top"/hooks/*.c "$top"/bench/*.c 2>&1 |
+		grep -E 'warning:|error:' && rc=1
+	return $rc
+}
+
+do_distcheck() {
+	cd "$build/ci" && FUZZ_SECONDS=3 make distcheck > distcheck.out 2>&1
+	local rc=$?
+	tail -n 6 distcheck.out
+	return $rc
+}
+
+do_twohost() {
+	DRBDMIG_BUILDDIR=$build/ci "$top/tests/twohost/test-hook-migration.sh"
+}
+
+do_lab() {
+	"$top/tests/lab/lab.sh" check
+}
+
+stage deps "$top/tests/setup-deps.sh"
+stage build do_build
+stage unit do_unit
+stage asan do_asan
+stage valgrind do_valgrind
+stage static do_static
+stage distcheck do_distcheck
+stage twohost do_twohost
+stage lab do_lab
+
+echo
+echo "=== summary"
+printf '%s\n' "${results[@]}"
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]
