@@ -10,6 +10,7 @@ void register_proto_tests(void);
 void register_conf_tests(void);
 void register_hookev_tests(void);
 void register_hook_exec_tests(void);
+void register_storage_tests(void);
 
 /* Reads a whole file (tests only); NULL if missing. */
 char *read_file(const char *path, size_t *len);
