@@ -11,7 +11,11 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "dm.h"
+#include "drbd.h"
 #include "lvm.h"
 
 static int
@@ -56,6 +60,133 @@ print_one(const struct dmg_dm_info *info, void *arg)
 	return 0;
 }
 
+static int usage(void);
+
+/* "a.b.c.d:port" into a sockaddr_in */
+static int
+parse_addr(const char *s, struct sockaddr_in *sa)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+
+	memset(sa, 0, sizeof(*sa));
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		return -1;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)atoi(colon + 1));
+	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+static void
+print_status(const struct dmg_drbd_status *st)
+{
+	printf("minor %u %s/%s %s %s/%s oos %llu/%llu susp %u\n", st->minor,
+	       dmg_drbd_role_str(st->state.role), dmg_drbd_role_str(st->state.peer),
+	       dmg_drbd_conn_str(st->state.conn), dmg_drbd_disk_str(st->state.disk),
+	       dmg_drbd_disk_str(st->state.pdsk), (unsigned long long)st->bits_oos,
+	       (unsigned long long)st->bits_total, st->state.susp);
+}
+
+static int
+is_synced(const struct dmg_drbd_status *st, void *arg)
+{
+	(void)arg;
+	return st->state.conn == DMG_C_CONNECTED && st->state.disk == DMG_D_UP_TO_DATE &&
+	       st->state.pdsk == DMG_D_UP_TO_DATE;
+}
+
+static int
+is_connected(const struct dmg_drbd_status *st, void *arg)
+{
+	(void)arg;
+	return st->state.conn >= DMG_C_CONNECTED;
+}
+
+static int
+drbd_cmd(int argc, char **argv)
+{
+	struct dmg_error err = { 0 };
+	struct dmg_drbd_status st;
+	struct dmg_drbd_req r;
+	struct dmg_drbd *d;
+	struct sockaddr_in my, peer;
+	struct dmg_drbd_net net = { .my_addr = (struct sockaddr *)&my, .my_len = sizeof(my),
+				    .peer_addr = (struct sockaddr *)&peer, .peer_len = sizeof(peer),
+				    .hmac_alg = "sha256" };
+	const char *c = argv[1];
+	int rc = -EINVAL;
+
+	if (dmg_drbd_open(&d, &err) < 0)
+		return fail(&err);
+	if (strcmp(c, "drbd-new-resource") == 0 && argc == 3) {
+		rc = dmg_drbd_req_new_resource(&r, argv[2], &err);
+	} else if (strcmp(c, "drbd-new-minor") == 0 && argc == 5) {
+		rc = dmg_drbd_req_new_minor(&r, argv[2], (uint32_t)atoi(argv[3]), (uint32_t)atoi(argv[4]), &err);
+	} else if (strcmp(c, "drbd-attach") == 0 && argc == 7) {
+		struct dmg_drbd_disk disk = { .backing = argv[3], .meta = argv[4],
+					      .resync_rate_kib = (uint32_t)atoi(argv[5]),
+					      .dynamic = strcmp(argv[6], "dynamic") == 0, .fencing = -1 };
+
+		rc = dmg_drbd_req_attach(&r, (uint32_t)atoi(argv[2]), &disk, &err);
+	} else if ((strcmp(c, "drbd-connect") == 0 && argc == 7) ||
+		   (strcmp(c, "drbd-net-opts") == 0 && argc == 5) ||
+		   (strcmp(c, "drbd-disconnect") == 0 && argc == 4)) {
+		int base = strcmp(c, "drbd-connect") == 0 ? 3 : 2;
+
+		if (parse_addr(argv[base], &my) < 0 || parse_addr(argv[base + 1], &peer) < 0) {
+			fprintf(stderr, "stortool: bad address\n");
+			dmg_drbd_close(d);
+			return 2;
+		}
+		if (strcmp(c, "drbd-connect") == 0) {
+			net.secret = argv[5];
+			net.two_primaries = strcmp(argv[6], "two") == 0;
+			rc = dmg_drbd_req_connect(&r, argv[2], &net, &err);
+		} else if (strcmp(c, "drbd-net-opts") == 0) {
+			net.two_primaries = strcmp(argv[4], "two") == 0;
+			rc = dmg_drbd_req_net_opts(&r, &net, &err);
+		} else {
+			rc = dmg_drbd_req_disconnect(&r, &net, 0, &err);
+		}
+	} else if (strcmp(c, "drbd-primary") == 0 && (argc == 3 || argc == 4)) {
+		rc = dmg_drbd_req_role(&r, (uint32_t)atoi(argv[2]), 1, argc == 4, &err);
+	} else if (strcmp(c, "drbd-secondary") == 0 && argc == 3) {
+		rc = dmg_drbd_req_role(&r, (uint32_t)atoi(argv[2]), 0, 0, &err);
+	} else if (strcmp(c, "drbd-detach") == 0 && argc == 3) {
+		rc = dmg_drbd_req_detach(&r, (uint32_t)atoi(argv[2]), 0, &err);
+	} else if (strcmp(c, "drbd-down") == 0 && argc == 3) {
+		rc = dmg_drbd_req_resource(&r, DMG_DRBD_DOWN, argv[2], &err);
+	} else if (strcmp(c, "drbd-del-resource") == 0 && argc == 3) {
+		rc = dmg_drbd_req_resource(&r, DMG_DRBD_DEL_RESOURCE, argv[2], &err);
+	} else if (strcmp(c, "drbd-del-minor") == 0 && argc == 3) {
+		dmg_drbd_req_minor(&r, DMG_DRBD_DEL_MINOR, (uint32_t)atoi(argv[2]));
+		rc = 0;
+	} else if (strcmp(c, "drbd-status") == 0 && argc == 3) {
+		rc = dmg_drbd_status(d, (uint32_t)atoi(argv[2]), &st, &err);
+		if (rc == 0)
+			print_status(&st);
+		dmg_drbd_close(d);
+		return rc < 0 ? fail(&err) : 0;
+	} else if ((strcmp(c, "drbd-wait-synced") == 0 || strcmp(c, "drbd-wait-connected") == 0) &&
+		   argc == 4) {
+		rc = dmg_drbd_wait(d, (uint32_t)atoi(argv[2]),
+				   strcmp(c, "drbd-wait-synced") == 0 ? is_synced : is_connected, NULL,
+				   atoi(argv[3]) * 1000, &st, &err);
+		print_status(&st);
+		dmg_drbd_close(d);
+		return rc < 0 ? fail(&err) : 0;
+	} else {
+		dmg_drbd_close(d);
+		return usage();
+	}
+	if (rc == 0)
+		rc = dmg_drbd_call(d, &r, 30000, &st, &err);
+	dmg_drbd_close(d);
+	return rc < 0 ? fail(&err) : 0;
+}
+
 static int
 usage(void)
 {
@@ -69,7 +200,15 @@ usage(void)
 		"       stortool swap NAME NEWFILE OLDFILE\n"
 		"       stortool remove NAME | list-ours\n"
 		"       stortool lv PATH | vg VG | lv-create VG NAME BYTES | lv-remove VG NAME [guest]\n"
-		"       stortool md-sectors DATA_SECTORS\n");
+		"       stortool md-sectors DATA_SECTORS\n"
+		"       stortool drbd-new-resource RES | drbd-new-minor RES MINOR VOLUME\n"
+		"       stortool drbd-attach MINOR BACKING META RATE_KIB dynamic|fixed\n"
+		"       stortool drbd-connect RES MYIP:PORT PEERIP:PORT SECRET one|two\n"
+		"       stortool drbd-net-opts MYIP:PORT PEERIP:PORT one|two\n"
+		"       stortool drbd-disconnect MYIP:PORT PEERIP:PORT\n"
+		"       stortool drbd-primary MINOR [force] | drbd-secondary MINOR | drbd-detach MINOR\n"
+		"       stortool drbd-down RES | drbd-del-minor MINOR | drbd-del-resource RES\n"
+		"       stortool drbd-status MINOR | drbd-wait-synced MINOR SECS | drbd-wait-connected MINOR SECS\n");
 	return 2;
 }
 
@@ -150,5 +289,7 @@ main(int argc, char **argv)
 		printf("%" PRIu64 "\n", dmg_drbd_md_sectors(strtoull(argv[2], NULL, 10)));
 		return 0;
 	}
+	if (strncmp(cmd, "drbd-", 5) == 0)
+		return drbd_cmd(argc, argv);
 	return usage();
 }

@@ -1,0 +1,267 @@
+/* The DRBD kernel module over generic netlink, through libnl-3: socket,
+ * family and multicast-group resolution, request/reply matching by sequence
+ * number, events.  Message contents are drbd_msg.c's business. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/netlink.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
+#include "drbd.h"
+#include "wire.h"
+
+#define REQ_BUF 4096
+
+struct dmg_drbd {
+	struct nl_sock *sk;        /* requests */
+	struct nl_sock *ev;        /* events multicast, opened on demand */
+	int family;
+	uint32_t seq;
+};
+
+static const char *
+cmd_name(enum dmg_drbd_cmd c)
+{
+	switch (c) {
+	case DMG_DRBD_GET_STATUS: return "get-status";
+	case DMG_DRBD_NEW_MINOR: return "new-minor";
+	case DMG_DRBD_DEL_MINOR: return "del-minor";
+	case DMG_DRBD_NEW_RESOURCE: return "new-resource";
+	case DMG_DRBD_DEL_RESOURCE: return "del-resource";
+	case DMG_DRBD_CONNECT: return "connect";
+	case DMG_DRBD_DISCONNECT: return "disconnect";
+	case DMG_DRBD_ATTACH: return "attach";
+	case DMG_DRBD_PRIMARY: return "primary";
+	case DMG_DRBD_SECONDARY: return "secondary";
+	case DMG_DRBD_DETACH: return "detach";
+	case DMG_DRBD_DOWN: return "down";
+	case DMG_DRBD_CHG_DISK_OPTS: return "disk-options";
+	case DMG_DRBD_CHG_NET_OPTS: return "net-options";
+	default: return "request";
+	}
+}
+
+static int
+nl_err(struct dmg_error *err, int nlrc, const char *what)
+{
+	return dmg_error_set(err, -EIO, "%s: %s", what, nl_geterror(nlrc));
+}
+
+void
+dmg_drbd_close(struct dmg_drbd *d)
+{
+	if (!d)
+		return;
+	if (d->ev)
+		nl_socket_free(d->ev);
+	if (d->sk)
+		nl_socket_free(d->sk);
+	free(d);
+}
+
+int
+dmg_drbd_open(struct dmg_drbd **out, struct dmg_error *err)
+{
+	struct dmg_drbd *d = calloc(1, sizeof(*d));
+	int rc;
+
+	if (!d)
+		return dmg_error_set(err, -ENOMEM, "out of memory");
+	d->sk = nl_socket_alloc();
+	if (!d->sk) {
+		free(d);
+		return dmg_error_set(err, -ENOMEM, "out of memory");
+	}
+	rc = genl_connect(d->sk);
+	if (rc < 0) {
+		rc = nl_err(err, rc, "generic netlink");
+		dmg_drbd_close(d);
+		return rc;
+	}
+	d->family = genl_ctrl_resolve(d->sk, "drbd");
+	if (d->family < 0) {
+		dmg_drbd_close(d);
+		return dmg_error_set(err, -ENOENT, "the DRBD kernel module is not loaded (modprobe drbd)");
+	}
+	d->seq = (uint32_t)dmg_now_ms();
+	*out = d;
+	return 0;
+}
+
+/* Receives messages on sk until one with seq (or any, if seq is 0) is
+ * decoded into st.  Returns 1 when st is filled, 0 on timeout/no data. */
+static int
+recv_one(struct nl_sock *sk, uint32_t seq, int timeout_ms, struct dmg_drbd_status *st,
+	 struct dmg_error *err)
+{
+	int64_t deadline = dmg_now_ms() + timeout_ms;
+
+	for (;;) {
+		struct pollfd p = { .fd = nl_socket_get_fd(sk), .events = POLLIN };
+		struct sockaddr_nl peer;
+		unsigned char *buf = NULL;
+		int64_t left = deadline - dmg_now_ms();
+		int n, rc = 0, found = 0;
+		struct nlmsghdr *h;
+
+		if (left < 0)
+			left = 0;
+		n = poll(&p, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		n = nl_recv(sk, &peer, &buf, NULL);
+		if (n <= 0) {
+			free(buf);
+			if (n == -NLE_AGAIN || n == 0)
+				continue;
+			return nl_err(err, n, "receiving from DRBD");
+		}
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+			if (seq && h->nlmsg_seq != seq)
+				continue;
+			rc = dmg_drbd_decode(h, h->nlmsg_len, st, err);
+			if (rc != 0) {
+				found = 1;
+				break;
+			}
+		}
+		free(buf);
+		if (found)
+			return rc < 0 ? rc : 1;
+	}
+}
+
+int
+dmg_drbd_call(struct dmg_drbd *d, const struct dmg_drbd_req *r, int timeout_ms,
+	      struct dmg_drbd_status *st, struct dmg_error *err)
+{
+	unsigned char buf[REQ_BUF];
+	struct dmg_drbd_status local;
+	int len, rc;
+
+	if (!st)
+		st = &local;
+	len = dmg_drbd_encode(r, (uint16_t)d->family, ++d->seq, nl_socket_get_local_port(d->sk),
+			      buf, sizeof(buf), err);
+	if (len < 0)
+		return len;
+	rc = nl_sendto(d->sk, buf, (size_t)len);
+	if (rc < 0)
+		return nl_err(err, rc, cmd_name(r->cmd));
+	rc = recv_one(d->sk, d->seq, timeout_ms, st, err);
+	if (rc < 0)
+		return dmg_error_prefix(err, "DRBD %s", cmd_name(r->cmd));
+	if (rc == 0)
+		return dmg_error_set(err, -ETIMEDOUT, "DRBD %s: no answer within %d s", cmd_name(r->cmd),
+				     timeout_ms / 1000);
+	if (!dmg_drbd_ret_ok(st->ret_code)) {
+		int code = st->ret_code == 127 ? -ENODEV : -EIO;
+
+		if (r->minor != DMG_DRBD_NO_MINOR)
+			return dmg_error_set(err, code, "DRBD %s on minor %u: %s (%d)%s%s", cmd_name(r->cmd),
+					     r->minor, dmg_drbd_ret_str(st->ret_code), st->ret_code,
+					     st->info[0] ? ": " : "", st->info);
+		return dmg_error_set(err, code, "DRBD %s: %s (%d)%s%s", cmd_name(r->cmd),
+				     dmg_drbd_ret_str(st->ret_code), st->ret_code,
+				     st->info[0] ? ": " : "", st->info);
+	}
+	return 0;
+}
+
+int
+dmg_drbd_status(struct dmg_drbd *d, uint32_t minor, struct dmg_drbd_status *st,
+		struct dmg_error *err)
+{
+	struct dmg_drbd_req r;
+
+	dmg_drbd_req_minor(&r, DMG_DRBD_GET_STATUS, minor);
+	return dmg_drbd_call(d, &r, 10000, st, err);
+}
+
+int
+dmg_drbd_events_open(struct dmg_drbd *d, struct dmg_error *err)
+{
+	int grp, rc;
+
+	if (d->ev)
+		return 0;
+	grp = genl_ctrl_resolve_grp(d->sk, "drbd", "events");
+	if (grp < 0)
+		return nl_err(err, grp, "DRBD events group");
+	d->ev = nl_socket_alloc();
+	if (!d->ev)
+		return dmg_error_set(err, -ENOMEM, "out of memory");
+	nl_socket_disable_seq_check(d->ev);
+	rc = genl_connect(d->ev);
+	if (rc == 0)
+		rc = nl_socket_add_membership(d->ev, grp);
+	if (rc == 0)
+		rc = nl_socket_set_nonblocking(d->ev);
+	if (rc < 0) {
+		nl_socket_free(d->ev);
+		d->ev = NULL;
+		return nl_err(err, rc, "DRBD events");
+	}
+	return 0;
+}
+
+int
+dmg_drbd_events_fd(const struct dmg_drbd *d)
+{
+	return d->ev ? nl_socket_get_fd(d->ev) : -1;
+}
+
+int
+dmg_drbd_event_next(struct dmg_drbd *d, struct dmg_drbd_status *st, struct dmg_error *err)
+{
+	if (!d->ev)
+		return dmg_error_set(err, -EINVAL, "DRBD events not opened");
+	return recv_one(d->ev, 0, 0, st, err);
+}
+
+int
+dmg_drbd_wait(struct dmg_drbd *d, uint32_t minor,
+	      int (*pred)(const struct dmg_drbd_status *st, void *arg), void *arg,
+	      int timeout_ms, struct dmg_drbd_status *last, struct dmg_error *err)
+{
+	int64_t deadline = dmg_now_ms() + timeout_ms;
+	struct dmg_drbd_status st;
+	int rc;
+
+	rc = dmg_drbd_events_open(d, err);
+	if (rc < 0)
+		return rc;
+	for (;;) {
+		/* The authoritative answer is the minor's status; events only
+		 * wake us early. */
+		rc = dmg_drbd_status(d, minor, &st, err);
+		if (rc < 0)
+			return rc;
+		if (last)
+			*last = st;
+		if (pred(&st, arg))
+			return 0;
+		if (dmg_now_ms() >= deadline)
+			return dmg_error_set(err, -ETIMEDOUT, "DRBD minor %u: timed out in %s/%s/%s",
+					     minor, dmg_drbd_conn_str(st.state.conn),
+					     dmg_drbd_disk_str(st.state.disk),
+					     dmg_drbd_disk_str(st.state.pdsk));
+		{
+			struct pollfd p = { .fd = dmg_drbd_events_fd(d), .events = POLLIN };
+			struct dmg_drbd_status ev;
+
+			if (poll(&p, 1, 1000) > 0)
+				while (dmg_drbd_event_next(d, &ev, err) > 0)
+					;
+		}
+	}
+}
