@@ -490,6 +490,8 @@ dmg_drbd_decode(const void *buf, size_t len, struct dmg_drbd_status *st, struct 
 		memcpy(&e, p + NLMSG_HDRLEN, sizeof(e));
 		if (e.error == 0)
 			return 0;   /* an ACK */
+		if (e.error > 0 || e.error < -4095)
+			return dmg_error_set(err, -EPROTO, "netlink error message with code %d", e.error);
 		return dmg_error_sys(err, e.error, "DRBD netlink request rejected");
 	}
 	if (nh.nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN + sizeof(dh))

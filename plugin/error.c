@@ -63,8 +63,11 @@ dmg_error_sys(struct dmg_error *err, int code, const char *fmt, ...)
 	va_list ap;
 	int rc;
 
+	/* Codes come from the kernel too: never negate INT_MIN. */
+	if (code >= 0 || code < -4095)
+		code = -EINVAL;
 	va_start(ap, fmt);
-	rc = error_vset(err, code, strerror(code < 0 ? -code : EINVAL), fmt, ap);
+	rc = error_vset(err, code, strerror(-code), fmt, ap);
 	va_end(ap);
 	return rc;
 }

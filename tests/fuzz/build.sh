@@ -23,4 +23,7 @@ $CLANG $flags $xml_cflags -o "$out/fuzz_policy" "$here/fuzz_policy.c" \
 	"$src/plugin/policy.c" "$src/plugin/error.c" $xml_libs
 # shellcheck disable=SC2086
 $CLANG $flags -o "$out/fuzz_proto" "$here/fuzz_proto.c" "$src/plugin/proto.c" "$src/plugin/error.c"
-echo "fuzz: built $out/fuzz_policy $out/fuzz_proto"
+# shellcheck disable=SC2086
+$CLANG $flags -o "$out/fuzz_storage" "$here/fuzz_storage.c" "$src/plugin/drbd_msg.c" \
+	"$src/plugin/dm_table.c" "$src/plugin/error.c"
+echo "fuzz: built $out/fuzz_policy $out/fuzz_proto $out/fuzz_storage"

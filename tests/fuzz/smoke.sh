@@ -27,14 +27,18 @@ seed() {   # seed <target> <corpus dir>
 		printf 'DMG1\000\001\000\003\000\000\000\000' > "$2/ping"
 		printf 'DMG1\000\001\000\005\000\000\000\011\000\010\000\000\000\003abc' > "$2/error"
 		printf 'DMG1\000\001\000\002\000\000\000\023\000\006\000\000\000\004\000\000\000\001\000\007\000\000\000\003<a>' > "$2/reply" ;;
+	fuzz_storage)
+		printf '\0010 409600 linear 9:126 8300544\n' > "$2/table"
+		printf '\0010 8 linear 7:0 0\n8 8 striped 2 128 8:16 0 8:32 0\n' > "$2/table2"
+		for f in "$src"/tests/data/drbd/*.bin; do [ -f "$f" ] && { printf '\000'; cat "$f"; } > "$2/$(basename "$f")"; done ;;
 	esac
 }
-for t in fuzz_policy fuzz_proto; do
+for t in fuzz_policy fuzz_proto fuzz_storage; do
 	corpus="$out/corpus-$t"
 	seed "$t" "$corpus"
 	log="$out/$t.log"
 	if "$out/$t" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
-		-print_final_stats=1 "$corpus" > "$log" 2>&1; then
+		-print_final_stats=1 -artifact_prefix="$out/" "$corpus" > "$log" 2>&1; then
 		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 		echo "fuzz: $t: ${execs:-?} executions in ${secs}s, no crash"
 		pass=$((pass + 1))
