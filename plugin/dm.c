@@ -182,8 +182,8 @@ dmg_dm_get_table(const char *name, struct dmg_dm_table *t, struct dmg_error *err
 		}
 		t->t[t->n].start = start;
 		t->t[t->n].length = length;
-		strcpy(t->t[t->n].type, type);
-		strcpy(t->t[t->n].params, params);
+		memcpy(t->t[t->n].type, type, strlen(type) + 1);
+		memcpy(t->t[t->n].params, params, strlen(params) + 1);
 		t->n++;
 	} while (next);
 	dm_task_destroy(dmt);
@@ -272,7 +272,7 @@ dmg_dm_swap(const char *name, const struct dmg_dm_table *new_t,
 	    const struct dmg_dm_table *expect_old, struct dmg_error *err)
 {
 	struct dmg_dm_table live;
-	uint64_t new_size, old_size;
+	uint64_t new_size = 0, old_size = 0;
 	int rc;
 
 	rc = dmg_dm_table_check(new_t, &new_size, err);

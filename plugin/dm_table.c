@@ -44,7 +44,7 @@ dmg_dm_table_linear(struct dmg_dm_table *t, uint64_t sectors, unsigned major,
 	memset(t, 0, sizeof(*t));
 	t->n = 1;
 	t->t[0].length = sectors;
-	strcpy(t->t[0].type, "linear");
+	memcpy(t->t[0].type, "linear", sizeof("linear"));
 	snprintf(t->t[0].params, sizeof(t->t[0].params), "%u:%u %" PRIu64, major, minor, offset);
 	return 0;
 }

@@ -150,6 +150,7 @@ dmg_drbd_call(struct dmg_drbd *d, const struct dmg_drbd_req *r, int timeout_ms,
 
 	if (!st)
 		st = &local;
+	memset(st, 0, sizeof(*st));
 	len = dmg_drbd_encode(r, (uint16_t)d->family, ++d->seq, nl_socket_get_local_port(d->sk),
 			      buf, sizeof(buf), err);
 	if (len < 0)

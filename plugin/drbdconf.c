@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "drbdconf.h"
+#include "exec.h"
 
 /* Everything we write into the file comes from drbdmig itself, but names
  * and paths are still checked: one stray quote would break drbdadm for
@@ -116,4 +117,17 @@ dmg_drbd_resfile_remove(const char *dir, const char *resource, struct dmg_error 
 	if (unlink(path) < 0 && errno != ENOENT)
 		return dmg_error_sys(err, -errno, "cannot remove %s", path);
 	return 0;
+}
+
+int
+dmg_drbd_create_md(uint32_t minor, const char *meta, struct dmg_error *err)
+{
+	char m[16];
+	char *argv[] = { "/sbin/drbdmeta", "--force", m, "v08", (char *)meta, "flex-external",
+			 "create-md", NULL };
+	int rc;
+
+	snprintf(m, sizeof(m), "%u", minor);
+	rc = dmg_exec_ok(argv, NULL, 0, 60000, err);
+	return rc < 0 ? dmg_error_prefix(err, "cannot create DRBD metadata on %s", meta) : 0;
 }

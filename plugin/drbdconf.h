@@ -43,4 +43,8 @@ int dmg_drbd_resfile_write(const char *dir, const struct dmg_drbd_resfile *r,
 			   struct dmg_error *err);
 int dmg_drbd_resfile_remove(const char *dir, const char *resource, struct dmg_error *err);
 
+/* Initialises DRBD 8.4 ("v08") external metadata on meta for minor with
+ * drbd-utils' drbdmeta (the on-disk format's own tool). */
+int dmg_drbd_create_md(uint32_t minor, const char *meta, struct dmg_error *err);
+
 #endif

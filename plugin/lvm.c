@@ -101,6 +101,7 @@ dmg_lvm_lookup(const char *path, struct dmg_lv *lv, struct dmg_error *err)
 	char out[1024];
 	int rc = dmg_exec_ok(argv, out, sizeof(out), LVM_TIMEOUT_MS, err);
 
+	memset(lv, 0, sizeof(*lv));
 	if (rc < 0)
 		return dmg_error_prefix(err, "%s is not an LVM logical volume", path);
 	return dmg_lvm_parse_lvs(out, lv, err);
@@ -145,7 +146,7 @@ dmg_lvm_remove(const char *vg, const char *name, int guest_lv, struct dmg_error 
 {
 	char path[2 * DMG_LVM_NAME_MAX + 8];
 	char *argv[] = { LVM_BIN, "lvremove", "--yes", path, NULL };
-	struct dmg_lv lv;
+	struct dmg_lv lv = { 0 };
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", vg, name);

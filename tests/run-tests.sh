@@ -80,9 +80,14 @@ do_static() {
 	# compile commands of a dedicated build.
 	echo "--- clang-tidy"
 	configure_in "$build/tidy" || return 1
-	[ -f compile_commands.json ] || bear -- make -j"$(nproc)" > /dev/null || return 1
-	clang-tidy -p . --quiet "$top"/plugin/*.c "$top"/hooks/*.c "$top"/bench/*.c 2>&1 |
-		grep -E 'warning:|error:' && rc=1
+	make clean > /dev/null && bear -- make -j"$(nproc)" > /dev/null || return 1
+	local out
+	out=$(clang-tidy -p . --quiet "$top"/plugin/*.c "$top"/hooks/*.c "$top"/bench/*.c 2>&1 |
+		grep -E 'warning:|error:')
+	if [ -n "$out" ]; then
+		echo "$out"
+		rc=1
+	fi
 	return $rc
 }
 

@@ -16,6 +16,7 @@
 
 #include "dm.h"
 #include "drbd.h"
+#include "drbdconf.h"
 #include "lvm.h"
 
 static int
@@ -201,6 +202,9 @@ usage(void)
 		"       stortool remove NAME | list-ours\n"
 		"       stortool lv PATH | vg VG | lv-create VG NAME BYTES | lv-remove VG NAME [guest]\n"
 		"       stortool md-sectors DATA_SECTORS\n"
+		"       stortool create-md MINOR META\n"
+		"       stortool resfile DIR RES SECRET  NAME IP PORT MINOR DISK META  (x2: this host, peer)\n"
+		"       stortool resfile-remove DIR RES\n"
 		"       stortool drbd-new-resource RES | drbd-new-minor RES MINOR VOLUME\n"
 		"       stortool drbd-attach MINOR BACKING META RATE_KIB dynamic|fixed\n"
 		"       stortool drbd-connect RES MYIP:PORT PEERIP:PORT SECRET one|two\n"
@@ -289,6 +293,23 @@ main(int argc, char **argv)
 		printf("%" PRIu64 "\n", dmg_drbd_md_sectors(strtoull(argv[2], NULL, 10)));
 		return 0;
 	}
+	if (strcmp(cmd, "create-md") == 0 && argc == 4)
+		return dmg_drbd_create_md((uint32_t)atoi(argv[2]), argv[3], &err) < 0 ? fail(&err) : 0;
+	if (strcmp(cmd, "resfile") == 0 && argc == 17) {
+		/* resfile DIR RES SECRET then per host: NAME IP PORT MINOR DISK META */
+		struct dmg_drbd_resfile rf = { .resource = argv[3], .secret = argv[4] };
+		int i;
+
+		for (i = 0; i < 2; i++) {
+			char **h = &argv[5 + 6 * i];
+
+			rf.host[i] = (struct dmg_drbd_host){ h[0], h[1], (uint16_t)atoi(h[2]),
+							     (uint32_t)atoi(h[3]), h[4], h[5] };
+		}
+		return dmg_drbd_resfile_write(argv[2], &rf, &err) < 0 ? fail(&err) : 0;
+	}
+	if (strcmp(cmd, "resfile-remove") == 0 && argc == 4)
+		return dmg_drbd_resfile_remove(argv[2], argv[3], &err) < 0 ? fail(&err) : 0;
 	if (strncmp(cmd, "drbd-", 5) == 0)
 		return drbd_cmd(argc, argv);
 	return usage();
