@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "dm.h"
 #include "lvm.h"
 #include "unit.h"
@@ -131,4 +132,49 @@ register_storage_tests(void)
 	CU_add_test(s, "dm table errors", test_parse_errors);
 	CU_add_test(s, "DRBD external metadata size", test_md_formula);
 	CU_add_test(s, "lvs output", test_lvs_parse);
+}
+
+static void
+test_alloc(void)
+{
+	static const char proc_drbd[] =
+		"version: 8.4.11 (api:1/proto:86-101)\n"
+		"srcversion: 211FB288A383ED945B83420 \n"
+		" 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----\n"
+		"    ns:4 nr:0 dw:4 dr:1337 al:1 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n"
+		" 1: cs:Unconfigured\n"
+		"12: cs:StandAlone ro:Secondary/Unknown ds:Diskless/DUnknown   r-----\n";
+	static const char tcp[] =
+		"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+		"   0: 0100007F:1E6D 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0\n"
+		"   1: 0163000A:1E6E 0263000A:9C40 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0\n";
+	struct dmg_used minors = { 0 }, ports = { 0 }, peer = { 0 };
+	struct dmg_error err;
+	uint32_t v = 0;
+
+	CU_ASSERT_EQUAL(dmg_parse_proc_drbd(proc_drbd, &minors, &err), 0);
+	CU_ASSERT_EQUAL(minors.n, 3);
+	CU_ASSERT(dmg_used_has(&minors, 0) && dmg_used_has(&minors, 1) && dmg_used_has(&minors, 12));
+	CU_ASSERT_EQUAL(dmg_alloc_pick(&minors, NULL, 0, 100, &v, &err), 0);
+	CU_ASSERT_EQUAL(v, 2);
+	CU_ASSERT_EQUAL(dmg_parse_proc_net_tcp(tcp, &ports, &err), 0);
+	CU_ASSERT_EQUAL(ports.n, 2);
+	CU_ASSERT(dmg_used_has(&ports, 7789) && dmg_used_has(&ports, 7790));
+	/* the peer's used ports count too: one port serves both ends */
+	dmg_used_add(&peer, 7791);
+	CU_ASSERT_EQUAL(dmg_alloc_pick(&ports, &peer, 7789, 7799, &v, &err), 0);
+	CU_ASSERT_EQUAL(v, 7792);
+	CU_ASSERT_EQUAL(dmg_alloc_pick(&ports, &peer, 7789, 7791, &v, &err), -ENOSPC);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "7789"));
+	/* garbage is ignored, not misread */
+	CU_ASSERT_EQUAL(dmg_parse_proc_net_tcp("header\nnot a line\n x: y\n", &ports, &err), 0);
+	CU_ASSERT_EQUAL(ports.n, 2);
+}
+
+void
+register_alloc_tests(void)
+{
+	CU_pSuite s = CU_add_suite("alloc", NULL, NULL);
+
+	CU_add_test(s, "minor and port allocation", test_alloc);
 }
