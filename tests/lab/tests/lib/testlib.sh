@@ -1,0 +1,52 @@
+# shellcheck shell=bash
+# Helpers for kernel lab tests. A test (tests/lab/tests/NAME.sh) runs on the machine, not
+# in the lab hosts, and drives the hosts through lab.sh; lab.sh test/check export LAB (the
+# driver), LAB_RUN, LAB_SHARED (host side of /lab/shared), LAB_SRC and LAB_DIR.
+set -euo pipefail
+: "${LAB:?run lab tests with: tests/lab/lab.sh test NAME (or lab.sh check)}"
+
+T_NAME=$(basename "$0" .sh)
+T_START=$SECONDS
+# In-guest paths of the repository and of the tests' guest-side helpers.
+# shellcheck disable=SC2034  # used by the tests that source this
+G_SRC=/lab/src
+# shellcheck disable=SC2034
+G_LIB=$G_SRC/tests/lab/tests/lib
+
+log()  { printf '[%s +%ds] %s\n' "$T_NAME" $((SECONDS - T_START)) "$*"; }
+fail() { log "FAIL: $*"; exit 1; }
+
+# on H CMD [ARG...]: run CMD on host H, logged; the test fails if CMD fails.
+# Env ON_TIMEOUT sets the exec timeout (default 300 s).
+on() {
+	local h=$1 rc=0
+	shift
+	log "$h# $*"
+	"$LAB" exec "$h" -t "${ON_TIMEOUT:-300}" -- "$@" || rc=$?
+	[ "$rc" -eq 0 ] || fail "on host $h: '$*' exited $rc"
+}
+# sh_on H SCRIPT [ARG...]: like on, with a bash script string ($1.. = ARGs).
+sh_on() {
+	local h=$1 s=$2
+	shift 2
+	on "$h" bash -c "$s" bash "$@"
+}
+# val H CMD [ARG...]: CMD's stdout (not logged); the test fails if CMD fails.
+val() {
+	local h=$1 out rc=0
+	shift
+	out=$("$LAB" exec "$h" -t "${ON_TIMEOUT:-300}" -- "$@") || rc=$?
+	[ "$rc" -eq 0 ] || fail "on host $h: '$*' exited $rc"
+	printf '%s\n' "$out"
+}
+# try H CMD [ARG...]: best effort (cleanup paths): run, log failures, never fail.
+try() {
+	local h=$1
+	shift
+	"$LAB" exec "$h" -t "${ON_TIMEOUT:-120}" -- "$@" 2>&1 | sed "s/^/  [$h] /" || true
+}
+check() {   # check DESCRIPTION COMMAND...: a named assertion
+	local d=$1
+	shift
+	if "$@"; then log "ok: $d"; else fail "$d"; fi
+}

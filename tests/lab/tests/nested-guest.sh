@@ -1,0 +1,115 @@
+#!/bin/bash
+# Kernel lab: libvirtd in host A runs a nested (L2) guest whose disk is an LV.
+# The L2 guest is tests/lab/l2/l2boot.asm, a 512-byte boot sector (an L2 Linux would take
+# ~200 s under double emulation) that writes numbered records to its disk and prints
+# progress on its serial port. Steps: build it (nasm, on this machine), put it on a fresh
+# LV in A, define + start a type='qemu' domain with that LV as a raw block disk
+# (cache='none'), wait for progress on the serial console, destroy, check the records on
+# the LV, undefine, remove the LV.
+# shellcheck source=lib/testlib.sh
+. "$(dirname "$0")/lib/testlib.sh"
+
+DOM=lab-l2
+VG=vg0
+LV=l2disk
+LV_MB=8
+SLOTS=4096                      # must match SLOTS in l2boot.asm
+WANT=${L2_WANT_RECORDS:-256}    # records the console must report before we stop
+WAIT_S=${L2_WAIT:-240}
+L2=$LAB_SHARED/l2               # /lab/shared/l2 in the hosts
+G_L2=/lab/shared/l2
+
+on_exit() {
+	local rc=$?
+	[ "$rc" -eq 0 ] && return 0
+	log "cleaning up after the failure"
+	try A sh -c "virsh domstate $DOM; tail -n 20 /var/log/libvirt/qemu/$DOM.log"
+	[ -f "$L2/console.log" ] && { log "L2 console (tail):"; tail -n 5 "$L2/console.log" | tr -d '\r'; }
+	try A sh -c "virsh destroy $DOM; virsh undefine $DOM; lvremove -qy $VG/$LV"
+	exit "$rc"
+}
+trap on_exit EXIT
+
+rm -rf "$L2"
+mkdir -p "$L2"
+log "== build the L2 boot sector"
+nasm -f bin -o "$L2/l2boot.bin" "$LAB_DIR/l2/l2boot.asm"
+[ "$(stat -c %s "$L2/l2boot.bin")" -eq 512 ] || fail "l2boot.bin is not 512 bytes"
+
+log "== A: the L2 disk: a fresh ${LV_MB} MiB LV with the boot sector"
+if val A virsh list --all --name | grep -qx "$DOM"; then fail "domain $DOM already exists on A"; fi
+on A lvcreate -qy -Wy -Zy -L "${LV_MB}M" -n "$LV" "$VG"
+on A dd if=/dev/zero of="/dev/$VG/$LV" bs=1M count="$LV_MB" oflag=direct status=none
+on A dd if="$G_L2/l2boot.bin" of="/dev/$VG/$LV" bs=512 count=1 oflag=direct conv=notrunc status=none
+
+cat >"$L2/$DOM.xml" <<EOF
+<domain type='qemu'>
+  <name>$DOM</name>
+  <memory unit='MiB'>32</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <disk type='block' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source dev='/dev/$VG/$LV'/>
+      <target dev='hda' bus='ide'/>
+    </disk>
+    <serial type='file'>
+      <source path='$G_L2/console.log'/>
+      <target port='0'/>
+    </serial>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+EOF
+
+log "== A: define and start the L2 domain"
+on A virsh define "$G_L2/$DOM.xml"
+t=$SECONDS
+on A virsh start "$DOM"
+log "virsh start took $((SECONDS - t)) s"
+
+log "== wait for $WANT records on the L2 serial console (at most $WAIT_S s)"
+last=0
+while :; do
+	line=$(grep -a -o 'L2REC [0-9A-F]\{8\}' "$L2/console.log" 2>/dev/null | tail -n1 || true)
+	[ -n "$line" ] && last=$((16#${line#L2REC }))
+	[ "$last" -ge "$WANT" ] && break
+	grep -q L2DISKERR "$L2/console.log" 2>/dev/null && fail "the L2 guest reports a disk error"
+	[ $((SECONDS - t)) -lt "$WAIT_S" ] || fail "only $last records after $WAIT_S s"
+	sleep 1
+done
+log "L2 console: record $last after $((SECONDS - t)) s"
+check "the L2 console shows the boot banner" grep -q L2BOOT "$L2/console.log"
+on A virsh destroy "$DOM"
+PRINTED=$(grep -a -o 'L2REC [0-9A-F]\{8\}' "$L2/console.log" | tail -n1)
+PRINTED=$((16#${PRINTED#L2REC }))
+
+log "== check the records on the LV"
+declare -A AT=()
+max=0
+while IFS=: read -r off rec; do
+	[ $((off % 512)) -eq 0 ] || continue
+	s=$((16#${rec#L2REC }))
+	AT[$s]=$((off / 512))
+	[ "$s" -gt "$max" ] && max=$s
+done < <(val A sh -c "dd if=/dev/$VG/$LV bs=512 skip=1 count=$SLOTS iflag=direct status=none |
+	grep -a -b -o 'L2REC [0-9A-F]\{8\}'")
+log "highest record on the disk: $max; last on the console: $PRINTED"
+check "the last record reported on the console is on the disk" [ "$max" -ge "$PRINTED" ]
+lo=$((max > SLOTS ? max - SLOTS + 1 : 1))
+missing=0
+for ((s = lo; s <= max; s++)); do
+	[ "${AT[$s]:-x}" = $(((s - 1) % SLOTS)) ] || missing=$((missing + 1))
+done
+check "records $lo..$max are all in their slots ($missing missing)" [ "$missing" -eq 0 ]
+
+log "== cleanup"
+on A virsh undefine "$DOM"
+on A lvremove -qy "$VG/$LV"
+if val A virsh list --all --name | grep -qx "$DOM"; then fail "domain $DOM still defined"; fi
+log "PASS ($((SECONDS - T_START)) s)"
