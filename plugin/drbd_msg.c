@@ -74,10 +74,7 @@ int
 dmg_drbd_req_new_resource(struct dmg_drbd_req *r, const char *resource, struct dmg_error *err)
 {
 	dmg_drbd_req_init(r, DMG_DRBD_NEW_RESOURCE, DMG_DRBD_NO_MINOR);
-	if (add_ctx_resource(r, resource, err) < 0)
-		return err->code;
-	/* drbdsetup sends the (empty) resource options struct as well */
-	return add(r, DMG_NLA_RESOURCE_OPTS, 0, DMG_A_U8, 0, NULL, 0, err);
+	return add_ctx_resource(r, resource, err);
 }
 
 int
@@ -95,15 +92,9 @@ dmg_drbd_req_attach(struct dmg_drbd_req *r, uint32_t minor, const struct dmg_drb
 		    struct dmg_error *err)
 {
 	dmg_drbd_req_init(r, DMG_DRBD_ATTACH, minor);
-	/* backing/meta device and index are DRBD_F_REQUIRED, not mandatory */
-	if (add_str(r, DMG_NLA_DISK_CONF, T_BACKING_DEV, d->backing, 128, "backing device", err) < 0 ||
-	    add_str(r, DMG_NLA_DISK_CONF, T_META_DEV, d->meta, 128, "meta-data device", err) < 0 ||
-	    add(r, DMG_NLA_DISK_CONF, T_META_DEV_IDX, DMG_A_U32, (uint32_t)-2 /* flex-external */,
-		NULL, 0, err) < 0)
-		return err->code;
-	if (d->fencing >= 0 &&
-	    add(r, DMG_NLA_DISK_CONF, T_FENCING | M, DMG_A_U32, (uint32_t)d->fencing, NULL, 0, err) < 0)
-		return err->code;
+	if (!d->backing || !*d->backing || !d->meta || !*d->meta)
+		return dmg_error_set(err, -EINVAL, "DRBD attach needs a backing and a meta-data device");
+	/* Options first, then the devices: the order drbdsetup-84 uses. */
 	if (d->resync_rate_kib) {
 		if (add(r, DMG_NLA_DISK_CONF, T_RESYNC_RATE | M, DMG_A_U32, d->resync_rate_kib, NULL, 0, err) < 0)
 			return err->code;
@@ -114,7 +105,15 @@ dmg_drbd_req_attach(struct dmg_drbd_req *r, uint32_t minor, const struct dmg_drb
 				       d->resync_rate_kib, NULL, 0, err) < 0))
 			return err->code;
 	}
-	return 0;
+	if (d->fencing >= 0 &&
+	    add(r, DMG_NLA_DISK_CONF, T_FENCING | M, DMG_A_U32, (uint32_t)d->fencing, NULL, 0, err) < 0)
+		return err->code;
+	/* backing/meta device and index are DRBD_F_REQUIRED, not mandatory */
+	if (add_str(r, DMG_NLA_DISK_CONF, T_BACKING_DEV, d->backing, 128, "backing device", err) < 0 ||
+	    add_str(r, DMG_NLA_DISK_CONF, T_META_DEV, d->meta, 128, "meta-data device", err) < 0)
+		return err->code;
+	return add(r, DMG_NLA_DISK_CONF, T_META_DEV_IDX, DMG_A_U32, (uint32_t)-2 /* flex-external */,
+		   NULL, 0, err);
 }
 
 int
@@ -124,13 +123,13 @@ dmg_drbd_req_connect(struct dmg_drbd_req *r, const char *resource, const struct 
 	dmg_drbd_req_init(r, DMG_DRBD_CONNECT, DMG_DRBD_NO_MINOR);
 	if (add_ctx_resource(r, resource, err) < 0 || add_ctx_addrs(r, n, err) < 0)
 		return err->code;
-	if (n->secret && add_str(r, DMG_NLA_NET_CONF, T_SHARED_SECRET | M, n->secret,
-				 DMG_DRBD_SECRET_MAX + 1, "shared secret", err) < 0)
+	if (add(r, DMG_NLA_NET_CONF, T_WIRE_PROTOCOL | M, DMG_A_U32, 3 /* C */, NULL, 0, err) < 0)
 		return err->code;
 	if (n->hmac_alg && add_str(r, DMG_NLA_NET_CONF, T_CRAM_HMAC_ALG | M, n->hmac_alg,
 				   DMG_DRBD_SECRET_MAX, "cram-hmac-alg", err) < 0)
 		return err->code;
-	if (add(r, DMG_NLA_NET_CONF, T_WIRE_PROTOCOL | M, DMG_A_U32, 3 /* C */, NULL, 0, err) < 0)
+	if (n->secret && add_str(r, DMG_NLA_NET_CONF, T_SHARED_SECRET | M, n->secret,
+				 DMG_DRBD_SECRET_MAX, "shared secret", err) < 0)
 		return err->code;
 	/* Never resolve a split brain by discarding data: disconnect. */
 	if (add(r, DMG_NLA_NET_CONF, T_AFTER_SB_0P | M, DMG_A_U32, 0, NULL, 0, err) < 0 ||
@@ -156,10 +155,8 @@ dmg_drbd_req_role(struct dmg_drbd_req *r, uint32_t minor, int primary, int force
 		  struct dmg_error *err)
 {
 	dmg_drbd_req_init(r, primary ? DMG_DRBD_PRIMARY : DMG_DRBD_SECONDARY, minor);
-	if (!primary)
+	if (!primary || !force)
 		return 0;
-	if (!force)
-		return add(r, DMG_NLA_SET_ROLE_PARMS, 0, DMG_A_U8, 0, NULL, 0, err);
 	return add(r, DMG_NLA_SET_ROLE_PARMS, T_ASSUME_UPTODATE | M, DMG_A_U8, 1, NULL, 0, err);
 }
 
@@ -171,7 +168,7 @@ dmg_drbd_req_disconnect(struct dmg_drbd_req *r, const struct dmg_drbd_net *n, in
 	if (add_ctx_addrs(r, n, err) < 0)
 		return err->code;
 	if (!force)
-		return add(r, DMG_NLA_DISCONNECT_PARMS, 0, DMG_A_U8, 0, NULL, 0, err);
+		return 0;
 	return add(r, DMG_NLA_DISCONNECT_PARMS, T_FORCE | M, DMG_A_U8, 1, NULL, 0, err);
 }
 
@@ -180,7 +177,7 @@ dmg_drbd_req_detach(struct dmg_drbd_req *r, uint32_t minor, int force, struct dm
 {
 	dmg_drbd_req_init(r, DMG_DRBD_DETACH, minor);
 	if (!force)
-		return add(r, DMG_NLA_DETACH_PARMS, 0, DMG_A_U8, 0, NULL, 0, err);
+		return 0;
 	return add(r, DMG_NLA_DETACH_PARMS, T_FORCE | M, DMG_A_U8, 1, NULL, 0, err);
 }
 
@@ -224,8 +221,7 @@ pad4(struct wbuf *w)
 	return put(w, zero, NLA_ALIGN(w->len) - w->len);
 }
 
-/* An attribute with a value; a zero-length, value-less U8 entry with type 0
- * only opens its nested struct (an empty struct, as drbdsetup sends). */
+/* One attribute with its value, padded to 4 bytes. */
 static int
 put_attr(struct wbuf *w, const struct dmg_drbd_attr *a)
 {
@@ -267,16 +263,14 @@ dmg_drbd_encode(const struct dmg_drbd_req *r, uint16_t family, uint32_t seq, uin
 	while (i < r->n) {
 		uint16_t tla = r->a[i].tla;
 		size_t start = w.len;
-		struct nlattr nest = { .nla_len = NLA_HDRLEN, .nla_type = tla };
+		/* drbdsetup-84 marks its top-level structs NLA_F_NESTED */
+		struct nlattr nest = { .nla_len = NLA_HDRLEN, .nla_type = tla | NLA_F_NESTED };
 
 		if (put(&w, &nest, sizeof(nest)) < 0)
 			goto nospace;
-		for (; i < r->n && r->a[i].tla == tla; i++) {
-			if (r->a[i].type == 0)
-				continue;   /* placeholder: empty struct */
+		for (; i < r->n && r->a[i].tla == tla; i++)
 			if (put_attr(&w, &r->a[i]) < 0)
 				goto nospace;
-		}
 		nest.nla_len = (uint16_t)(w.len - start);
 		memcpy(w.p + start, &nest, sizeof(nest));
 	}
@@ -372,9 +366,10 @@ dmg_drbd_ret_str(int32_t rc)
 		{ 138, "no disk attached" },
 		{ 139, "protocol C required" },
 		{ 152, "permission denied" },
-		{ 158, "resource already exists" }, { 159, "resource in use" },
-		{ 160, "minor exists" }, { 161, "volume invalid" }, { 162, "volume exists" },
-		{ 163, "no such resource" }, { 164, "resource name invalid" },
+		{ 158, "unknown resource" }, { 159, "resource in use" },
+		{ 160, "minor still configured" }, { 161, "minor or volume exists" },
+		{ 162, "invalid request" }, { 164, "two primaries are not allowed" },
+		{ 165, "unclean meta-data (apply the activity log first)" },
 		{ 1, "success" }, { 2, "nothing to do" }, { 3, "success" }, { 4, "success" },
 		{ 0, "unknown state change error" },
 		{ -1, "refusing to be primary while the peer is primary (two primaries)" },

@@ -54,7 +54,7 @@ test_encode_headers(void)
 	CU_ASSERT_EQUAL(u32_at(buf + 20), 7);                /* minor */
 	CU_ASSERT_EQUAL(u32_at(buf + 24), 0);                /* flags */
 	/* one nested context: resource name (11 bytes + NUL, padded) + volume */
-	CU_ASSERT_EQUAL(u16_at(buf + 30), DMG_NLA_CFG_CONTEXT);
+	CU_ASSERT_EQUAL(u16_at(buf + 30), DMG_NLA_CFG_CONTEXT | NLA_F_NESTED);
 	CU_ASSERT_EQUAL(u16_at(buf + 28), 4 + (4 + 11) + 1 + (4 + 4));
 	CU_ASSERT_EQUAL(u16_at(buf + 34), T_CTX_RESOURCE_NAME | DMG_DRBD_MANDATORY);
 	CU_ASSERT_STRING_EQUAL((const char *)buf + 36, "drbdmig-s1");
@@ -80,12 +80,12 @@ test_attach_and_connect(void)
 	int n;
 
 	CU_ASSERT_EQUAL_FATAL(dmg_drbd_req_attach(&r, 3, &d, &err), 0);
-	/* device paths are not mandatory-flagged (DRBD_F_REQUIRED in drbd_genl.h) */
-	CU_ASSERT_EQUAL(r.a[0].type, T_BACKING_DEV);
-	CU_ASSERT_EQUAL(r.a[2].type, T_META_DEV_IDX);
-	CU_ASSERT_EQUAL((int32_t)r.a[2].u, -2);            /* flex-external */
-	CU_ASSERT_EQUAL(r.a[3].type, T_RESYNC_RATE | DMG_DRBD_MANDATORY);
-	CU_ASSERT_EQUAL(r.a[3].u, 102400);
+	/* options first; device paths are not mandatory-flagged (DRBD_F_REQUIRED) */
+	CU_ASSERT_EQUAL(r.a[0].type, T_RESYNC_RATE | DMG_DRBD_MANDATORY);
+	CU_ASSERT_EQUAL(r.a[0].u, 102400);
+	CU_ASSERT_EQUAL(r.a[r.n - 3].type, T_BACKING_DEV);
+	CU_ASSERT_EQUAL(r.a[r.n - 1].type, T_META_DEV_IDX);
+	CU_ASSERT_EQUAL((int32_t)r.a[r.n - 1].u, -2);      /* flex-external */
 	n = dmg_drbd_encode(&r, 30, 1, 0, buf, sizeof(buf), &err);
 	CU_ASSERT(n > 0 && n % 4 == 0);
 	d.dynamic = 0;
@@ -100,7 +100,7 @@ test_attach_and_connect(void)
 	n = dmg_drbd_encode(&r, 30, 1, 0, buf, sizeof(buf), &err);
 	CU_ASSERT(n > 0);
 	/* the context comes first and holds both addresses */
-	CU_ASSERT_EQUAL(u16_at(buf + 30), DMG_NLA_CFG_CONTEXT);
+	CU_ASSERT_EQUAL(u16_at(buf + 30), DMG_NLA_CFG_CONTEXT | NLA_F_NESTED);
 	CU_ASSERT(memmem(buf, (size_t)n, &my, sizeof(my)) != NULL);
 	CU_ASSERT(memmem(buf, (size_t)n, &peer, sizeof(peer)) != NULL);
 	CU_ASSERT(memmem(buf, (size_t)n, "s3cret", 7) != NULL);
