@@ -7,8 +7,11 @@ set -euo pipefail
 OUT=${1:-/lab/shared/capture}
 D=/usr/lib/drbd/drbdsetup-84
 mkdir -p "$OUT"
-modprobe drbd usermode_helper=/bin/true 2>/dev/null || true
+# No resource file here: keep DRBD's helper quiet for the capture only.
+modprobe drbd 2>/dev/null || true
+umh=$(cat /sys/module/drbd/parameters/usermode_helper)
 echo /bin/true > /sys/module/drbd/parameters/usermode_helper
+trap 'echo "$umh" > /sys/module/drbd/parameters/usermode_helper' EXIT
 lvcreate -qy -L 8M -n cap vg0 >/dev/null
 lvcreate -qy -L 4M -n cap.meta vg0 >/dev/null
 drbdmeta --force 9 v08 /dev/vg0/cap.meta flex-external create-md >/dev/null 2>&1

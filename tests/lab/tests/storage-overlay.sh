@@ -23,6 +23,8 @@ ST=/usr/local/sbin/stortool
 VG=vg0
 LV=ovl
 DM=$VG-$LV
+LVF=ovlf                  # the failure cases' LV
+DMF=$VG-$LVF
 RES=drbdmig-labtest
 COPY=drbdmig-labtest-copy
 META=$LV.drbdmeta
@@ -54,8 +56,9 @@ cleanup() {
 		try "$h" $ST drbd-down $RES
 		try "$h" $ST remove $COPY
 		try "$h" $ST resfile-remove /etc/drbd.d $RES
-		try "$h" lvremove -qy $VG/$META $VG/$LV $VG/$LV-small
+		try "$h" lvremove -qy $VG/$META $VG/$LV $VG/$LVF $VG/$LVF-small
 		try "$h" rm -rf $W /usr/local/sbin/stortool
+		[ -s "$LAB_SHARED/ovl-umh-$h" ] && try "$h" cp /lab/shared/ovl-umh-$h $UMH
 	done
 	rm -f "$LAB_SHARED"/ovl-*
 	exit "$rc"
@@ -67,9 +70,13 @@ for h in A B; do
 	on "$h" test -x /sbin/drbdadm
 done
 # The module's usermode helper must be the default one: this test proves drbdmig's
-# resource file makes it work.
-on A sh -c 'modprobe drbd && grep -qx /sbin/drbdadm /sys/module/drbd/parameters/usermode_helper'
-on B sh -c 'modprobe drbd && grep -qx /sbin/drbdadm /sys/module/drbd/parameters/usermode_helper'
+# resource file makes it work (another test may have changed it: put it back after).
+UMH=/sys/module/drbd/parameters/usermode_helper
+for h in A B; do
+	on "$h" modprobe drbd
+	val "$h" cat $UMH > "$LAB_SHARED/ovl-umh-$h"
+	on "$h" sh -c "echo /sbin/drbdadm > $UMH"
+done
 NAME_A=$(name_of A) NAME_B=$(name_of B)
 
 # ---- source A: the guest's LV and a writer on it ------------------------------------
@@ -172,12 +179,12 @@ log "promote a missing minor: $out"
 check "promotion error is one line naming the minor" grep -q 'minor 5' <<<"$out"
 
 # connect to a dead peer: the connect itself is accepted, waiting for it times out clearly
-on A lvcreate -qy -L 8M -n $LV $VG
+on A lvcreate -qy -L 8M -n $LVF $VG
 on A $ST lv-create $VG $META 4194304
 on A $ST create-md 2 /dev/$VG/$META
 on A $ST drbd-new-resource $RES
 on A $ST drbd-new-minor $RES 2 0
-on A $ST drbd-attach 2 /dev/$VG/$LV /dev/$VG/$META 0 fixed
+on A $ST drbd-attach 2 /dev/$VG/$LVF /dev/$VG/$META 0 fixed
 on A $ST drbd-connect $RES $IP_A:$PORT $IP_B:$((PORT + 9)) $SECRET one
 out=$("$LAB" exec A -- $ST drbd-wait-connected 2 5 2>&1) && fail "connected to a dead peer?"
 log "dead peer: $out"
@@ -191,12 +198,13 @@ on A $ST lv-remove $VG $META
 
 # a swap that fails mid-way (a table the kernel rejects: it maps past the end of a
 # smaller device): the original table stays live and the device is not left suspended
-on A lvcreate -qy -L 4M -n $LV-small $VG
-val A $ST table $DM > "$LAB_SHARED/ovl-t0"
-out=$("$LAB" exec A -- $ST swap-to $DM /dev/$VG/$LV-small 2>&1) && fail "swap onto a too-small device succeeded"
+on A lvcreate -qy -L 4M -n $LVF-small $VG
+val A $ST table $DMF > "$LAB_SHARED/ovl-t0"
+out=$("$LAB" exec A -- $ST swap-to $DMF /dev/$VG/$LVF-small 2>&1) && fail "swap onto a too-small device succeeded"
 log "failing swap: $out"
-val A $ST table $DM > "$LAB_SHARED/ovl-t1"
+val A $ST table $DMF > "$LAB_SHARED/ovl-t1"
 check "failed swap left the original table live" cmp -s "$LAB_SHARED/ovl-t0" "$LAB_SHARED/ovl-t1"
-check "device not left suspended" [ "$(val A dmsetup info -c --noheadings -o attr $DM | cut -c3)" != s ]
-on A lvremove -qy $VG/$LV $VG/$LV-small
+check "device not left suspended" [ "$(val A dmsetup info -c --noheadings -o attr $DMF | cut -c3)" != s ]
+on A lvremove -qy $VG/$LVF $VG/$LVF-small $VG/$LV
+on B lvremove -qy $VG/$LV
 log "storage overlay: all checks passed"
