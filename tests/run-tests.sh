@@ -103,7 +103,7 @@ do_twohost() {
 }
 
 do_lab() {
-	"$top/tests/lab/lab.sh" check
+	DRBDMIG_BUILDDIR=$build/ci "$top/tests/lab/lab.sh" check
 }
 
 stage deps "$top/tests/setup-deps.sh"
