@@ -189,6 +189,73 @@ dmg_drbd_status(struct dmg_drbd *d, uint32_t minor, struct dmg_drbd_status *st,
 }
 
 int
+dmg_drbd_status_all(struct dmg_drbd *d, const char *resource,
+		    int (*fn)(const struct dmg_drbd_status *st, void *arg), void *arg,
+		    struct dmg_error *err)
+{
+	int64_t deadline = dmg_now_ms() + 10000;
+	unsigned char req[REQ_BUF];
+	struct dmg_drbd_req r;
+	int len, rc;
+
+	if (dmg_drbd_req_status_dump(&r, resource, err) < 0)
+		return err->code;
+	len = dmg_drbd_encode(&r, (uint16_t)d->family, ++d->seq, nl_socket_get_local_port(d->sk),
+			      req, sizeof(req), err);
+	if (len < 0)
+		return len;
+	rc = nl_sendto(d->sk, req, (size_t)len);
+	if (rc < 0)
+		return nl_err(err, rc, "DRBD status dump");
+	for (;;) {
+		struct pollfd p = { .fd = nl_socket_get_fd(d->sk), .events = POLLIN };
+		struct sockaddr_nl peer;
+		unsigned char *buf = NULL;
+		struct nlmsghdr *h;
+		int64_t left = deadline - dmg_now_ms();
+		int n, done = 0;
+
+		if (left <= 0)
+			return dmg_error_set(err, -ETIMEDOUT, "DRBD status dump: no end of dump");
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		n = nl_recv(d->sk, &peer, &buf, NULL);
+		if (n <= 0) {
+			free(buf);
+			if (n == -NLE_AGAIN || n == 0)
+				continue;
+			return nl_err(err, n, "DRBD status dump");
+		}
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+			struct dmg_drbd_status st;
+
+			if (h->nlmsg_seq != d->seq)
+				continue;
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				break;
+			}
+			rc = dmg_drbd_decode(h, h->nlmsg_len, &st, err);
+			if (rc < 0) {
+				free(buf);
+				return rc;
+			}
+			/* resources without minors show up with minor ~0 */
+			if (rc == 1 && st.has_state && st.minor != DMG_DRBD_NO_MINOR) {
+				rc = fn(&st, arg);
+				if (rc) {
+					free(buf);
+					return rc;
+				}
+			}
+		}
+		free(buf);
+		if (done)
+			return 0;
+	}
+}
+
+int
 dmg_drbd_events_open(struct dmg_drbd *d, struct dmg_error *err)
 {
 	int grp, rc;

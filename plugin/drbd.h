@@ -88,6 +88,7 @@ struct dmg_drbd_req {
 	enum dmg_drbd_cmd cmd;
 	uint32_t minor;            /* DMG_DRBD_NO_MINOR when not per-minor */
 	uint32_t flags;            /* drbd_genlmsghdr.flags */
+	int dump;                  /* NLM_F_DUMP: one reply per object */
 	size_t n;
 	struct dmg_drbd_attr a[DMG_DRBD_MAX_ATTRS];
 };
@@ -132,6 +133,9 @@ int dmg_drbd_req_resource(struct dmg_drbd_req *r, enum dmg_drbd_cmd cmd,
 			  const char *resource, struct dmg_error *err); /* down, del-resource */
 void dmg_drbd_req_minor(struct dmg_drbd_req *r, enum dmg_drbd_cmd cmd,
 			uint32_t minor);                    /* del-minor, get-status */
+/* Status of every minor (of one resource, if resource is not NULL). */
+int dmg_drbd_req_status_dump(struct dmg_drbd_req *r, const char *resource,
+			     struct dmg_error *err);
 
 /* Encodes r as a complete netlink message for family id `family` with the
  * given sequence number and port id (0 lets the kernel fill the port).
@@ -199,6 +203,11 @@ int dmg_drbd_call(struct dmg_drbd *d, const struct dmg_drbd_req *r, int timeout_
 /* Current state of one minor (GET_STATUS). -ENODEV if it does not exist. */
 int dmg_drbd_status(struct dmg_drbd *d, uint32_t minor, struct dmg_drbd_status *st,
 		    struct dmg_error *err);
+/* Calls fn for every existing minor (of resource, or all when NULL); a
+ * non-zero return from fn stops the walk and is returned. */
+int dmg_drbd_status_all(struct dmg_drbd *d, const char *resource,
+			int (*fn)(const struct dmg_drbd_status *st, void *arg), void *arg,
+			struct dmg_error *err);
 /* Joins the "events" multicast group on a second socket; its fd is pollable. */
 int dmg_drbd_events_open(struct dmg_drbd *d, struct dmg_error *err);
 int dmg_drbd_events_fd(const struct dmg_drbd *d);

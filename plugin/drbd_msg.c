@@ -195,6 +195,14 @@ dmg_drbd_req_minor(struct dmg_drbd_req *r, enum dmg_drbd_cmd cmd, uint32_t minor
 	dmg_drbd_req_init(r, cmd, minor);
 }
 
+int
+dmg_drbd_req_status_dump(struct dmg_drbd_req *r, const char *resource, struct dmg_error *err)
+{
+	dmg_drbd_req_init(r, DMG_DRBD_GET_STATUS, DMG_DRBD_NO_MINOR);
+	r->dump = 1;
+	return resource ? add_ctx_resource(r, resource, err) : 0;
+}
+
 /* --- encoding ------------------------------------------------------------ */
 
 struct wbuf {
@@ -276,7 +284,7 @@ dmg_drbd_encode(const struct dmg_drbd_req *r, uint16_t family, uint32_t seq, uin
 	}
 	nh.nlmsg_len = (uint32_t)w.len;
 	nh.nlmsg_type = family;
-	nh.nlmsg_flags = NLM_F_REQUEST;
+	nh.nlmsg_flags = NLM_F_REQUEST | (r->dump ? NLM_F_DUMP : 0);
 	nh.nlmsg_seq = seq;
 	nh.nlmsg_pid = portid;
 	memcpy(w.p, &nh, sizeof(nh));

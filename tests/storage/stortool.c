@@ -91,6 +91,15 @@ print_status(const struct dmg_drbd_status *st)
 }
 
 static int
+status_cb(const struct dmg_drbd_status *st, void *arg)
+{
+	(void)arg;
+	printf("%s ", st->resource);
+	print_status(st);
+	return 0;
+}
+
+static int
 is_synced(const struct dmg_drbd_status *st, void *arg)
 {
 	(void)arg;
@@ -164,6 +173,10 @@ drbd_cmd(int argc, char **argv)
 	} else if (strcmp(c, "drbd-del-minor") == 0 && argc == 3) {
 		dmg_drbd_req_minor(&r, DMG_DRBD_DEL_MINOR, (uint32_t)atoi(argv[2]));
 		rc = 0;
+	} else if (strcmp(c, "drbd-status-all") == 0 && (argc == 2 || argc == 3)) {
+		rc = dmg_drbd_status_all(d, argc == 3 ? argv[2] : NULL, status_cb, NULL, &err);
+		dmg_drbd_close(d);
+		return rc < 0 ? fail(&err) : 0;
 	} else if (strcmp(c, "drbd-status") == 0 && argc == 3) {
 		rc = dmg_drbd_status(d, (uint32_t)atoi(argv[2]), &st, &err);
 		if (rc == 0)
@@ -212,6 +225,7 @@ usage(void)
 		"       stortool drbd-disconnect MYIP:PORT PEERIP:PORT\n"
 		"       stortool drbd-primary MINOR [force] | drbd-secondary MINOR | drbd-detach MINOR\n"
 		"       stortool drbd-down RES | drbd-del-minor MINOR | drbd-del-resource RES\n"
+		"       stortool drbd-status-all [RES]\n"
 		"       stortool drbd-status MINOR | drbd-wait-synced MINOR SECS | drbd-wait-connected MINOR SECS\n");
 	return 2;
 }

@@ -132,6 +132,8 @@ test_requests(void)
 	compare("detach", &r);
 	dmg_drbd_req_minor(&r, DMG_DRBD_DEL_MINOR, MINOR);
 	compare("del-minor", &r);
+	CU_ASSERT_EQUAL(dmg_drbd_req_status_dump(&r, RES, &err), 0);
+	compare("down-dump", &r);       /* drbdsetup's status dump before `down` */
 	CU_ASSERT_EQUAL(dmg_drbd_req_resource(&r, DMG_DRBD_DOWN, RES, &err), 0);
 	compare("down", &r);
 	CU_ASSERT_EQUAL(dmg_drbd_req_resource(&r, DMG_DRBD_DEL_RESOURCE, RES, &err), 0);

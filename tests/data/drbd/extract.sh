@@ -9,6 +9,8 @@ set -eu
 cd "$(dirname "$0")"
 for t in *.trace; do
 	n=${t%.trace}
+	# (down-dump.req, the status dump drbdsetup sends before `down`, is the
+	# first of down.trace's writes; it was cut out by hand)
 	# writes on the netlink socket (fd 3) other than the 32-byte nlctrl
 	# family lookup; the last one is the command itself
 	grep -E '^[0-9]+ +write\(3, ' "$t" | grep -v ', 32) = 32$' | tail -n 1 |

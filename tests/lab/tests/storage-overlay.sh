@@ -118,6 +118,9 @@ t0=$SECONDS
 ON_TIMEOUT=$((SYNC_TIMEOUT + 30)) on B $ST drbd-wait-synced $MINOR $SYNC_TIMEOUT
 log "synced $DATA_MB MiB in $((SECONDS - t0)) s"
 on A $ST drbd-status $MINOR
+check "the status dump lists the minor, connected and UpToDate" \
+	grep -q "^$RES minor $MINOR Primary/Secondary Connected UpToDate/UpToDate" \
+	<<<"$(val A $ST drbd-status-all)"
 
 # ---- migration window: two primaries, B promoted, writer moves to B ----------------
 on A $ST drbd-net-opts $IP_A:$PORT $IP_B:$PORT two
