@@ -44,11 +44,11 @@ main(int argc, char **argv)
 {
 	const char *trace = NULL;
 	unsigned long long size = 0;
-	float *lat;
-	double t0, end, *start;
-	void *buf;
+	float *lat = NULL;
+	double t0, end, *start = NULL;
+	void *buf = NULL;
 	size_t n = 0, i, blocks;
-	int fd, opt;
+	int fd, opt, rc = 1;
 	FILE *tf = NULL;
 
 	while ((opt = getopt(argc, argv, "t:")) != -1) {
@@ -71,7 +71,7 @@ main(int argc, char **argv)
 	lat = malloc(MAX_SAMPLES * sizeof(*lat));
 	start = malloc(MAX_SAMPLES * sizeof(*start));
 	if (!lat || !start || posix_memalign(&buf, BLK, BLK) != 0)
-		return 1;
+		goto out;
 	memset(buf, 0xa5, BLK);
 	t0 = now_us();
 	end = t0 + atof(argv[optind + 1]) * 1e6;
@@ -82,25 +82,27 @@ main(int argc, char **argv)
 			break;
 		if (pwrite(fd, buf, BLK, (off_t)((n % blocks) * BLK)) != BLK) {
 			fprintf(stderr, "wlat: write %zu failed: %s\n", n, strerror(errno));
-			return 1;
+			goto out;
 		}
 		b = now_us();
 		start[n] = a - t0;
 		lat[n++] = (float)(b - a);
 	}
-	close(fd);
 	if (trace && (tf = fopen(trace, "w"))) {
 		for (i = 0; i < n; i++)
 			fprintf(tf, "%.3f %.1f\n", start[i] / 1e3, lat[i]);
 		fclose(tf);
 	}
-	if (n == 0)
-		return 1;
-	qsort(lat, n, sizeof(*lat), cmp);
-	printf("writes %zu  median_us %.0f  p99_us %.0f  max_us %.0f\n", n, lat[n / 2],
-	       lat[n * 99 / 100], lat[n - 1]);
+	if (n > 0) {
+		qsort(lat, n, sizeof(*lat), cmp);
+		printf("writes %zu  median_us %.0f  p99_us %.0f  max_us %.0f\n", n, lat[n / 2],
+		       lat[n * 99 / 100], lat[n - 1]);
+		rc = 0;
+	}
+out:
+	close(fd);
 	free(lat);
 	free(start);
 	free(buf);
-	return 0;
+	return rc;
 }
