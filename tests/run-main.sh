@@ -52,13 +52,17 @@ sleep 3
 echo "guest progress on A: record $(twohost_last_rec A web1)"
 
 phase "5/6 virsh migrate --live --p2p web1 A -> B, then B -> A"
+state_of() {   # state_of HOST: web1's state there, or "gone (transient)"
+	local s
+	s=$(twohost_virsh "$1" domstate --reason web1 2>/dev/null | sed -n '/./{p;q}') || true
+	echo "${s:-gone (transient)}"
+}
 for hop in "A B" "B A"; do
 	set -- $hop
 	t0=$EPOCHREALTIME
 	twohost_virsh "$1" migrate --live --p2p --verbose web1 "$(twohost_migrate_uri "$2")"
 	echo "migrated $1 -> $2 in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}') s;" \
-	     "on $2: $(twohost_virsh "$2" domstate --reason web1 | head -1);" \
-	     "on $1: $(twohost_virsh "$1" domstate --reason web1 2>/dev/null | head -1 || echo 'gone (transient)')"
+	     "on $2: $(state_of "$2"); on $1: $(state_of "$1")"
 	sleep 3
 	echo "guest progress on $2: record $(twohost_last_rec "$2" web1)"
 done
