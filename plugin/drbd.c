@@ -95,11 +95,12 @@ dmg_drbd_open(struct dmg_drbd **out, struct dmg_error *err)
 	return 0;
 }
 
-/* Receives messages on sk until one with seq (or any, if seq is 0) is
- * decoded into st.  Returns 1 when st is filled, 0 on timeout/no data. */
+/* Receives on sk and hands every message with sequence number seq (any, if
+ * seq is 0) to fn until fn returns non-zero (then that value is returned) or
+ * timeout_ms pass (then 0).  One loop for replies, dumps and events. */
 static int
-recv_one(struct nl_sock *sk, uint32_t seq, int timeout_ms, struct dmg_drbd_status *st,
-	 struct dmg_error *err)
+recv_walk(struct nl_sock *sk, uint32_t seq, int timeout_ms,
+	  int (*fn)(const struct nlmsghdr *h, void *arg), void *arg, struct dmg_error *err)
 {
 	int64_t deadline = dmg_now_ms() + timeout_ms;
 
@@ -108,12 +109,10 @@ recv_one(struct nl_sock *sk, uint32_t seq, int timeout_ms, struct dmg_drbd_statu
 		struct sockaddr_nl peer;
 		unsigned char *buf = NULL;
 		int64_t left = deadline - dmg_now_ms();
-		int n, rc = 0, found = 0;
+		int n, rc = 0;
 		struct nlmsghdr *h;
 
-		if (left < 0)
-			left = 0;
-		n = poll(&p, 1, (int)left);
+		n = poll(&p, 1, left > 0 ? (int)left : 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -125,19 +124,37 @@ recv_one(struct nl_sock *sk, uint32_t seq, int timeout_ms, struct dmg_drbd_statu
 				continue;
 			return nl_err(err, n, "receiving from DRBD");
 		}
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
-			if (seq && h->nlmsg_seq != seq)
-				continue;
-			rc = dmg_drbd_decode(h, h->nlmsg_len, st, err);
-			if (rc != 0) {
-				found = 1;
-				break;
-			}
-		}
+		for (h = (struct nlmsghdr *)buf; rc == 0 && NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n))
+			if (!seq || h->nlmsg_seq == seq)
+				rc = fn(h, arg);
 		free(buf);
-		if (found)
-			return rc < 0 ? rc : 1;
+		if (rc)
+			return rc;
 	}
+}
+
+struct one_ctx {
+	struct dmg_drbd_status *st;
+	struct dmg_error *err;
+};
+
+/* The first decodable message (an ACK is not one). */
+static int
+take_one(const struct nlmsghdr *h, void *arg)
+{
+	struct one_ctx *c = arg;
+
+	return dmg_drbd_decode(h, h->nlmsg_len, c->st, c->err);
+}
+
+/* 1 with st filled, 0 on timeout, negative on error. */
+static int
+recv_one(struct nl_sock *sk, uint32_t seq, int timeout_ms, struct dmg_drbd_status *st,
+	 struct dmg_error *err)
+{
+	struct one_ctx c = { st, err };
+
+	return recv_walk(sk, seq, timeout_ms, take_one, &c, err);
 }
 
 int
@@ -188,12 +205,38 @@ dmg_drbd_status(struct dmg_drbd *d, uint32_t minor, struct dmg_drbd_status *st,
 	return dmg_drbd_call(d, &r, 10000, st, err);
 }
 
+struct dump_ctx {
+	int (*fn)(const struct dmg_drbd_status *st, void *arg);
+	void *arg;
+	struct dmg_error *err;
+	int fn_rc;
+};
+
+/* Each part of a status dump; NLMSG_DONE ends it (returned as 2). */
+static int
+take_dump(const struct nlmsghdr *h, void *arg)
+{
+	struct dump_ctx *c = arg;
+	struct dmg_drbd_status st;
+	int rc;
+
+	if (h->nlmsg_type == NLMSG_DONE)
+		return 2;
+	rc = dmg_drbd_decode(h, h->nlmsg_len, &st, c->err);
+	if (rc < 0)
+		return rc;
+	/* resources without minors show up with minor ~0 */
+	if (rc == 1 && st.has_state && st.minor != DMG_DRBD_NO_MINOR)
+		return (c->fn_rc = c->fn(&st, c->arg)) != 0 ? 3 : 0;
+	return 0;
+}
+
 int
 dmg_drbd_status_all(struct dmg_drbd *d, const char *resource,
 		    int (*fn)(const struct dmg_drbd_status *st, void *arg), void *arg,
 		    struct dmg_error *err)
 {
-	int64_t deadline = dmg_now_ms() + 10000;
+	struct dump_ctx c = { fn, arg, err, 0 };
 	unsigned char req[REQ_BUF];
 	struct dmg_drbd_req r;
 	int len, rc;
@@ -207,52 +250,12 @@ dmg_drbd_status_all(struct dmg_drbd *d, const char *resource,
 	rc = nl_sendto(d->sk, req, (size_t)len);
 	if (rc < 0)
 		return nl_err(err, rc, "DRBD status dump");
-	for (;;) {
-		struct pollfd p = { .fd = nl_socket_get_fd(d->sk), .events = POLLIN };
-		struct sockaddr_nl peer;
-		unsigned char *buf = NULL;
-		struct nlmsghdr *h;
-		int64_t left = deadline - dmg_now_ms();
-		int n, done = 0;
-
-		if (left <= 0)
-			return dmg_error_set(err, -ETIMEDOUT, "DRBD status dump: no end of dump");
-		if (poll(&p, 1, (int)left) <= 0)
-			continue;
-		n = nl_recv(d->sk, &peer, &buf, NULL);
-		if (n <= 0) {
-			free(buf);
-			if (n == -NLE_AGAIN || n == 0)
-				continue;
-			return nl_err(err, n, "DRBD status dump");
-		}
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
-			struct dmg_drbd_status st;
-
-			if (h->nlmsg_seq != d->seq)
-				continue;
-			if (h->nlmsg_type == NLMSG_DONE) {
-				done = 1;
-				break;
-			}
-			rc = dmg_drbd_decode(h, h->nlmsg_len, &st, err);
-			if (rc < 0) {
-				free(buf);
-				return rc;
-			}
-			/* resources without minors show up with minor ~0 */
-			if (rc == 1 && st.has_state && st.minor != DMG_DRBD_NO_MINOR) {
-				rc = fn(&st, arg);
-				if (rc) {
-					free(buf);
-					return rc;
-				}
-			}
-		}
-		free(buf);
-		if (done)
-			return 0;
-	}
+	rc = recv_walk(d->sk, d->seq, 10000, take_dump, &c, err);
+	if (rc == 0)
+		return dmg_error_set(err, -ETIMEDOUT, "DRBD status dump: no end of dump");
+	if (rc == 3)
+		return c.fn_rc;
+	return rc < 0 ? rc : 0;
 }
 
 int
