@@ -25,5 +25,5 @@ $CLANG $flags $xml_cflags -o "$out/fuzz_policy" "$here/fuzz_policy.c" \
 $CLANG $flags -o "$out/fuzz_proto" "$here/fuzz_proto.c" "$src/plugin/proto.c" "$src/plugin/error.c"
 # shellcheck disable=SC2086
 $CLANG $flags -o "$out/fuzz_storage" "$here/fuzz_storage.c" "$src/plugin/drbd_msg.c" \
-	"$src/plugin/dm_table.c" "$src/plugin/error.c"
+	"$src/plugin/dm_table.c" "$src/plugin/journal.c" "$src/plugin/error.c"
 echo "fuzz: built $out/fuzz_policy $out/fuzz_proto $out/fuzz_storage"

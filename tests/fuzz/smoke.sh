@@ -29,6 +29,7 @@ seed() {   # seed <target> <corpus dir>
 		printf 'DMG1\000\001\000\002\000\000\000\023\000\006\000\000\000\004\000\000\000\001\000\007\000\000\000\003<a>' > "$2/reply" ;;
 	fuzz_storage)
 		printf '\0010 409600 linear 9:126 8300544\n' > "$2/table"
+		printf '\0021 a8d5f3c1 swap-source lv=vg0-x table=0%%20409600%%20linear' > "$2/journal"
 		printf '\0010 8 linear 7:0 0\n8 8 striped 2 128 8:16 0 8:32 0\n' > "$2/table2"
 		for f in "$src"/tests/data/drbd/*.bin; do [ -f "$f" ] && { printf '\000'; cat "$f"; } > "$2/$(basename "$f")"; done ;;
 	esac
