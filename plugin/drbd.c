@@ -328,7 +328,7 @@ dmg_drbd_wait(struct dmg_drbd *d, uint32_t minor,
 					     dmg_drbd_disk_str(st.state.pdsk));
 		{
 			struct pollfd p = { .fd = dmg_drbd_events_fd(d), .events = POLLIN };
-			struct dmg_drbd_status ev;
+			struct dmg_drbd_status ev = { 0 };
 
 			if (poll(&p, 1, 1000) > 0)
 				while (dmg_drbd_event_next(d, &ev, err) > 0)

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "alloc.h"
 #include "dm.h"
 #include "drbd.h"
 #include "drbdconf.h"
@@ -216,6 +217,7 @@ usage(void)
 		"       stortool lv PATH | vg VG | lv-create VG NAME BYTES | lv-remove VG NAME [guest]\n"
 		"       stortool md-sectors DATA_SECTORS\n"
 		"       stortool create-md MINOR META\n"
+		"       stortool alloc-minor LO HI | alloc-port LO HI   first free on this host\n"
 		"       stortool resfile DIR RES SECRET  NAME IP PORT MINOR DISK META  (x2: this host, peer)\n"
 		"       stortool resfile-remove DIR RES\n"
 		"       stortool drbd-new-resource RES | drbd-new-minor RES MINOR VOLUME\n"
@@ -305,6 +307,17 @@ main(int argc, char **argv)
 		       ? fail(&err) : 0;
 	if (strcmp(cmd, "md-sectors") == 0 && argc == 3) {
 		printf("%" PRIu64 "\n", dmg_drbd_md_sectors(strtoull(argv[2], NULL, 10)));
+		return 0;
+	}
+	if ((strcmp(cmd, "alloc-minor") == 0 || strcmp(cmd, "alloc-port") == 0) && argc == 4) {
+		struct dmg_used used = { 0 };
+		uint32_t v;
+		int minor = strcmp(cmd, "alloc-minor") == 0;
+
+		if ((minor ? dmg_scan_minors(&used, &err) : dmg_scan_ports(&used, &err)) < 0 ||
+		    dmg_alloc_pick(&used, NULL, (uint32_t)atoi(argv[2]), (uint32_t)atoi(argv[3]), &v, &err) < 0)
+			return fail(&err);
+		printf("%u\n", v);
 		return 0;
 	}
 	if (strcmp(cmd, "create-md") == 0 && argc == 4)
