@@ -18,6 +18,7 @@
 #include "dm.h"
 #include "drbd.h"
 #include "drbdconf.h"
+#include "wire.h"
 #include "lvm.h"
 
 static int
@@ -100,10 +101,32 @@ status_cb(const struct dmg_drbd_status *st, void *arg)
 	return 0;
 }
 
+struct progress {
+	uint64_t oos;
+	int64_t t;
+};
+
+/* Also prints sync progress (percentage, rate, ETA) while a resync runs. */
 static int
 is_synced(const struct dmg_drbd_status *st, void *arg)
 {
-	(void)arg;
+	struct progress *p = arg;
+	int64_t now = dmg_now_ms();
+
+	if (st->state.conn >= DMG_C_SYNC_SOURCE && st->state.conn <= DMG_C_PAUSED_SYNC_T) {
+		double pct, rate;
+		long eta;
+
+		if (p->t) {
+			dmg_drbd_progress(st->bits_total, p->oos, st->bits_oos, (uint64_t)(now - p->t),
+					  &pct, &rate, &eta);
+			printf("sync %s %.1f%% %.0f KiB/s eta %ld s\n", dmg_drbd_conn_str(st->state.conn),
+			       pct, rate, eta);
+			fflush(stdout);
+		}
+		p->oos = st->bits_oos;
+		p->t = now;
+	}
 	return st->state.conn == DMG_C_CONNECTED && st->state.disk == DMG_D_UP_TO_DATE &&
 	       st->state.pdsk == DMG_D_UP_TO_DATE;
 }
@@ -186,8 +209,10 @@ drbd_cmd(int argc, char **argv)
 		return rc < 0 ? fail(&err) : 0;
 	} else if ((strcmp(c, "drbd-wait-synced") == 0 || strcmp(c, "drbd-wait-connected") == 0) &&
 		   argc == 4) {
+		struct progress prog = { 0, 0 };
+
 		rc = dmg_drbd_wait(d, (uint32_t)atoi(argv[2]),
-				   strcmp(c, "drbd-wait-synced") == 0 ? is_synced : is_connected, NULL,
+				   strcmp(c, "drbd-wait-synced") == 0 ? is_synced : is_connected, &prog,
 				   atoi(argv[3]) * 1000, &st, &err);
 		print_status(&st);
 		dmg_drbd_close(d);

@@ -20,6 +20,10 @@ run() {   # run NAME ARGS...
 	shift
 	strace -f -e trace=write,sendto,sendmsg,recvmsg -xx -s 65536 -o "$OUT/$name.trace" "$D" "$@" || true
 }
+# the broadcast events of everything below, as `drbdsetup-84 events` receives them
+strace -f -e trace=write,recvmsg -xx -s 65536 -o "$OUT/events.trace" "$D" events all >/dev/null 2>&1 &
+ev=$!
+sleep 1
 run new-resource new-resource drbdmig-cap
 run new-minor new-minor drbdmig-cap 9 0
 run attach attach 9 /dev/vg0/cap /dev/vg0/cap.meta flexible --resync-rate=100M --c-plan-ahead=20 --c-max-rate=100M
@@ -31,6 +35,10 @@ run disconnect disconnect ipv4:10.99.0.1:7795 ipv4:10.99.0.2:7795
 run secondary secondary 9
 run primary primary 9
 run secondary2 secondary 9
+sleep 1
+# strace detaches from its tracee on SIGTERM: end the listener itself
+pkill -f "$D events all" 2>/dev/null || true
+wait "$ev" 2>/dev/null || true
 run detach detach 9
 run del-minor del-minor 9
 run down down drbdmig-cap

@@ -7,7 +7,13 @@
 # .reply files.
 set -eu
 cd "$(dirname "$0")"
+# broadcast events: every drbd-family message the `events` listener received
+if [ -f events.trace ]; then
+	grep -E 'recvmsg\(3, .*nlmsg_type=drbd' events.trace | grep -v MSG_PEEK |
+		sed -E 's/.*nlmsg_len=([0-9]+), nlmsg_type=drbd, nlmsg_flags=([A-Z_|0-9]+), nlmsg_seq=([0-9]+), nlmsg_pid=([0-9]+)\}, "([^"]*)".*/\1 \2 \3 \4 \5/; s/\\x//g' > events.list
+fi
 for t in *.trace; do
+	[ "$t" = events.trace ] && continue
 	n=${t%.trace}
 	# (down-dump.req, the status dump drbdsetup sends before `down`, is the
 	# first of down.trace's writes; it was cut out by hand)
