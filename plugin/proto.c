@@ -43,6 +43,16 @@ static const struct field_spec pong[] = {
 static const struct field_spec error_msg[] = {
 	STR(DMG_TAG_MESSAGE, message, 4096, 1),
 };
+static const struct field_spec call[] = {
+	U32(DMG_TAG_SEQ, seq, 1),
+	BYTES(DMG_TAG_BODY, body, DMG_CALL_BODY_MAX, 1),
+};
+static const struct field_spec result[] = {
+	U32(DMG_TAG_SEQ, seq, 1),
+	U32(DMG_TAG_STATUS, status, 1),
+	STR(DMG_TAG_MESSAGE, message, 4096, 0),
+	BYTES(DMG_TAG_BODY, body, DMG_RESULT_BODY_MAX, 0),
+};
 
 static const struct {
 	const char *name;
@@ -54,6 +64,8 @@ static const struct {
 	[DMG_MSG_PING] = { "ping", NULL, 0 },
 	[DMG_MSG_PONG] = { "pong", pong, NFIELDS(pong) },
 	[DMG_MSG_ERROR] = { "error", error_msg, NFIELDS(error_msg) },
+	[DMG_MSG_CALL] = { "call", call, NFIELDS(call) },
+	[DMG_MSG_RESULT] = { "result", result, NFIELDS(result) },
 };
 
 const char *
@@ -138,7 +150,8 @@ tag_name(enum dmg_tag t)
 		[DMG_TAG_SUBOP] = "subop", [DMG_TAG_EXTRA] = "extra",
 		[DMG_TAG_XML] = "xml", [DMG_TAG_STATUS] = "status",
 		[DMG_TAG_STDOUT] = "stdout", [DMG_TAG_MESSAGE] = "message",
-		[DMG_TAG_VERSION] = "version",
+		[DMG_TAG_VERSION] = "version", [DMG_TAG_SEQ] = "seq",
+		[DMG_TAG_BODY] = "body",
 	};
 	return t > 0 && t < DMG_TAG_MAX ? names[t] : "?";
 }
@@ -226,6 +239,7 @@ dmg_msg_clear(struct dmg_msg *m)
 	free(m->out);
 	free(m->message);
 	free(m->version);
+	free(m->body);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -7,7 +7,14 @@
  *   u16 tag | u32 length | bytes
  * Each message type lists the tags it may carry, their kinds and size limits;
  * unknown, duplicate, oversized or missing required fields reject the whole
- * message. */
+ * message.
+ *
+ * CALL and RESULT carry the verbs of the CLI and of the peer channel.  A
+ * CALL's body is one journal-format record line ("verb key=value ...", see
+ * journal.h) so arguments share that parser; a RESULT carries a status (0 or
+ * a positive errno), an optional message and zero or more such lines.  seq
+ * counts the CALLs of a connection from 1: a receiver rejects any other value
+ * (replays), and a RESULT echoes its CALL's seq. */
 #ifndef DMG_PROTO_H
 #define DMG_PROTO_H
 
@@ -20,6 +27,8 @@
 #define DMG_PROTO_VERSION 1
 #define DMG_PROTO_HDR     12
 #define DMG_PROTO_MAX     (DMG_PROTO_HDR + (9u << 20))  /* XML + slack */
+#define DMG_CALL_BODY_MAX   16384u       /* one record line (DMG_JLINE_MAX) */
+#define DMG_RESULT_BODY_MAX (1u << 20)
 
 enum dmg_msg_type {
 	DMG_MSG_HOOK_REQUEST = 1,   /* hook -> daemon */
@@ -27,6 +36,8 @@ enum dmg_msg_type {
 	DMG_MSG_PING = 3,           /* CLI -> daemon */
 	DMG_MSG_PONG = 4,           /* daemon -> CLI */
 	DMG_MSG_ERROR = 5,          /* daemon -> any: request rejected */
+	DMG_MSG_CALL = 6,           /* CLI/peer -> daemon: one verb, see below */
+	DMG_MSG_RESULT = 7,         /* daemon -> CLI/peer: answer to a CALL */
 	DMG_MSG_TYPE_MAX
 };
 
@@ -40,6 +51,8 @@ enum dmg_tag {
 	DMG_TAG_STDOUT,
 	DMG_TAG_MESSAGE,
 	DMG_TAG_VERSION,
+	DMG_TAG_SEQ,
+	DMG_TAG_BODY,
 	DMG_TAG_MAX
 };
 
@@ -56,6 +69,9 @@ struct dmg_msg {
 	size_t out_len;
 	char *message;                       /* HOOK_REPLY stderr, ERROR text */
 	char *version;                       /* PONG: daemon version */
+	uint32_t seq;                        /* CALL/RESULT: per-connection count */
+	char *body;                          /* CALL: one record line, RESULT: lines */
+	size_t body_len;
 };
 
 struct dmg_buf {

@@ -63,6 +63,45 @@ test_roundtrip_reply(void)
 	dmg_msg_clear(&out);
 }
 
+static void
+test_roundtrip_call_result(void)
+{
+	static const unsigned char call[] = {
+		'D', 'M', 'G', '1', 0, 1, 0, 6, 0, 0, 0, 21,
+		0, 10, 0, 0, 0, 4, 0, 0, 0, 7,    /* seq = 7 */
+		0, 11, 0, 0, 0, 5, 'p', 'i', 'n', 'g', '\n',
+	};
+	struct dmg_msg in = { .type = DMG_MSG_CALL, .seq = 7, .body = "ping\n", .body_len = 5 }, out;
+	struct dmg_buf b = { 0 };
+	struct dmg_error err;
+	static char big[DMG_CALL_BODY_MAX + 1];
+
+	CU_ASSERT_EQUAL_FATAL(dmg_msg_encode(&in, &b, &err), 0);
+	CU_ASSERT_EQUAL(b.len, sizeof(call));
+	CU_ASSERT(memcmp(b.data, call, sizeof(call)) == 0);
+	roundtrip(&in, &out);
+	CU_ASSERT_EQUAL(out.seq, 7);
+	CU_ASSERT_EQUAL(out.body_len, 5);
+	CU_ASSERT_STRING_EQUAL(out.body, "ping\n");
+	dmg_msg_clear(&out);
+
+	in = (struct dmg_msg){ .type = DMG_MSG_RESULT, .seq = 7, .status = EBUSY, .message = "busy" };
+	roundtrip(&in, &out);
+	CU_ASSERT_EQUAL(out.status, EBUSY);
+	CU_ASSERT_STRING_EQUAL(out.message, "busy");
+	CU_ASSERT_PTR_NULL(out.body);
+	dmg_msg_clear(&out);
+
+	/* a call without a body, or with one over the limit, is refused */
+	in = (struct dmg_msg){ .type = DMG_MSG_CALL, .seq = 1 };
+	CU_ASSERT_EQUAL(dmg_msg_encode(&in, &b, &err), -EINVAL);
+	memset(big, 'a', sizeof(big));
+	in.body = big;
+	in.body_len = sizeof(big);
+	CU_ASSERT_EQUAL(dmg_msg_encode(&in, &b, &err), -EMSGSIZE);
+	dmg_buf_free(&b);
+}
+
 /* Exact bytes: the wire format is a contract between separately built
  * programs (a hook and a daemon of different versions may meet). */
 static void
@@ -267,6 +306,7 @@ register_proto_tests(void)
 	CU_add_test(s, "hook request round trip", test_roundtrip_request);
 	CU_add_test(s, "hook reply round trip", test_roundtrip_reply);
 	CU_add_test(s, "golden bytes", test_golden_bytes);
+	CU_add_test(s, "call and result", test_roundtrip_call_result);
 	CU_add_test(s, "malformed frames rejected", test_rejects);
 	CU_add_test(s, "encoder limits", test_encode_limits);
 	CU_add_test(s, "reader fed byte by byte", test_reader_bytewise);
