@@ -58,6 +58,7 @@ main(void)
 	register_storage_tests();
 	register_drbd_tests();
 	register_alloc_tests();
+	register_session_tests();
 	register_drbd_capture_tests();
 	register_journal_tests();
 	CU_basic_set_mode(CU_BRM_VERBOSE);

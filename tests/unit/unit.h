@@ -13,6 +13,7 @@ void register_hook_exec_tests(void);
 void register_storage_tests(void);
 void register_drbd_tests(void);
 void register_alloc_tests(void);
+void register_session_tests(void);
 void register_drbd_capture_tests(void);
 void register_journal_tests(void);
 

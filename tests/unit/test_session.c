@@ -1,0 +1,792 @@
+/* The session engine against a fake two-host world: storage objects with
+ * the ordering constraints the lab found in the real kernel (a Secondary
+ * cannot be opened, a DRBD device under a dm table cannot be demoted or taken
+ * down, a copy device under DRBD cannot be removed), libvirt domain states,
+ * and a peer that calls the other host's engine.  Every run ends by checking
+ * that each host holds exactly what it should: the guest's LV where the guest
+ * runs, nothing of drbdmig's anywhere.  This is logic only; the kernel lab
+ * proves the real storage layer. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "session.h"
+#include "unit.h"
+
+#define NOBJ 128
+
+struct fhost {
+	const char *name;
+	char dir[64];
+	char obj[NOBJ][320];
+	size_t nobj;
+	enum dmg_dom dom;
+	int nact;                 /* act calls so far */
+	int fail_at;              /* fail this act call (1-based), once */
+	int crash_at;             /* crash at this act call */
+	int crash_after;          /* ... after performing it */
+	int dead;
+	int peer_down;            /* calls to this host fail */
+	/* state on disk at the crash */
+	char snap_obj[NOBJ][320];
+	size_t snap_nobj;
+	char *snap_journal;
+	size_t snap_len;
+	char snap_jname[64];
+	struct dmg_session *sess; /* this host's session */
+	enum dmg_phase closed_phase;
+	int closed;
+	struct fhost *other;
+	struct dmg_sess_env env;
+	struct dmg_log log;
+};
+
+#define OBJ_MAX 320
+
+/* Objects are "kind:name" strings. */
+static int
+has(struct fhost *h, const char *kind, const char *a)
+{
+	char o[OBJ_MAX];
+	size_t i;
+
+	snprintf(o, sizeof(o), "%s:%s", kind, a);
+	for (i = 0; i < h->nobj; i++)
+		if (strcmp(h->obj[i], o) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+add(struct fhost *h, const char *kind, const char *a)
+{
+	if (has(h, kind, a) || h->nobj == NOBJ)
+		return;
+	snprintf(h->obj[h->nobj++], sizeof(h->obj[0]), "%s:%s", kind, a);
+}
+
+static void
+del(struct fhost *h, const char *kind, const char *a)
+{
+	char o[OBJ_MAX];
+	size_t i;
+
+	snprintf(o, sizeof(o), "%s:%s", kind, a);
+	for (i = 0; i < h->nobj; i++)
+		if (strcmp(h->obj[i], o) == 0) {
+			memmove(h->obj[i], h->obj[h->nobj - 1], sizeof(h->obj[0]));
+			h->nobj--;
+			return;
+		}
+}
+
+static int
+bad(struct dmg_error *err, const char *what, const char *name)
+{
+	return dmg_error_set(err, -EBUSY, "fake: %s %s", what, name);
+}
+
+/* Writes down what the crash leaves on disk: the journal and the objects. */
+static void
+snapshot(struct fhost *h)
+{
+	char path[160];
+	size_t len = 0;
+
+	memcpy(h->snap_obj, h->obj, sizeof(h->obj));
+	h->snap_nobj = h->nobj;
+	free(h->snap_journal);
+	h->snap_journal = NULL;
+	if (!h->sess)
+		return;
+	snprintf(path, sizeof(path), "%s/%s.journal", h->dir, h->sess->sid);
+	snprintf(h->snap_jname, sizeof(h->snap_jname), "%s.journal", h->sess->sid);
+	h->snap_journal = read_file(path, &len);
+	h->snap_len = len;
+}
+
+static int
+fake_storage(struct fhost *h, struct dmg_session *s, const char *verb, int disk,
+	     struct dmg_error *err)
+{
+	struct dmg_sess_disk *d = &s->disks[disk];
+	enum dmg_role me = s->role;
+	char lv[300], res[64], copy[64], md[64];
+
+	snprintf(lv, sizeof(lv), "%s/%s", d->vg, d->lv);
+	dmg_sess_res_name(s, disk, res, sizeof(res));
+	dmg_sess_copy_name(s, disk, copy, sizeof(copy));
+	dmg_sess_md_name(s, disk, md, sizeof(md));
+
+	if (strcmp(verb, "source-size") == 0) {
+		const char *p = strrchr(d->path, '/');
+
+		snprintf(d->vg, sizeof(d->vg), "vg0");
+		snprintf(d->lv, sizeof(d->lv), "%s", p ? p + 1 : d->path);
+		snprintf(lv, sizeof(lv), "vg0/%s", d->lv);
+		if (!has(h, "lv", lv))
+			return dmg_error_set(err, -ENOENT, "fake: no LV %s", lv);
+		d->size = 64u << 20;
+		snprintf(d->side[DMG_ROLE_SRC].host, sizeof(d->side[0].host), "%s", h->name);
+		snprintf(d->side[DMG_ROLE_SRC].addr, sizeof(d->side[0].addr), "10.0.0.1");
+		d->side[DMG_ROLE_SRC].minor = 100 + (uint32_t)disk;
+		d->side[DMG_ROLE_SRC].port = 7800 + (uint32_t)disk;
+		return 0;
+	}
+	if (strcmp(verb, "lv-create") == 0) {
+		if (has(h, "lv", lv))
+			return dmg_error_set(err, -EEXIST, "fake: LV %s exists", lv);
+		add(h, "lv", lv);
+		add(h, "tag", lv);
+	} else if (strcmp(verb, "lv-remove") == 0) {
+		if (has(h, "lv", lv) && !has(h, "tag", lv))
+			return bad(err, "refusing untagged LV", lv);
+		if (has(h, "swap", lv) || has(h, "copy", copy))
+			return bad(err, "LV in use", lv);
+		del(h, "lv", lv);
+		del(h, "tag", lv);
+	} else if (strcmp(verb, "lv-untag") == 0) {
+		del(h, "tag", lv);
+	} else if (strcmp(verb, "lv-remove-guest") == 0) {
+		if (h->dom == DMG_DOM_RUNNING || h->dom == DMG_DOM_PAUSED)
+			return bad(err, "guest running on", lv);
+		if (has(h, "swap", lv) || has(h, "copy", copy))
+			return bad(err, "LV in use", lv);
+		del(h, "lv", lv);
+	} else if (strcmp(verb, "md-create") == 0) {
+		add(h, "md", md);
+	} else if (strcmp(verb, "md-remove") == 0) {
+		if (has(h, "minor", res))
+			return bad(err, "metadata in use", md);
+		del(h, "md", md);
+	} else if (strcmp(verb, "copy-create") == 0) {
+		if (!has(h, "lv", lv))
+			return bad(err, "no LV for copy", lv);
+		add(h, "copy", copy);
+	} else if (strcmp(verb, "copy-remove") == 0) {
+		if (has(h, "minor", res))
+			return bad(err, "copy held by DRBD", copy);
+		del(h, "copy", copy);
+	} else if (strcmp(verb, "drbd-up") == 0) {
+		if (!has(h, "copy", copy) || !has(h, "md", md))
+			return bad(err, "attach without devices", res);
+		add(h, "minor", res);
+		if (me == DMG_ROLE_SRC)
+			add(h, "primary", res);
+	} else if (strcmp(verb, "drbd-down") == 0) {
+		if (has(h, "swap", lv))
+			return bad(err, "DRBD device held by the LV's table", res);
+		del(h, "minor", res);
+		del(h, "primary", res);
+		del(h, "conn", res);
+		del(h, "two", res);
+	} else if (strcmp(verb, "swap-to-drbd") == 0) {
+		if (!has(h, "primary", res))
+			return bad(err, "cannot open a Secondary", res);
+		add(h, "swap", lv);
+	} else if (strcmp(verb, "swap-back") == 0) {
+		if (has(h, "swap", lv) && !has(h, "copy", copy))
+			return bad(err, "no extents to swap back to", lv);
+		del(h, "swap", lv);
+	} else if (strcmp(verb, "connect") == 0) {
+		if (!has(h, "minor", res))
+			return bad(err, "connect without minor", res);
+		add(h, "conn", res);
+	} else if (strcmp(verb, "disconnect") == 0) {
+		del(h, "conn", res);
+	} else if (strcmp(verb, "wait-synced") == 0) {
+		if (!has(h, "conn", res) || !has(h->other, "conn", res))
+			return dmg_error_set(err, -ETIMEDOUT, "fake: %s never connected", res);
+		d->pct = 100.0;
+	} else if (strcmp(verb, "two-primaries") == 0) {
+		if (!has(h, "conn", res))
+			return bad(err, "net options without connection", res);
+		add(h, "two", res);
+	} else if (strcmp(verb, "one-primary") == 0) {
+		if (has(h, "primary", res) && has(h->other, "primary", res) &&
+		    has(h, "conn", res) && has(h->other, "conn", res))
+			return bad(err, "one primary while both are", res);
+		del(h, "two", res);
+	} else if (strcmp(verb, "promote") == 0) {
+		if (!has(h, "two", res) || !has(h->other, "two", res))
+			return bad(err, "second primary not allowed", res);
+		add(h, "primary", res);
+	} else if (strcmp(verb, "demote") == 0) {
+		if (has(h, "swap", lv))
+			return bad(err, "demote while the LV maps DRBD", res);
+		del(h, "primary", res);
+	} else {
+		return dmg_error_set(err, -ENOSYS, "fake: unknown verb %s", verb);
+	}
+	return 0;
+}
+
+static int
+fake_act(void *arg, struct dmg_session *s, const char *verb, int disk, const char *in,
+	 char *out, size_t outlen, struct dmg_error *err)
+{
+	struct fhost *h = arg;
+	int rc;
+
+	(void)in;
+	(void)out;
+	(void)outlen;
+	if (h->dead)
+		return dmg_error_set(err, -EIO, "fake: host %s is down", h->name);
+	h->nact++;
+	if (h->nact == h->fail_at)
+		return dmg_error_set(err, -EIO, "fake: injected failure of %s", verb);
+	if (h->nact == h->crash_at && !h->crash_after) {
+		snapshot(h);
+		h->dead = 1;
+		return dmg_error_set(err, -EIO, "fake: crashed before %s", verb);
+	}
+	rc = fake_storage(h, s, verb, disk, err);
+	if (h->nact == h->crash_at) {
+		snapshot(h);
+		h->dead = 1;
+		return dmg_error_set(err, -EIO, "fake: crashed after %s", verb);
+	}
+	return rc;
+}
+
+static int
+fake_dom(void *arg, const char *uuid, enum dmg_dom *st, struct dmg_error *err)
+{
+	struct fhost *h = arg;
+
+	(void)uuid;
+	if (h->dead)
+		return dmg_error_set(err, -EIO, "fake: host %s is down", h->name);
+	*st = h->dom;
+	return 0;
+}
+
+static int
+fake_peer(void *arg, const struct dmg_session *s, const struct dmg_jrec *req,
+	  struct dmg_jrec *reply, struct dmg_error *err)
+{
+	struct fhost *h = arg, *o = h->other;
+	struct dmg_session *created = NULL;
+	int rc;
+
+	(void)s;
+	if (h->dead || o->dead || o->peer_down)
+		return dmg_error_set(err, -EHOSTUNREACH, "fake: peer %s unreachable", o->name);
+	if (!o->sess && o->closed && strcmp(req->step, "state") == 0) {
+		dmg_jrec_init(reply, "state");
+		dmg_jrec_set(reply, "phase", dmg_phase_name(o->closed_phase), err);
+		dmg_jrec_set(reply, "dom", dmg_dom_name(o->dom), err);
+		return 0;
+	}
+	rc = dmg_sess_peer_call(o->sess, req, o->dir, &o->env, &o->log, &created, reply, err);
+	if (created)
+		o->sess = created;
+	return rc;
+}
+
+static void
+host_init(struct fhost *h, const char *name, struct fhost *other)
+{
+	memset(h, 0, sizeof(*h));
+	h->name = name;
+	h->other = other;
+	snprintf(h->dir, sizeof(h->dir), "/tmp/dmg-sess-XXXXXX");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(h->dir));
+	h->env = (struct dmg_sess_env){ .arg = h, .act = fake_act, .dom_state = fake_dom,
+					.peer = fake_peer, .self = name };
+	dmg_log_open(&h->log, name, 0, 0, DMG_LOG_ERR);
+}
+
+static void
+rm_dir_files(const char *dir)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -f %s/*", dir);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+static void
+host_close_sess(struct fhost *h)
+{
+	if (!h->sess)
+		return;
+	h->closed = dmg_phase_closed(h->sess->phase);
+	h->closed_phase = h->sess->phase;
+	dmg_sess_free(h->sess);
+	h->sess = NULL;
+}
+
+static void
+host_fini(struct fhost *h)
+{
+	host_close_sess(h);
+	free(h->snap_journal);
+	rm_dir_files(h->dir);
+	rmdir(h->dir);
+	dmg_log_close(&h->log);
+}
+
+struct world {
+	struct fhost a, b;        /* a: source, b: destination */
+	size_t ndisks;
+	int keep;
+};
+
+static void
+world_init(struct world *w, size_t ndisks, int keep)
+{
+	size_t i;
+
+	host_init(&w->a, "hostA", &w->b);
+	host_init(&w->b, "hostB", &w->a);
+	w->ndisks = ndisks;
+	w->keep = keep;
+	w->a.dom = DMG_DOM_RUNNING;
+	w->b.dom = DMG_DOM_ABSENT;
+	for (i = 0; i < ndisks; i++) {
+		char lv[32];
+
+		snprintf(lv, sizeof(lv), "vg0/guest%zu", i);
+		add(&w->a, "lv", lv);
+	}
+}
+
+static int
+start_dst(struct world *w)
+{
+	struct dmg_sess_disk disks[DMG_SESS_DISKS_MAX];
+	struct dmg_error err = { 0 };
+	size_t i;
+
+	memset(disks, 0, sizeof(disks));
+	for (i = 0; i < w->ndisks; i++) {
+		struct dmg_sess_disk *d = &disks[i];
+
+		snprintf(d->target, sizeof(d->target), "vd%c", (char)('a' + i));
+		snprintf(d->path, sizeof(d->path), "/dev/vg0/guest%zu", i);
+		snprintf(d->vg, sizeof(d->vg), "vg0");
+		snprintf(d->lv, sizeof(d->lv), "guest%zu", i);
+		d->keep_source = w->keep;
+		d->rate_kib = 102400;
+		snprintf(d->side[DMG_ROLE_DST].host, sizeof(d->side[0].host), "hostB");
+		snprintf(d->side[DMG_ROLE_DST].addr, sizeof(d->side[0].addr), "10.0.0.2");
+		d->side[DMG_ROLE_DST].minor = 100 + (uint32_t)i;
+		d->side[DMG_ROLE_DST].port = 7800 + (uint32_t)i;
+	}
+	return dmg_sess_new_dst(w->b.dir, "0123abcd", "guest", "6c2a0c3e-0000-4000-8000-000000000001",
+				"hostA:7780", disks, w->ndisks, "s3cr3t", &w->b.env, &w->b.log,
+				&w->b.sess, &err);
+}
+
+/* What each host holds must be exactly the expected set. */
+static int
+holds_exactly(struct fhost *h, int want_lv, size_t ndisks)
+{
+	size_t i;
+
+	if (h->nobj != (want_lv ? ndisks : 0))
+		return 0;
+	for (i = 0; i < ndisks && want_lv; i++) {
+		char lv[32];
+
+		snprintf(lv, sizeof(lv), "vg0/guest%zu", i);
+		if (!has(h, "lv", lv))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+dump(const char *what, struct fhost *h)
+{
+	size_t i;
+
+	fprintf(stderr, "\n  %s %s (%s):", what, h->name,
+		h->sess ? dmg_phase_name(h->sess->phase) : "no session");
+	for (i = 0; i < h->nobj; i++)
+		fprintf(stderr, " %s", h->obj[i]);
+}
+
+/* Drives both hosts' sessions until both are closed (bounded). */
+static void
+settle_all(struct world *w)
+{
+	struct dmg_error err;
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		int a_done = !w->a.sess || dmg_phase_closed(w->a.sess->phase);
+		int b_done = !w->b.sess || dmg_phase_closed(w->b.sess->phase);
+
+		if (a_done && b_done)
+			return;
+		if (!b_done) {
+			dmg_sess_note_gone(w->b.sess);
+			dmg_sess_settle(w->b.sess, &err);
+		}
+		if (w->a.sess && !dmg_phase_closed(w->a.sess->phase))
+			dmg_sess_src_settle(w->a.sess, 0, &err);
+	}
+}
+
+/* The migration outcome as libvirt would produce it. */
+static void
+migrate(struct world *w, int succeed)
+{
+	if (succeed) {
+		w->b.dom = DMG_DOM_PAUSED;
+		w->a.dom = DMG_DOM_SHUTOFF;
+		w->b.dom = DMG_DOM_RUNNING;
+	} else {
+		w->b.dom = DMG_DOM_ABSENT;
+		w->a.dom = DMG_DOM_RUNNING;
+	}
+}
+
+/* Success leaves the guest's LV on B only (and on A if keep); failure on A only. */
+static int
+check_end(struct world *w)
+{
+	int ok;
+
+	if (w->b.dom == DMG_DOM_RUNNING)
+		ok = holds_exactly(&w->b, 1, w->ndisks) && holds_exactly(&w->a, w->keep, w->ndisks);
+	else
+		ok = holds_exactly(&w->a, 1, w->ndisks) && holds_exactly(&w->b, 0, w->ndisks);
+	ok = ok && (!w->a.sess || dmg_phase_closed(w->a.sess->phase)) &&
+	     (!w->b.sess || dmg_phase_closed(w->b.sess->phase)) &&
+	     !(w->a.sess && w->a.sess->phase == DMG_PH_ATTENTION) &&
+	     !(w->b.sess && w->b.sess->phase == DMG_PH_ATTENTION);
+	if (!ok) {
+		dump("end", &w->a);
+		dump("end", &w->b);
+	}
+	return ok;
+}
+
+static void
+world_fini(struct world *w)
+{
+	host_fini(&w->a);
+	host_fini(&w->b);
+}
+
+static void
+test_success(void)
+{
+	size_t nd;
+	int keep;
+
+	for (nd = 1; nd <= 2; nd++)
+		for (keep = 0; keep <= 1; keep++) {
+			struct world w;
+			struct dmg_error err = { 0 };
+
+			world_init(&w, nd, keep);
+			CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+			CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+			CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_READY);
+			CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_READY);
+			/* during the window: both primary, both LVs on DRBD */
+			CU_ASSERT(has(&w.b, "primary", "drbdmig-0123abcd-0"));
+			CU_ASSERT(has(&w.a, "primary", "drbdmig-0123abcd-0"));
+			CU_ASSERT(has(&w.a, "swap", "vg0/guest0"));
+			CU_ASSERT(has(&w.b, "swap", "vg0/guest0"));
+			/* QEMU not yet started on B: settle waits */
+			CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 0);
+			w.b.dom = DMG_DOM_PAUSED;
+			CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 0);
+			migrate(&w, 1);
+			CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
+			CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_DONE);
+			CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_DONE);
+			CU_ASSERT(check_end(&w));
+			world_fini(&w);
+		}
+}
+
+static void
+test_failed_migration(void)
+{
+	struct world w;
+	struct dmg_error err = { 0 };
+
+	world_init(&w, 2, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	w.b.dom = DMG_DOM_PAUSED;
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 0);
+	migrate(&w, 0);                  /* QEMU on B died, A resumes */
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT(check_end(&w));
+	world_fini(&w);
+}
+
+static void
+test_cancel(void)
+{
+	struct world w;
+	struct dmg_error err = { 0 };
+
+	world_init(&w, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	w.b.dom = DMG_DOM_PAUSED;        /* QEMU receiving: cancel refused */
+	CU_ASSERT_EQUAL(dmg_sess_cancel(w.b.sess, &err), -EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "domjobabort"));
+	w.b.dom = DMG_DOM_ABSENT;
+	CU_ASSERT_EQUAL(dmg_sess_cancel(w.b.sess, &err), 0);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT(check_end(&w));
+	CU_ASSERT_EQUAL(dmg_sess_cancel(w.b.sess, &err), -EALREADY);
+	world_fini(&w);
+
+	world_init(&w, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	w.b.dom = DMG_DOM_RUNNING;       /* switched over: cancel refused */
+	CU_ASSERT_EQUAL(dmg_sess_mark_switchover(w.b.sess, &err), 0);
+	CU_ASSERT_EQUAL(dmg_sess_cancel(w.b.sess, &err), -EBUSY);
+	migrate(&w, 1);
+	settle_all(&w);
+	CU_ASSERT(check_end(&w));
+	world_fini(&w);
+}
+
+/* Neither host runs the guest and no switchover was seen: keep everything. */
+static void
+test_neither_runs(void)
+{
+	struct world w;
+	struct dmg_error err = { 0 };
+
+	world_init(&w, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	w.b.dom = DMG_DOM_PAUSED;
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 0);
+	w.b.dom = DMG_DOM_SHUTOFF;
+	w.a.dom = DMG_DOM_SHUTOFF;
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ATTENTION);
+	CU_ASSERT(has(&w.a, "lv", "vg0/guest0"));
+	CU_ASSERT(has(&w.b, "lv", "vg0/guest0"));
+	CU_ASSERT(has(&w.a, "minor", "drbdmig-0123abcd-0"));   /* nothing torn down */
+	world_fini(&w);
+}
+
+/* The source's daemon is unreachable after the switchover: the destination
+ * finishes its side; the source finishes from its journal later. */
+static void
+test_peer_lost_after_switchover(void)
+{
+	struct world w;
+	struct dmg_error err = { 0 };
+
+	world_init(&w, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	migrate(&w, 1);
+	w.a.peer_down = 1;
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_DONE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.b.sess->reason, "not confirmed"));
+	w.a.peer_down = 0;
+	host_close_sess(&w.b);           /* B's journal is closed now */
+	CU_ASSERT_EQUAL(dmg_sess_src_settle(w.a.sess, 0, &err), 1);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_DONE);
+	CU_ASSERT(check_end(&w));
+	world_fini(&w);
+}
+
+/* The destination's daemon is gone for good before the switchover: the
+ * source rolls back alone once it sees the guest running there. */
+static void
+test_dst_lost_before_switchover(void)
+{
+	struct world w;
+	struct dmg_error err = { 0 };
+
+	world_init(&w, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	w.a.dom = DMG_DOM_PAUSED;        /* end of memory copy: wait */
+	CU_ASSERT_EQUAL(dmg_sess_src_settle(w.a.sess, 1, &err), 0);
+	w.a.dom = DMG_DOM_RUNNING;
+	CU_ASSERT_EQUAL(dmg_sess_src_settle(w.a.sess, 1, &err), 1);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT(!has(&w.a, "swap", "vg0/guest0"));
+	CU_ASSERT(!has(&w.a, "minor", "drbdmig-0123abcd-0"));
+	world_fini(&w);
+}
+
+/* Runs one whole migration with an injection on host h at act k.  Returns
+ * 0 when k is past the last act (nothing was injected). */
+static int
+run_injected(int on_b, int k, int mode, int succeed)
+{
+	struct world w;
+	struct fhost *h;
+	struct dmg_error err = { 0 };
+	int injected, rc;
+
+	world_init(&w, 2, 0);
+	h = on_b ? &w.b : &w.a;
+	if (mode == 0) {
+		h->fail_at = k;
+	} else {
+		h->crash_at = k;
+		h->crash_after = mode == 2;
+	}
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	rc = dmg_sess_build(w.b.sess, 60, &err);
+	if (rc == 0) {
+		migrate(&w, succeed);
+		if (!h->dead)
+			settle_all(&w);
+	} else {
+		migrate(&w, 0);       /* the hook said no: the guest stays on A */
+	}
+	injected = h->nact >= k;
+	if (h->dead) {
+		/* Restart the crashed host from what was on its disk. */
+		host_close_sess(h);
+		rm_dir_files(h->dir);
+		memcpy(h->obj, h->snap_obj, sizeof(h->obj));
+		h->nobj = h->snap_nobj;
+		h->dead = 0;
+		h->closed = 0;
+		if (h->snap_journal) {
+			char path[160];
+			FILE *f;
+
+			snprintf(path, sizeof(path), "%s/%s", h->dir, h->snap_jname);
+			f = fopen(path, "w");
+			CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+			CU_ASSERT_EQUAL(fwrite(h->snap_journal, 1, h->snap_len, f), h->snap_len);
+			fclose(f);
+			CU_ASSERT_EQUAL(dmg_sess_load(path, &h->env, &h->log, &h->sess, &err), 0);
+		}
+		settle_all(&w);
+	} else if (mode == 0 && (w.a.sess || w.b.sess)) {
+		/* An injected failure in a teardown step leaves the session for
+		 * `drbdmig cleanup`: a second pass (no failure now) finishes it. */
+		if (w.a.sess && w.a.sess->phase == DMG_PH_ATTENTION)
+			dmg_sess_retry(w.a.sess, &err);
+		if (w.b.sess && w.b.sess->phase == DMG_PH_ATTENTION)
+			dmg_sess_retry(w.b.sess, &err);
+		settle_all(&w);
+	}
+	if (!check_end(&w))
+		fprintf(stderr, "\n  (injection: host %s act %d mode %d outcome %s)\n",
+			h->name, k, mode, succeed ? "success" : "failure");
+	CU_ASSERT(check_end(&w));
+	world_fini(&w);
+	return injected;
+}
+
+/* Every act of both hosts, for both outcomes; each host performs some 15-20
+ * acts for two disks, so fewer runs would mean the loop stopped early. */
+static void
+inject_everywhere(int mode)
+{
+	int on_b, k, succeed, runs = 0;
+
+	for (on_b = 0; on_b <= 1; on_b++)
+		for (succeed = 0; succeed <= 1; succeed++)
+			for (k = 1; k < 80; k++) {
+				if (!run_injected(on_b, k, mode, succeed))
+					break;
+				runs++;
+			}
+	fprintf(stderr, " [%d injected runs]", runs);
+	CU_ASSERT(runs >= 4 * 14);
+}
+
+static void
+test_fail_every_step(void)
+{
+	inject_everywhere(0);
+}
+
+static void
+test_crash_before_every_step(void)
+{
+	inject_everywhere(1);
+}
+
+static void
+test_crash_after_every_step(void)
+{
+	inject_everywhere(2);
+}
+
+static void
+test_journal_damage(void)
+{
+	struct world w;
+	struct dmg_session *s = NULL;
+	struct dmg_error err = { 0 };
+	char path[160];
+	FILE *f;
+
+	world_init(&w, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	snprintf(path, sizeof(path), "%s/0123abcd.journal", w.b.dir);
+	f = fopen(path, "r+");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fseek(f, 10, SEEK_SET);
+	fputc('#', f);                   /* damage the first record */
+	fclose(f);
+	CU_ASSERT(dmg_sess_load(path, &w.b.env, &w.b.log, &s, &err) < 0);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, path));
+	world_fini(&w);
+}
+
+static void
+test_status_lines(void)
+{
+	struct world w;
+	struct dmg_error err = { 0 };
+	char buf[4096];
+
+	world_init(&w, 2, 1);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	CU_ASSERT(dmg_sess_status_lines(w.b.sess, buf, sizeof(buf), &err) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "phase=ready"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "target=vdb"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "pct=100.0"));
+	migrate(&w, 1);
+	settle_all(&w);
+	CU_ASSERT(check_end(&w));
+	world_fini(&w);
+}
+
+void
+register_session_tests(void)
+{
+	CU_pSuite s = CU_add_suite("session", NULL, NULL);
+
+	CU_add_test(s, "success, 1-2 disks, keep and remove", test_success);
+	CU_add_test(s, "failed migration rolls back", test_failed_migration);
+	CU_add_test(s, "cancel before and after switchover", test_cancel);
+	CU_add_test(s, "guest on neither host: attention", test_neither_runs);
+	CU_add_test(s, "source unreachable after switchover", test_peer_lost_after_switchover);
+	CU_add_test(s, "destination lost before switchover", test_dst_lost_before_switchover);
+	CU_add_test(s, "failure injected at every step", test_fail_every_step);
+	CU_add_test(s, "crash before every step, recovery", test_crash_before_every_step);
+	CU_add_test(s, "crash after every step, recovery", test_crash_after_every_step);
+	CU_add_test(s, "damaged journal refused", test_journal_damage);
+	CU_add_test(s, "status lines", test_status_lines);
+}
