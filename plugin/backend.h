@@ -1,0 +1,50 @@
+/* The storage side of a session: the engine's verbs (session.c) carried
+ * out with drbdmig's primitives (dm, lvm, drbd, drbdconf, alloc), each one
+ * idempotent so that a recovered journal can run it again.
+ *
+ * Dry-run mode (for the namespace tests, which have no dm or DRBD) checks
+ * the arguments, logs each verb and changes nothing; it is never evidence
+ * that the storage works -- the kernel lab is. */
+#ifndef DMG_BACKEND_H
+#define DMG_BACKEND_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "log.h"
+#include "session.h"
+
+struct dmg_backend {
+	int dry_run;
+	char host[128];                  /* uname -n */
+	char repl_addr[64];              /* "" = the address routing to the peer */
+	uint32_t minor_lo, minor_hi, port_lo, port_hi;
+	char hmac_alg[32];
+	const char *resdir;              /* DRBD resource files (/etc/drbd.d) */
+	struct dmg_log *log;
+	pthread_mutex_t mu;              /* guards the reservations */
+	struct dmg_used minors, ports;   /* taken by this daemon's live sessions */
+};
+
+void dmg_backend_init(struct dmg_backend *b);
+void dmg_backend_fini(struct dmg_backend *b);
+
+/* The struct dmg_sess_env act callback; arg is the backend. */
+int dmg_backend_act(void *arg, struct dmg_session *s, const char *verb, int disk,
+		    const char *in, char *out, size_t outlen, struct dmg_error *err);
+
+/* Reserves a DRBD minor and a TCP port nothing on this host uses. */
+int dmg_backend_reserve(struct dmg_backend *b, uint32_t *minor, uint32_t *port,
+			struct dmg_error *err);
+/* Gives back what a closed session's side held. */
+void dmg_backend_release(struct dmg_backend *b, uint32_t minor, uint32_t port);
+
+/* This host's replication address towards peer (an IPv4 literal or name):
+ * the configured one, else the source address the kernel routes from. */
+int dmg_backend_local_addr(const struct dmg_backend *b, const char *peer, char *out,
+			   size_t len, struct dmg_error *err);
+
+#endif
