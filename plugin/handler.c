@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "handler.h"
+#include "journal.h"
 #include "policy.h"
+#include "registry.h"
 
 static int
 reply_hook(struct dmg_msg *reply, uint32_t status, const char *message,
@@ -65,20 +67,82 @@ handle_hook(struct dmg_handler *h, const struct dmg_msg *req, struct dmg_msg *re
 	if (strcmp(p->domain, req->domain) != 0)
 		dmg_warn(h->log, "hook-request domain=%s but the XML names '%s'", req->domain, p->domain);
 	log_policy(h, p);
+	if (!h->reg) {
+		dmg_policy_free(p);
+		return reply_hook(reply, 0, NULL, err);
+	}
+	if (!required) {
+		dmg_registry_hook_event(h->reg, req->domain, req->op, req->subop);
+		dmg_policy_free(p);
+		return reply_hook(reply, 0, NULL, err);
+	}
+	rc = dmg_registry_migrate_begin(h->reg, p, req->xml, req->xml_len, &perr);
 	dmg_policy_free(p);
-	/* Storage work arrives with the session engine; until then an annotated
-	 * migration proceeds with the XML unchanged. */
+	if (rc < 0) {
+		dmg_err(h->log, "migrate-begin domain=%s refused: %s", req->domain, perr.msg);
+		snprintf(msg, sizeof(msg), "drbdmig: domain '%s': %s; migration refused",
+			 req->domain, perr.msg);
+		return reply_hook(reply, 1, msg, err);
+	}
+	dmg_info(h->log, "migrate-begin domain=%s: overlay ready, libvirt may migrate", req->domain);
 	return reply_hook(reply, 0, NULL, err);
+}
+
+static int
+handle_call(struct dmg_handler *h, const struct dmg_msg *req, struct dmg_msg *reply,
+	    struct dmg_error *err)
+{
+	struct dmg_buf body = { 0 };
+	struct dmg_error cerr = { 0 };
+	char line[DMG_JLINE_MAX];
+	size_t n = req->body_len;
+	struct dmg_jrec r;
+	int rc;
+
+	memset(reply, 0, sizeof(*reply));
+	reply->type = DMG_MSG_RESULT;
+	reply->seq = req->seq;
+
+	/* Exactly one record line, newline-terminated. */
+	if (n == 0 || n > sizeof(line) || req->body[n - 1] != '\n' ||
+	    memchr(req->body, '\n', n - 1)) {
+		rc = dmg_error_set(&cerr, -EINVAL, "a call is one record line");
+	} else {
+		memcpy(line, req->body, n - 1);
+		line[n - 1] = '\0';
+		rc = dmg_jrec_parse(line, &r, &cerr);
+	}
+	if (rc < 0) {
+		reply->status = EINVAL;
+		reply->message = strdup(cerr.code ? cerr.msg : "a call is one record line");
+		return reply->message ? 0 : dmg_error_set(err, -ENOMEM, "out of memory");
+	}
+	if (!h->reg)
+		rc = dmg_error_set(&cerr, -ENOTSUP, "this daemon runs without sessions");
+	else
+		rc = dmg_registry_cli(h->reg, &r, &body, &cerr);
+	dmg_info(h->log, "cli %s: %s", r.step, rc < 0 ? cerr.msg : "ok");
+	if (rc < 0) {
+		reply->status = (uint32_t)-rc;
+		reply->message = strdup(cerr.msg);
+	} else {
+		reply->status = rc > 0 ? 1 : 0;   /* verify: something is wrong */
+	}
+	reply->body = (char *)body.data;
+	reply->body_len = body.len;
+	return 0;
 }
 
 int
 dmg_handle(struct dmg_handler *h, const struct dmg_msg *req, struct dmg_msg *reply,
 	   struct dmg_error *err)
 {
-	h->requests++;
+	__atomic_add_fetch(&h->requests, 1, __ATOMIC_RELAXED);
 	switch (req->type) {
 	case DMG_MSG_HOOK_REQUEST:
 		return handle_hook(h, req, reply, err);
+	case DMG_MSG_CALL:
+		return handle_call(h, req, reply, err);
 	case DMG_MSG_PING:
 		memset(reply, 0, sizeof(*reply));
 		reply->type = DMG_MSG_PONG;

@@ -1,5 +1,6 @@
-/* What drbdmigd does with one decoded request.  This layer sits above the
- * policy parser and, in later work, the session engine; the server below it
+/* What drbdmigd does with one decoded request: hook events go to the
+ * session registry (a destination's `migrate begin` builds the overlay),
+ * CALLs are the CLI's verbs.  Called on worker threads; the server below it
  * only moves bytes. */
 #ifndef DMG_HANDLER_H
 #define DMG_HANDLER_H
@@ -7,9 +8,12 @@
 #include "log.h"
 #include "proto.h"
 
+struct dmg_registry;
+
 struct dmg_handler {
 	struct dmg_log *log;
-	unsigned long requests;      /* served since start, for the log */
+	struct dmg_registry *reg;    /* sessions; NULL: parse and log only */
+	unsigned long requests;      /* served since start, for the log (atomic) */
 };
 
 /* Fills reply for req.  Returns 0, or a negative code when no reply could be

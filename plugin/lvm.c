@@ -159,3 +159,30 @@ dmg_lvm_remove(const char *vg, const char *name, int guest_lv, struct dmg_error 
 	rc = dmg_exec_ok(argv, NULL, 0, LVM_TIMEOUT_MS, err);
 	return rc < 0 ? dmg_error_prefix(err, "cannot remove LV %s", path) : 0;
 }
+
+int
+dmg_lvm_each_tagged(int (*fn)(const struct dmg_lv *lv, void *arg), void *arg,
+		    struct dmg_error *err)
+{
+	char *argv[] = { LVM_BIN, "lvs", "--noheadings", "--units", "b", "--nosuffix",
+			 "--separator", "|", "-o", "vg_name,lv_name,lv_size,vg_extent_size,vg_free,lv_tags",
+			 "--select", "lv_tags=" DMG_LVM_TAG, NULL };
+	char *out = malloc(1u << 20), *line, *save = NULL;
+	int rc;
+
+	if (!out)
+		return dmg_error_set(err, -ENOMEM, "out of memory");
+	rc = dmg_exec_ok(argv, out, 1u << 20, LVM_TIMEOUT_MS, err);
+	for (line = rc < 0 ? NULL : strtok_r(out, "\n", &save); line && rc == 0;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct dmg_lv lv;
+
+		if (strspn(line, " \t") == strlen(line))
+			continue;
+		rc = dmg_lvm_parse_lvs(line, &lv, err);
+		if (rc == 0)
+			rc = fn(&lv, arg);
+	}
+	free(out);
+	return rc;
+}

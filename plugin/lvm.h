@@ -50,4 +50,8 @@ int dmg_lvm_create(const char *vg, const char *name, uint64_t bytes,
 int dmg_lvm_remove(const char *vg, const char *name, int guest_lv,
 		   struct dmg_error *err);
 
+/* Calls fn for every LV carrying DMG_LVM_TAG; a non-zero return stops. */
+int dmg_lvm_each_tagged(int (*fn)(const struct dmg_lv *lv, void *arg), void *arg,
+			struct dmg_error *err);
+
 #endif

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,19 @@ struct dmg_server {
 	struct dmg_handler *h;
 	struct client clients[DMG_MAX_CLIENTS];
 	size_t nclients;
+	pthread_mutex_t mu;         /* workers */
+	pthread_cond_t cv;
+	int nworkers;
+};
+
+/* A request being answered on its own thread: a destination's `migrate
+ * begin` blocks for the whole initial sync while the loop keeps serving
+ * `drbdmig status` and other hooks. */
+struct work {
+	struct dmg_server *s;
+	int fd;
+	pid_t pid;
+	struct dmg_msg req;
 };
 
 void
@@ -48,8 +62,27 @@ dmg_server_free(struct dmg_server *s)
 	}
 	if (s->sfd >= 0)
 		close(s->sfd);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
 	free(s->path);
 	free(s);
+}
+
+int
+dmg_server_drain(struct dmg_server *s, int timeout_ms)
+{
+	struct timespec ts;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	pthread_mutex_lock(&s->mu);
+	while (s->nworkers > 0 &&
+	       pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
+		;
+	n = s->nworkers;
+	pthread_mutex_unlock(&s->mu);
+	return n;
 }
 
 int
@@ -67,6 +100,8 @@ dmg_server_new(const char *socket_path, struct dmg_handler *h,
 	}
 	s->h = h;
 	s->sfd = -1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	s->lfd = dmg_unix_listen(socket_path, 0600, err);
 	if (s->lfd < 0) {
 		rc = s->lfd;
@@ -95,7 +130,8 @@ drop_client(struct dmg_server *s, size_t i)
 {
 	struct client *c = &s->clients[i];
 
-	close(c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
 	dmg_reader_reset(&c->rd);
 	dmg_buf_free(&c->out);
 	s->clients[i] = s->clients[--s->nclients];
@@ -132,26 +168,76 @@ accept_client(struct dmg_server *s)
 	c->deadline = dmg_now_ms() + DMG_CLIENT_TIMEOUT;
 }
 
-/* Encodes the answer to req (or an error message) into the client's buffer. */
-static void
-answer(struct dmg_server *s, struct client *c, const struct dmg_msg *req)
+static void *
+worker(void *arg)
 {
+	struct work *w = arg;
+	struct dmg_server *s = w->s;
 	struct dmg_msg reply = { 0 };
 	struct dmg_error err = { 0 };
+	struct dmg_buf out = { 0 };
 	int rc;
 
-	rc = dmg_handle(s->h, req, &reply, &err);
+	rc = dmg_handle(s->h, &w->req, &reply, &err);
 	if (rc == 0)
-		rc = dmg_msg_encode(&reply, &c->out, &err);
+		rc = dmg_msg_encode(&reply, &out, &err);
 	dmg_msg_clear(&reply);
 	if (rc < 0) {
-		dmg_warn(s->h->log, "client pid %d: %s", (int)c->pid, err.msg);
+		dmg_warn(s->h->log, "client pid %d: %s", (int)w->pid, err.msg);
 		reply.type = DMG_MSG_ERROR;
 		reply.message = err.msg;
-		if (dmg_msg_encode(&reply, &c->out, &err) < 0)
-			c->out.len = 0;
+		rc = dmg_msg_encode(&reply, &out, &err);
 	}
-	c->out_off = 0;
+	if (rc == 0 && dmg_write_all(w->fd, out.data, out.len, dmg_now_ms() + DMG_CLIENT_TIMEOUT, &err) < 0)
+		dmg_warn(s->h->log, "client pid %d: reply not delivered: %s", (int)w->pid, err.msg);
+	dmg_buf_free(&out);
+	close(w->fd);
+	dmg_msg_clear(&w->req);
+	free(w);
+	pthread_mutex_lock(&s->mu);
+	s->nworkers--;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Hands the client's fd and request to a worker thread (which owns both
+ * from here); returns -1 if that failed and the client is to be dropped. */
+static int
+dispatch(struct dmg_server *s, struct client *c, struct dmg_msg *req)
+{
+	struct work *w = calloc(1, sizeof(*w));
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	if (!w) {
+		dmg_msg_clear(req);
+		return -1;
+	}
+	w->s = s;
+	w->fd = c->fd;
+	w->pid = c->pid;
+	w->req = *req;
+	memset(req, 0, sizeof(*req));
+	pthread_mutex_lock(&s->mu);
+	s->nworkers++;
+	pthread_mutex_unlock(&s->mu);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, worker, w);
+	pthread_attr_destroy(&attr);
+	if (rc == 0) {
+		c->fd = -1;   /* the worker owns it now */
+		return -1;
+	}
+	dmg_warn(s->h->log, "client pid %d: cannot start a worker thread", (int)c->pid);
+	dmg_msg_clear(&w->req);
+	free(w);
+	pthread_mutex_lock(&s->mu);
+	s->nworkers--;
+	pthread_mutex_unlock(&s->mu);
+	return -1;
 }
 
 /* Returns 0 to keep the client, -1 to drop it. */
@@ -184,9 +270,7 @@ client_io(struct dmg_server *s, struct client *c, short revents)
 			dmg_warn(s->h->log, "client pid %d sent a bad message: %s", (int)c->pid, err.msg);
 		return -1;
 	}
-	answer(s, c, &req);
-	dmg_msg_clear(&req);
-	return c->out.len ? 0 : -1;
+	return dispatch(s, c, &req);
 }
 
 int

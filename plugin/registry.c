@@ -1,0 +1,1071 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dm.h"
+#include "drbd.h"
+#include "drbdconf.h"
+#include "lvm.h"
+#include "peer.h"
+#include "registry.h"
+#include "virt.h"
+#include "wire.h"
+
+#define SETTLE_TICK_MS   1000
+#define SRC_IDLE_MS      30000   /* source asks the destination after this */
+#define DEFAULT_PEER_PORT 7780
+
+struct entry {
+	struct dmg_session *s;
+	pthread_mutex_t op;          /* engine calls on s */
+	int building;                /* the hook thread owns it */
+	int recovered;
+	int64_t ready_ms;            /* when READY was seen (destination) */
+	int64_t last_peer_ms;        /* last call from the peer (source) */
+	int64_t closed_ms;           /* first seen closed; freed a while later */
+	int kick;
+	struct entry *next;
+};
+
+struct dmg_registry {
+	struct dmg_reg_conf conf;
+	char state_dir[256], self[300];
+	struct dmg_backend *b;
+	struct dmg_virt *virt;
+	struct dmg_peer_ctx *pc;
+	struct dmg_log *log;
+	struct dmg_sess_env env;
+	pthread_mutex_t mu;          /* the table, stop, kick */
+	pthread_cond_t cv;
+	struct entry *head;
+	char stampq[16][VIR_UUID_STRING_BUFLEN];   /* domains to stamp (settle thread) */
+	int nstamp, stamp_all;
+	int stop, started;
+	pthread_t thread;
+};
+
+/* ---- the world as the engine sees it ------------------------------------- */
+
+static int
+env_dom(void *arg, const char *uuid, enum dmg_dom *st, struct dmg_error *err)
+{
+	struct dmg_registry *r = arg;
+	char u[VIR_UUID_STRING_BUFLEN];
+	enum dmg_virt_state vs;
+	int rc;
+
+	*st = DMG_DOM_UNKNOWN;
+	if (!r->virt)
+		return dmg_error_set(err, -ENOTCONN, "no libvirt connection");
+	rc = dmg_virt_state(r->virt, uuid, &vs, NULL, u, err);
+	if (rc < 0)
+		return rc;
+	switch (vs) {
+	case DMG_VIRT_ABSENT: *st = DMG_DOM_ABSENT; break;
+	case DMG_VIRT_RUNNING: *st = DMG_DOM_RUNNING; break;
+	case DMG_VIRT_PAUSED: *st = DMG_DOM_PAUSED; break;
+	case DMG_VIRT_SHUTOFF: *st = DMG_DOM_SHUTOFF; break;
+	default: *st = DMG_DOM_UNKNOWN; break;
+	}
+	return 0;
+}
+
+static int
+split_endpoint(const char *ep, char *host, size_t hl, unsigned *port)
+{
+	const char *colon = strrchr(ep, ':');
+	char *end;
+	unsigned long p = DEFAULT_PEER_PORT;
+
+	if (colon) {
+		p = strtoul(colon + 1, &end, 10);
+		if (*end || p == 0 || p > 65535 || (size_t)(colon - ep) >= hl)
+			return -EINVAL;
+		memcpy(host, ep, (size_t)(colon - ep));
+		host[colon - ep] = '\0';
+	} else if (snprintf(host, hl, "%s", ep) >= (int)hl) {
+		return -EINVAL;
+	}
+	*port = (unsigned)p;
+	return *host ? 0 : -EINVAL;
+}
+
+/* One call to the drbdmig daemon at endpoint ep. */
+static int
+peer_call_ep(struct dmg_registry *r, const char *ep, const struct dmg_jrec *req,
+	     unsigned timeout_s, struct dmg_jrec *reply, struct dmg_error *err)
+{
+	struct dmg_peer_conn *c = NULL;
+	struct dmg_msg res = { 0 };
+	char host[256];
+	unsigned port;
+	int64_t dl = dmg_now_ms() + (int64_t)timeout_s * 1000;
+	int rc;
+
+	if (!r->pc)
+		return dmg_error_set(err, -ENOTCONN, "the peer channel is not configured");
+	if (split_endpoint(ep, host, sizeof(host), &port) < 0)
+		return dmg_error_set(err, -EINVAL, "bad peer endpoint '%s'", ep);
+	rc = dmg_peer_connect(r->pc, host, (uint16_t)port, dl, &c, err);
+	if (rc < 0)
+		return rc;
+	rc = dmg_peer_call(c, req, dl, &res, err);
+	dmg_peer_close(c);
+	if (rc < 0)
+		return rc;
+	if (res.status) {
+		rc = dmg_error_set(err, res.status < 4096 ? -(int)res.status : -EPROTO,
+				   "peer %s: %s", ep, res.message ? res.message : "refused");
+	} else if (res.body && res.body_len) {
+		char *nl = memchr(res.body, '\n', res.body_len);
+
+		if (nl)
+			*nl = '\0';
+		rc = dmg_jrec_parse(res.body, reply, err);
+	} else {
+		dmg_jrec_init(reply, "ok");
+	}
+	dmg_msg_clear(&res);
+	return rc;
+}
+
+static int
+env_peer(void *arg, const struct dmg_session *s, const struct dmg_jrec *req,
+	 struct dmg_jrec *reply, struct dmg_error *err)
+{
+	struct dmg_registry *r = arg;
+	/* Building a source disk runs lvcreate, drbdmeta and a table swap. */
+	unsigned tmo = r->conf.peer_timeout * (strcmp(req->step, "disk") == 0 ? 4 : 1);
+
+	return peer_call_ep(r, s->peer, req, tmo, reply, err);
+}
+
+static int
+env_act(void *arg, struct dmg_session *s, const char *verb, int disk, const char *in,
+	char *out, size_t outlen, struct dmg_error *err)
+{
+	struct dmg_registry *r = arg;
+
+	return dmg_backend_act(r->b, s, verb, disk, in, out, outlen, err);
+}
+
+/* ---- table ------------------------------------------------------------------ */
+
+static struct entry *
+add_entry(struct dmg_registry *r, struct dmg_session *s, int recovered)
+{
+	struct entry *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->s = s;
+	e->recovered = recovered;
+	e->last_peer_ms = dmg_now_ms();
+	pthread_mutex_init(&e->op, NULL);
+	pthread_mutex_lock(&r->mu);
+	e->next = r->head;
+	r->head = e;
+	pthread_mutex_unlock(&r->mu);
+	return e;
+}
+
+/* Caller holds r->mu. */
+static struct entry *
+find_sid(struct dmg_registry *r, const char *sid)
+{
+	struct entry *e;
+
+	for (e = r->head; e; e = e->next)
+		if (sid && strcmp(e->s->sid, sid) == 0)
+			return e;
+	return NULL;
+}
+
+static void
+release_sides(struct dmg_registry *r, struct dmg_session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ndisks; i++)
+		if (s->disks[i].side[s->role].port)
+			dmg_backend_release(r->b, s->disks[i].side[s->role].minor,
+					    s->disks[i].side[s->role].port);
+}
+
+/* Removes closed sessions from the table (caller holds neither lock). */
+static void
+reap(struct dmg_registry *r)
+{
+	struct entry **pp, *e;
+
+	pthread_mutex_lock(&r->mu);
+	for (pp = &r->head; (e = *pp);) {
+		int64_t now = dmg_now_ms();
+
+		if (dmg_phase_closed(e->s->phase) && !e->closed_ms)
+			e->closed_ms = now;
+		/* Keep closed entries a few seconds: a CLI or peer thread may
+		 * still hold a pointer it found a moment ago. */
+		if (!e->closed_ms || now - e->closed_ms < 5000 || e->building ||
+		    e->s->phase == DMG_PH_ATTENTION || pthread_mutex_trylock(&e->op) != 0) {
+			pp = &e->next;
+			continue;
+		}
+		*pp = e->next;
+		pthread_mutex_unlock(&e->op);
+		release_sides(r, e->s);
+		dmg_info(r->log, "session=%s domain=%s closed: %s", e->s->sid, e->s->domain,
+			 dmg_phase_name(e->s->phase));
+		dmg_sess_free(e->s);
+		pthread_mutex_destroy(&e->op);
+		free(e);
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void
+kick(struct dmg_registry *r)
+{
+	pthread_mutex_lock(&r->mu);
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+int
+dmg_registry_new(const struct dmg_reg_conf *conf, struct dmg_backend *b,
+		 struct dmg_log *log, struct dmg_registry **out, struct dmg_error *err)
+{
+	struct dmg_registry *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return dmg_error_set(err, -ENOMEM, "out of memory");
+	r->conf = *conf;
+	snprintf(r->state_dir, sizeof(r->state_dir), "%s", conf->state_dir);
+	r->conf.state_dir = r->state_dir;
+	snprintf(r->self, sizeof(r->self), "%s:%u", conf->self_host ? conf->self_host : "",
+		 conf->self_port);
+	r->b = b;
+	r->log = log;
+	r->env = (struct dmg_sess_env){ .arg = r, .act = env_act, .dom_state = env_dom,
+					.peer = env_peer, .self = r->self };
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	if (mkdir(r->state_dir, 0700) < 0 && errno != EEXIST) {
+		int rc = dmg_error_sys(err, -errno, "cannot create %s", r->state_dir);
+
+		dmg_registry_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+void
+dmg_registry_set_virt(struct dmg_registry *r, struct dmg_virt *v)
+{
+	r->virt = v;
+}
+
+void
+dmg_registry_set_peer(struct dmg_registry *r, struct dmg_peer_ctx *pc)
+{
+	r->pc = pc;
+}
+
+void
+dmg_registry_free(struct dmg_registry *r)
+{
+	struct entry *e;
+
+	if (!r)
+		return;
+	if (r->started) {
+		pthread_mutex_lock(&r->mu);
+		r->stop = 1;
+		pthread_cond_signal(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		pthread_join(r->thread, NULL);
+	}
+	while ((e = r->head)) {
+		r->head = e->next;
+		dmg_sess_free(e->s);
+		pthread_mutex_destroy(&e->op);
+		free(e);
+	}
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+static void run_stamps(struct dmg_registry *r);
+
+/* ---- settle thread ----------------------------------------------------------- */
+
+static void
+settle_one(struct dmg_registry *r, struct entry *e, int64_t now)
+{
+	struct dmg_session *s = e->s;
+	struct dmg_error err = { 0 };
+	int rc = 0;
+
+	if (dmg_phase_closed(s->phase))
+		return;
+	if (s->role == DMG_ROLE_DST) {
+		if (s->phase == DMG_PH_READY && !e->ready_ms)
+			e->ready_ms = now;
+		if (s->phase == DMG_PH_READY && !s->seen_here &&
+		    now - e->ready_ms > (int64_t)r->conf.grace * 1000)
+			dmg_sess_note_gone(s);   /* QEMU never came */
+		rc = dmg_sess_settle(s, &err);
+	} else if (e->recovered || e->kick || now - e->last_peer_ms > SRC_IDLE_MS) {
+		rc = dmg_sess_src_settle(s, 0, &err);
+		if (rc < 0 && (err.code == -EHOSTUNREACH || err.code == -ECONNREFUSED ||
+			       err.code == -ETIMEDOUT || err.code == -ENOTCONN))
+			rc = dmg_sess_src_settle(s, 1, &err);
+		e->last_peer_ms = now;
+		e->recovered = 0;
+	}
+	e->kick = 0;
+	if (rc < 0)
+		dmg_warn(r->log, "session=%s domain=%s: waiting: %s", s->sid, s->domain, err.msg);
+}
+
+static void *
+settle_thread(void *arg)
+{
+	struct dmg_registry *r = arg;
+
+	for (;;) {
+		struct entry *e;
+		struct timespec ts;
+		int64_t now;
+
+		pthread_mutex_lock(&r->mu);
+		if (!r->stop) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += SETTLE_TICK_MS / 1000;
+			pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+		}
+		if (r->stop) {
+			pthread_mutex_unlock(&r->mu);
+			return NULL;
+		}
+		pthread_mutex_unlock(&r->mu);
+		now = dmg_now_ms();
+		/* Entries are only freed by reap() on this thread, so walking
+		 * without the table lock is safe once the head is read. */
+		pthread_mutex_lock(&r->mu);
+		e = r->head;
+		pthread_mutex_unlock(&r->mu);
+		for (; e; e = e->next) {
+			if (e->building || pthread_mutex_trylock(&e->op) != 0)
+				continue;
+			settle_one(r, e, now);
+			pthread_mutex_unlock(&e->op);
+		}
+		reap(r);
+		run_stamps(r);
+	}
+}
+
+int
+dmg_registry_start(struct dmg_registry *r, struct dmg_error *err)
+{
+	int rc = pthread_create(&r->thread, NULL, settle_thread, r);
+
+	if (rc)
+		return dmg_error_set(err, -rc, "cannot start the settle thread");
+	r->started = 1;
+	return 0;
+}
+
+int
+dmg_registry_recover(struct dmg_registry *r, struct dmg_error *err)
+{
+	DIR *d = opendir(r->state_dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return dmg_error_sys(err, -errno, "cannot read %s", r->state_dir);
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		struct dmg_session *s = NULL;
+		struct dmg_error lerr = { 0 };
+		char path[512];
+		size_t i;
+
+		if (len < 9 || strcmp(de->d_name + len - 8, ".journal") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", r->state_dir, de->d_name);
+		if (dmg_sess_load(path, &r->env, r->log, &s, &lerr) < 0) {
+			dmg_err(r->log, "journal %s needs attention: %s", path, lerr.msg);
+			continue;
+		}
+		for (i = 0; i < s->ndisks; i++) {
+			struct dmg_sess_side *me = &s->disks[i].side[s->role];
+
+			if (me->port) {
+				pthread_mutex_lock(&r->b->mu);
+				dmg_used_add(&r->b->minors, me->minor);
+				dmg_used_add(&r->b->ports, me->port);
+				pthread_mutex_unlock(&r->b->mu);
+			}
+		}
+		dmg_info(r->log, "session=%s domain=%s role=%s recovered in phase %s", s->sid,
+			 s->domain, s->role == DMG_ROLE_DST ? "dst" : "src", dmg_phase_name(s->phase));
+		if (!add_entry(r, s, 1)) {
+			dmg_sess_free(s);
+			closedir(d);
+			return dmg_error_set(err, -ENOMEM, "out of memory");
+		}
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* ---- events ------------------------------------------------------------------- */
+
+static void
+mark(struct dmg_registry *r, const char *uuid, const char *name, int gone, int switched)
+{
+	struct entry *e;
+
+	pthread_mutex_lock(&r->mu);
+	for (e = r->head; e; e = e->next) {
+		if (!((uuid && *uuid && strcmp(e->s->uuid, uuid) == 0) ||
+		      (name && strcmp(e->s->domain, name) == 0)))
+			continue;
+		e->kick = 1;
+		if (gone && e->s->role == DMG_ROLE_DST)
+			dmg_sess_note_gone(e->s);
+		(void)switched;   /* settle reads the state itself */
+	}
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+void
+dmg_registry_virt_event(const struct dmg_virt_event *ev, void *arg)
+{
+	struct dmg_registry *r = arg;
+
+	if (ev->event == DMG_VIRT_EV_RECONNECTED) {
+		dmg_info(r->log, "libvirt connection (re)established; re-checking sessions");
+		pthread_mutex_lock(&r->mu);
+		r->stamp_all = 1;
+		pthread_mutex_unlock(&r->mu);
+		mark(r, NULL, NULL, 0, 0);
+		return;
+	}
+	dmg_debug(r->log, "libvirt event domain=%s %s", ev->name,
+		  dmg_virt_event_str(ev->event, ev->detail));
+	mark(r, ev->uuid, NULL, ev->event == VIR_DOMAIN_EVENT_STOPPED,
+	     ev->event == VIR_DOMAIN_EVENT_RESUMED);
+	if (ev->event == VIR_DOMAIN_EVENT_STARTED || ev->event == VIR_DOMAIN_EVENT_RESUMED)
+		dmg_registry_stamp(r, ev->uuid);
+}
+
+static int
+stamp_one(const char *uuid, const char *name, void *arg)
+{
+	struct dmg_registry *r = arg;
+	struct dmg_error err = { 0 };
+	char host[256];
+	unsigned port;
+
+	(void)name;
+	if (split_endpoint(r->self, host, sizeof(host), &port) < 0 || !*host)
+		return 0;
+	if (dmg_virt_stamp(r->virt, uuid, host, host, port, &err) < 0)
+		dmg_debug(r->log, "stamp %s: %s", uuid, err.msg);
+	return 0;
+}
+
+/* Stamping modifies the domain (a libvirt job): never from a hook's
+ * request or libvirt's event thread, only here on the settle thread. */
+static void
+run_stamps(struct dmg_registry *r)
+{
+	char q[16][VIR_UUID_STRING_BUFLEN];
+	struct dmg_error err = { 0 };
+	int n, all, i;
+
+	pthread_mutex_lock(&r->mu);
+	n = r->nstamp;
+	all = r->stamp_all;
+	memcpy(q, r->stampq, sizeof(q));
+	r->nstamp = 0;
+	r->stamp_all = 0;
+	pthread_mutex_unlock(&r->mu);
+	if (!r->virt)
+		return;
+	if (all && dmg_virt_each_annotated(r->virt, stamp_one, r, &err) < 0)
+		dmg_debug(r->log, "stamping annotated domains: %s", err.msg);
+	for (i = 0; i < n; i++)
+		stamp_one(q[i], NULL, r);
+}
+
+void
+dmg_registry_hook_event(struct dmg_registry *r, const char *domain, const char *op,
+			const char *subop)
+{
+	int gone = strcmp(op, "stopped") == 0 || strcmp(op, "release") == 0;
+
+	(void)subop;
+	mark(r, NULL, domain, gone, 0);
+}
+
+void
+dmg_registry_stamp(struct dmg_registry *r, const char *domain)
+{
+	pthread_mutex_lock(&r->mu);
+	if (!domain)
+		r->stamp_all = 1;
+	else if (r->nstamp < 16)
+		snprintf(r->stampq[r->nstamp++], sizeof(r->stampq[0]), "%s", domain);
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* ---- migrate begin (destination) ----------------------------------------------- */
+
+static int
+hexrand(char *out, size_t nbytes, struct dmg_error *err)
+{
+	unsigned char raw[32];
+	size_t i;
+
+	if (nbytes > sizeof(raw) || getrandom(raw, nbytes, 0) != (ssize_t)nbytes)
+		return dmg_error_sys(err, -errno, "getrandom");
+	for (i = 0; i < nbytes; i++)
+		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	return 0;
+}
+
+struct whohas {
+	struct dmg_registry *r;
+	const char *uuid;
+	char found[300];
+};
+
+/* Falls back to asking the configured peers who runs the domain. */
+static int
+find_source(struct dmg_registry *r, const struct dmg_policy *p, const char *xml, size_t len,
+	    char *ep, size_t eplen, struct dmg_error *err)
+{
+	char host[DMG_VIRT_HOST_MAX], addr[DMG_VIRT_ADDR_MAX], list[1024], *tok, *save = NULL;
+	struct dmg_error serr = { 0 };
+	unsigned port;
+
+	if (dmg_virt_parse_stamp(xml, len, host, sizeof(host), addr, sizeof(addr), &port, &serr) == 0) {
+		snprintf(ep, eplen, "%s:%u", addr, port);
+		return 0;
+	}
+	snprintf(list, sizeof(list), "%s", r->conf.peers ? r->conf.peers : "");
+	for (tok = strtok_r(list, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		struct dmg_jrec req, reply;
+		struct dmg_error perr = { 0 };
+		const char *st;
+
+		dmg_jrec_init(&req, "whohas");
+		if (dmg_jrec_set(&req, "uuid", p->uuid, &perr) < 0 ||
+		    peer_call_ep(r, tok, &req, r->conf.peer_timeout, &reply, &perr) < 0) {
+			dmg_warn(r->log, "asking %s who runs %s: %s", tok, p->domain, perr.msg);
+			continue;
+		}
+		st = dmg_jrec_get(&reply, "state");
+		if (st && (strcmp(st, "running") == 0 || strcmp(st, "paused") == 0)) {
+			snprintf(ep, eplen, "%s", tok);
+			return 0;
+		}
+	}
+	return dmg_error_set(err, -ENOENT, "cannot find the source host of '%s': the domain XML has no drbdmig host stamp (%s) and no configured peer runs it",
+			     p->domain, serr.msg);
+}
+
+static int
+disk_names(const char *path, char *vg, size_t vl, char *lv, size_t ll, int dry_run)
+{
+	const char *a, *b;
+
+	if (dry_run) {
+		b = strrchr(path, '/');
+		snprintf(vg, vl, "dry-run");
+		snprintf(lv, ll, "%s", b ? b + 1 : path);
+		return 0;
+	}
+	/* /dev/VG/LV: the form libvirt XML uses for LVM volumes. */
+	if (strncmp(path, "/dev/", 5) != 0)
+		return -EINVAL;
+	a = path + 5;
+	b = strchr(a, '/');
+	if (!b || b == a || strchr(b + 1, '/') || !b[1] || (size_t)(b - a) >= vl ||
+	    strlen(b + 1) >= ll || strcmp(a, "mapper/") == 0 || strncmp(a, "mapper/", 7) == 0)
+		return -EINVAL;
+	memcpy(vg, a, (size_t)(b - a));
+	vg[b - a] = '\0';
+	snprintf(lv, ll, "%s", b + 1);
+	return 0;
+}
+
+int
+dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
+			   const char *xml, size_t len, struct dmg_error *err)
+{
+	struct dmg_sess_disk disks[DMG_SESS_DISKS_MAX];
+	char sid[DMG_SID_LEN + 1], secret[65], ep[300], srchost[256];
+	struct dmg_session *s = NULL;
+	struct entry *e;
+	unsigned srcport, tmo;
+	size_t i;
+	int rc;
+
+	if (!p->uuid[0])
+		return dmg_error_set(err, -EINVAL, "domain '%s' has no <uuid> in its XML", p->domain);
+	if (p->ndisks > DMG_SESS_DISKS_MAX)
+		return dmg_error_set(err, -E2BIG, "domain '%s' annotates %zu disks; drbdmig migrates at most %d",
+				     p->domain, p->ndisks, DMG_SESS_DISKS_MAX);
+	pthread_mutex_lock(&r->mu);
+	for (e = r->head; e; e = e->next)
+		if (strcmp(e->s->uuid, p->uuid) == 0 && !dmg_phase_closed(e->s->phase))
+			break;
+	pthread_mutex_unlock(&r->mu);
+	if (e)
+		return dmg_error_set(err, -EBUSY, "domain '%s' has an unfinished session %s (%s); see `drbdmig status`",
+				     p->domain, e->s->sid, dmg_phase_name(e->s->phase));
+	rc = find_source(r, p, xml, len, ep, sizeof(ep), err);
+	if (rc < 0)
+		return rc;
+	if (split_endpoint(ep, srchost, sizeof(srchost), &srcport) < 0)
+		return dmg_error_set(err, -EINVAL, "bad source endpoint '%s'", ep);
+	memset(disks, 0, sizeof(disks));
+	for (i = 0; i < p->ndisks; i++) {
+		const struct dmg_policy_disk *pd = &p->disks[i];
+		struct dmg_sess_disk *d = &disks[i];
+		struct dmg_sess_side *me = &d->side[DMG_ROLE_DST];
+
+		snprintf(d->target, sizeof(d->target), "%s", pd->target);
+		if (snprintf(d->path, sizeof(d->path), "%s", pd->source) >= (int)sizeof(d->path) ||
+		    disk_names(pd->source, d->vg, sizeof(d->vg), d->lv, sizeof(d->lv), r->b->dry_run) < 0) {
+			rc = dmg_error_set(err, -EINVAL, "disk %s: '%s' is not an LVM volume path (/dev/VG/LV)",
+					   pd->target, pd->source);
+			goto fail;
+		}
+		d->keep_source = pd->source_after == DMG_SOURCE_KEEP;
+		d->rate_kib = pd->resync_rate_kib;
+		d->dynamic = pd->sync_mode == DMG_SYNC_DYNAMIC;
+		snprintf(me->host, sizeof(me->host), "%s", r->b->host);
+		if ((rc = dmg_backend_local_addr(r->b, srchost, me->addr, sizeof(me->addr), err)) < 0 ||
+		    (rc = dmg_backend_reserve(r->b, &me->minor, &me->port, err)) < 0)
+			goto fail;
+	}
+	if ((rc = hexrand(sid, DMG_SID_LEN / 2, err)) < 0 || (rc = hexrand(secret, 16, err)) < 0)
+		goto fail;
+	rc = dmg_sess_new_dst(r->state_dir, sid, p->domain, p->uuid, ep, disks, p->ndisks, secret,
+			      &r->env, r->log, &s, err);
+	if (rc < 0)
+		goto fail;
+	e = add_entry(r, s, 0);
+	if (!e) {
+		s->phase = DMG_PH_ROLLED_BACK;
+		dmg_sess_free(s);
+		rc = dmg_error_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	dmg_info(r->log, "session=%s domain=%s role=dst source=%s disks=%zu: building the overlay",
+		 sid, p->domain, ep, p->ndisks);
+	pthread_mutex_lock(&e->op);
+	e->building = 1;
+	/* Finish (or give up) before the hook does, so that a build never
+	 * completes after libvirt stopped waiting for it. */
+	tmo = r->conf.sync_timeout;
+	if (r->conf.hook_timeout > 20 && tmo > r->conf.hook_timeout - 15)
+		tmo = r->conf.hook_timeout - 15;
+	rc = dmg_sess_build(s, (int)tmo, err);
+	e->building = 0;
+	pthread_mutex_unlock(&e->op);
+	kick(r);
+	return rc;
+fail:
+	for (; i-- > 0;)
+		if (disks[i].side[DMG_ROLE_DST].port)
+			dmg_backend_release(r->b, disks[i].side[DMG_ROLE_DST].minor,
+					    disks[i].side[DMG_ROLE_DST].port);
+	return rc;
+}
+
+/* ---- peer verbs --------------------------------------------------------------------- */
+
+/* A closed session's final phase, read from its .closed journal. */
+static int
+closed_phase(struct dmg_registry *r, const char *sid, struct dmg_jrec *reply,
+	     struct dmg_error *err)
+{
+	char path[512];
+	struct dmg_session *s = NULL;
+	int rc;
+
+	if (!sid || strlen(sid) != DMG_SID_LEN || strspn(sid, "0123456789abcdef") != DMG_SID_LEN)
+		return dmg_error_set(err, -EINVAL, "bad session id");
+	snprintf(path, sizeof(path), "%s/%s.closed", r->state_dir, sid);
+	if (access(path, F_OK) < 0)
+		return dmg_error_set(err, -ENOENT, "no such session %s", sid);
+	rc = dmg_sess_load(path, &r->env, r->log, &s, err);
+	if (rc < 0)
+		return rc;
+	dmg_jrec_init(reply, "state");
+	rc = dmg_jrec_set(reply, "phase", dmg_phase_name(s->phase), err);
+	if (rc == 0)
+		rc = dmg_jrec_set(reply, "dom", "unknown", err);
+	dmg_journal_close(s->j);
+	s->j = NULL;
+	dmg_sess_free(s);
+	return rc;
+}
+
+int
+dmg_registry_peer(struct dmg_registry *r, const struct dmg_jrec *req,
+		  struct dmg_jrec *reply, struct dmg_error *err)
+{
+	const char *sid = dmg_jrec_get(req, "sid");
+	struct dmg_session *created = NULL;
+	struct entry *e;
+	int rc;
+
+	if (strcmp(req->step, "whohas") == 0) {
+		const char *uuid = dmg_jrec_get(req, "uuid");
+		enum dmg_dom st = DMG_DOM_UNKNOWN;
+
+		if (!uuid || (rc = env_dom(r, uuid, &st, err)) < 0)
+			return uuid ? rc : dmg_error_set(err, -EPROTO, "whohas: uuid missing");
+		dmg_jrec_init(reply, "whohas");
+		return dmg_jrec_set(reply, "state", dmg_dom_name(st), err);
+	}
+	pthread_mutex_lock(&r->mu);
+	e = find_sid(r, sid);
+	pthread_mutex_unlock(&r->mu);
+	if (!e) {
+		if (strcmp(req->step, "state") == 0)
+			return closed_phase(r, sid, reply, err);
+		if (strcmp(req->step, "open") != 0)
+			return dmg_error_set(err, -ENOENT, "no such session %s", sid ? sid : "");
+		rc = dmg_sess_peer_call(NULL, req, r->state_dir, &r->env, r->log, &created, reply, err);
+		if (rc == 0 && created && !add_entry(r, created, 0)) {
+			dmg_sess_free(created);
+			return dmg_error_set(err, -ENOMEM, "out of memory");
+		}
+		if (rc == 0)
+			dmg_info(r->log, "session=%s domain=%s role=src peer=%s: opened", created->sid,
+				 created->domain, created->peer);
+		return rc;
+	}
+	e->last_peer_ms = dmg_now_ms();
+	if (strcmp(req->step, "state") == 0)   /* never waits for a running step */
+		return dmg_sess_peer_call(e->s, req, r->state_dir, &r->env, r->log, &created, reply, err);
+	pthread_mutex_lock(&e->op);
+	rc = dmg_sess_peer_call(e->s, req, r->state_dir, &r->env, r->log, &created, reply, err);
+	pthread_mutex_unlock(&e->op);
+	kick(r);
+	return rc;
+}
+
+/* ---- CLI verbs ------------------------------------------------------------------------ */
+
+static int
+buf_add(struct dmg_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		unsigned char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->data, cap);
+		if (!p)
+			return -ENOMEM;
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+static int
+add_rec(struct dmg_buf *b, const struct dmg_jrec *r, struct dmg_error *err)
+{
+	char line[DMG_JLINE_MAX];
+	int n = dmg_jrec_format(r, line, sizeof(line), err);
+
+	if (n < 0)
+		return n;
+	return buf_add(b, line, (size_t)n) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
+}
+
+static int
+cli_status(struct dmg_registry *r, struct dmg_buf *body, struct dmg_error *err)
+{
+	char buf[DMG_SESS_DISKS_MAX * 1024 + 2048];
+	struct entry *e;
+	int rc = 0, n;
+
+	pthread_mutex_lock(&r->mu);
+	for (e = r->head; e && rc == 0; e = e->next) {
+		n = dmg_sess_status_lines(e->s, buf, sizeof(buf), err);
+		rc = n < 0 ? n : buf_add(body, buf, (size_t)n);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return rc == -ENOMEM ? dmg_error_set(err, rc, "out of memory") : rc;
+}
+
+static int
+live_sid(struct dmg_registry *r, const char *name)
+{
+	char sid[DMG_SID_LEN + 1];
+	char path[512];
+	struct entry *e;
+	int live = 0;
+
+	/* drbdmig-<sid>-... */
+	if (strncmp(name, "drbdmig-", 8) != 0 || strlen(name) < 8 + DMG_SID_LEN)
+		return 0;
+	memcpy(sid, name + 8, DMG_SID_LEN);
+	sid[DMG_SID_LEN] = '\0';
+	pthread_mutex_lock(&r->mu);
+	for (e = r->head; e; e = e->next)
+		if (strcmp(e->s->sid, sid) == 0)
+			live = 1;
+	pthread_mutex_unlock(&r->mu);
+	snprintf(path, sizeof(path), "%s/%s.journal", r->state_dir, sid);
+	return live || access(path, F_OK) == 0;
+}
+
+struct verify {
+	struct dmg_registry *r;
+	struct dmg_buf *body;
+	int bad;
+	int remove;
+	struct dmg_error *err;
+};
+
+static void
+orphan(struct verify *v, const char *kind, const char *name, const char *extra)
+{
+	struct dmg_jrec rec;
+	struct dmg_error e2 = { 0 };
+
+	dmg_jrec_init(&rec, "orphan");
+	dmg_jrec_set(&rec, "kind", kind, &e2);
+	dmg_jrec_set(&rec, "name", name, &e2);
+	if (extra)
+		dmg_jrec_set(&rec, "detail", extra, &e2);
+	add_rec(v->body, &rec, &e2);
+	v->bad++;
+}
+
+static int
+v_minor(const struct dmg_drbd_status *st, void *arg)
+{
+	struct verify *v = arg;
+	char minor[16];
+
+	if (strncmp(st->resource, DMG_DRBD_RES_PREFIX, strlen(DMG_DRBD_RES_PREFIX)) != 0 ||
+	    live_sid(v->r, st->resource))
+		return 0;
+	snprintf(minor, sizeof(minor), "%u", st->minor);
+	orphan(v, "drbd-minor", st->resource, minor);
+	if (v->remove) {
+		struct dmg_drbd_req req;
+		struct dmg_error e2 = { 0 };
+		struct dmg_drbd *d;
+
+		if (dmg_drbd_req_resource(&req, DMG_DRBD_DOWN, st->resource, &e2) == 0 &&
+		    dmg_drbd_open(&d, &e2) == 0) {
+			dmg_drbd_call(d, &req, 30000, NULL, &e2);
+			dmg_drbd_close(d);
+		}
+	}
+	return 0;
+}
+
+static int
+v_dm(const struct dmg_dm_info *info, void *arg)
+{
+	struct verify *v = arg;
+
+	if (live_sid(v->r, info->name))
+		return 0;
+	orphan(v, "dm-device", info->name, info->uuid);
+	if (v->remove && info->open_count == 0) {
+		struct dmg_error e2 = { 0 };
+
+		dmg_dm_remove(info->name, &e2);
+	}
+	return 0;
+}
+
+static int
+v_lv(const struct dmg_lv *lv, void *arg)
+{
+	struct verify *v = arg;
+	size_t n = strlen(lv->lv);
+	char full[300];
+
+	if (live_sid(v->r, lv->lv))
+		return 0;
+	snprintf(full, sizeof(full), "%s/%s", lv->vg, lv->lv);
+	/* Metadata LVs are ours alone; a tagged data LV may hold the only copy
+	 * of a guest's disk: report it, never remove it automatically. */
+	if (n > 3 && strcmp(lv->lv + n - 3, "-md") == 0 && strncmp(lv->lv, "drbdmig-", 8) == 0) {
+		orphan(v, "metadata-lv", full, NULL);
+		if (v->remove) {
+			struct dmg_error e2 = { 0 };
+
+			dmg_lvm_remove(lv->vg, lv->lv, 0, &e2);
+		}
+	} else {
+		orphan(v, "tagged-lv", full, "created by drbdmig; check which copy is current, then `lvchange --deltag drbdmig` or lvremove");
+	}
+	return 0;
+}
+
+static void
+v_resfiles(struct verify *v)
+{
+	DIR *d = opendir(v->r->b->resdir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		char res[256];
+
+		if (strncmp(de->d_name, DMG_DRBD_RES_PREFIX, 8) != 0 || n < 5 ||
+		    strcmp(de->d_name + n - 4, ".res") != 0 || n - 4 >= sizeof(res))
+			continue;
+		snprintf(res, sizeof(res), "%.*s", (int)(n - 4), de->d_name);
+		if (live_sid(v->r, res))
+			continue;
+		orphan(v, "resource-file", de->d_name, NULL);
+		if (v->remove) {
+			struct dmg_error e2 = { 0 };
+
+			dmg_drbd_resfile_remove(v->r->b->resdir, res, &e2);
+		}
+	}
+	closedir(d);
+}
+
+static int
+cli_verify(struct dmg_registry *r, int remove, struct dmg_buf *body, struct dmg_error *err)
+{
+	struct verify v = { .r = r, .body = body, .remove = remove, .err = err };
+	struct dmg_error e2 = { 0 };
+	struct dmg_drbd *d;
+	struct entry *e;
+
+	pthread_mutex_lock(&r->mu);
+	for (e = r->head; e; e = e->next)
+		if (e->s->phase == DMG_PH_ATTENTION) {
+			struct dmg_jrec rec;
+
+			dmg_jrec_init(&rec, "attention");
+			dmg_jrec_set(&rec, "sid", e->s->sid, &e2);
+			dmg_jrec_set(&rec, "domain", e->s->domain, &e2);
+			dmg_jrec_set(&rec, "reason", e->s->reason, &e2);
+			add_rec(body, &rec, &e2);
+			v.bad++;
+		}
+	pthread_mutex_unlock(&r->mu);
+	if (r->b->dry_run)
+		return v.bad;
+	if (dmg_drbd_open(&d, &e2) == 0) {
+		dmg_drbd_status_all(d, NULL, v_minor, &v, &e2);
+		dmg_drbd_close(d);
+	}
+	dmg_dm_list_ours(v_dm, &v, &e2);
+	dmg_lvm_each_tagged(v_lv, &v, &e2);
+	v_resfiles(&v);
+	return v.bad;
+}
+
+/* Sessions named by domain name, uuid or sid. */
+static struct entry *
+find_named(struct dmg_registry *r, const char *name)
+{
+	struct entry *e;
+
+	pthread_mutex_lock(&r->mu);
+	for (e = r->head; e; e = e->next)
+		if (strcmp(e->s->domain, name) == 0 || strcmp(e->s->uuid, name) == 0 ||
+		    strcmp(e->s->sid, name) == 0)
+			break;
+	pthread_mutex_unlock(&r->mu);
+	return e;
+}
+
+static int
+cli_session_op(struct dmg_registry *r, const char *verb, const char *name,
+	       struct dmg_buf *body, struct dmg_error *err)
+{
+	struct entry *e;
+	char line[256];
+	int rc;
+
+	if (!name || !*name)
+		return dmg_error_set(err, -EINVAL, "%s: which domain?", verb);
+	e = find_named(r, name);
+	if (!e)
+		return dmg_error_set(err, -ENOENT, "no drbdmig session for '%s' on this host", name);
+	if (e->building && strcmp(verb, "cancel") == 0)
+		return dmg_error_set(err, -EBUSY, "session %s is building; it stops at its next step if the migration is aborted (virsh domjobabort), or when its timeout runs out",
+				     e->s->sid);
+	pthread_mutex_lock(&e->op);
+	if (strcmp(verb, "cancel") == 0)
+		rc = dmg_sess_cancel(e->s, err);
+	else
+		rc = dmg_sess_retry(e->s, err);
+	pthread_mutex_unlock(&e->op);
+	kick(r);
+	if (rc < 0)
+		return rc;
+	snprintf(line, sizeof(line), "%s session=%s domain=%s phase=%s\n", verb, e->s->sid,
+		 e->s->domain, dmg_phase_name(e->s->phase));
+	return buf_add(body, line, strlen(line)) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
+}
+
+int
+dmg_registry_cli(struct dmg_registry *r, const struct dmg_jrec *req, struct dmg_buf *body,
+		 struct dmg_error *err)
+{
+	const char *target = dmg_jrec_get(req, "target");
+
+	if (strcmp(req->step, "status") == 0)
+		return cli_status(r, body, err);
+	if (strcmp(req->step, "verify") == 0)
+		return cli_verify(r, 0, body, err);
+	if (strcmp(req->step, "cancel") == 0)
+		return cli_session_op(r, "cancel", target, body, err);
+	if (strcmp(req->step, "cleanup") == 0) {
+		if (target && strcmp(target, "--orphans") == 0) {
+			int rc = cli_verify(r, 1, body, err);
+
+			return rc < 0 ? rc : 0;
+		}
+		return cli_session_op(r, "cleanup", target, body, err);
+	}
+	return dmg_error_set(err, -EINVAL, "unknown command '%s'", req->step);
+}
