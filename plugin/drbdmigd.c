@@ -145,7 +145,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		char buf[1024];
+		char buf[DMG_CONF_FORMAT_MAX];
 
 		dmg_conf_format(&conf, buf, sizeof(buf));
 		printf("# %s: configuration OK\n%s", conf_path, buf);

@@ -5,6 +5,7 @@ set -eu
 [ "$(id -u)" -eq 0 ] || { echo "setup-deps: must run as root (apt-get)" >&2; exit 1; }
 PKGS="build-essential autoconf automake libtool pkg-config
  libvirt-dev libxml2-dev libdevmapper-dev libnl-3-dev libnl-genl-3-dev libcunit1-dev
+ libgnutls28-dev gnutls-bin
  libxml2-utils clang libclang-rt-14-dev valgrind cppcheck clang-tidy bear
  libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils nasm
  iproute2 util-linux procps psmisc kmod

@@ -26,4 +26,7 @@ $CLANG $flags -o "$out/fuzz_proto" "$here/fuzz_proto.c" "$src/plugin/proto.c" "$
 # shellcheck disable=SC2086
 $CLANG $flags -o "$out/fuzz_storage" "$here/fuzz_storage.c" "$src/plugin/drbd_msg.c" \
 	"$src/plugin/dm_table.c" "$src/plugin/journal.c" "$src/plugin/error.c"
-echo "fuzz: built $out/fuzz_policy $out/fuzz_proto $out/fuzz_storage"
+# shellcheck disable=SC2086
+$CLANG $flags -o "$out/fuzz_peer" "$here/fuzz_peer.c" "$src/plugin/peer_msg.c" \
+	"$src/plugin/proto.c" "$src/plugin/journal.c" "$src/plugin/error.c"
+echo "fuzz: built $out/fuzz_policy $out/fuzz_proto $out/fuzz_storage $out/fuzz_peer"

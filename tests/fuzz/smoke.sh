@@ -32,9 +32,14 @@ seed() {   # seed <target> <corpus dir>
 		printf '\0021 a8d5f3c1 swap-source lv=vg0-x table=0%%20409600%%20linear' > "$2/journal"
 		printf '\0010 8 linear 7:0 0\n8 8 striped 2 128 8:16 0 8:32 0\n' > "$2/table2"
 		for f in "$src"/tests/data/drbd/*.bin; do [ -f "$f" ] && { printf '\000'; cat "$f"; } > "$2/$(basename "$f")"; done ;;
+	fuzz_peer)
+		# expected seq byte, then a CALL: seq 1, "ping\n"; seq 2 with a value
+		printf '\001DMG1\000\001\000\006\000\000\000\025\000\012\000\000\000\004\000\000\000\001\000\013\000\000\000\005ping\n' > "$2/call"
+		printf '\002DMG1\000\001\000\006\000\000\000\044\000\012\000\000\000\004\000\000\000\002\000\013\000\000\000\024set-rate rate=4%%20M\n' > "$2/call2"
+		printf '\001DMG1\000\001\000\007\000\000\000\022\000\012\000\000\000\004\000\000\000\001\000\006\000\000\000\004\000\000\000\000' > "$2/result" ;;
 	esac
 }
-for t in fuzz_policy fuzz_proto fuzz_storage; do
+for t in fuzz_policy fuzz_proto fuzz_storage fuzz_peer; do
 	corpus="$out/corpus-$t"
 	seed "$t" "$corpus"
 	log="$out/$t.log"

@@ -16,6 +16,7 @@ void register_alloc_tests(void);
 void register_session_tests(void);
 void register_drbd_capture_tests(void);
 void register_journal_tests(void);
+void register_peer_tests(void);
 
 /* Reads a whole file (tests only); NULL if missing. */
 char *read_file(const char *path, size_t *len);
