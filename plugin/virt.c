@@ -103,21 +103,21 @@ static const char *const ev_shutdown[] = { "shutdown/finished", "shutdown/guest"
 static const char *const ev_pmsuspended[] = { "pmsuspended/memory", "pmsuspended/disk" };
 static const char *const ev_crashed[] = { "crashed/panicked", "crashed/crashloaded" };
 
-#define EV_ROW(type, names, other) [type] = { names, sizeof(names) / sizeof(names[0]), other }
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 static const struct {
 	const char *const *names;
 	size_t n;
 	const char *other;          /* a detail newer than this table */
 } ev_table[] = {
-	EV_ROW(VIR_DOMAIN_EVENT_DEFINED, ev_defined, "defined/other"),
-	EV_ROW(VIR_DOMAIN_EVENT_UNDEFINED, ev_undefined, "undefined/other"),
-	EV_ROW(VIR_DOMAIN_EVENT_STARTED, ev_started, "started/other"),
-	EV_ROW(VIR_DOMAIN_EVENT_SUSPENDED, ev_suspended, "suspended/other"),
-	EV_ROW(VIR_DOMAIN_EVENT_RESUMED, ev_resumed, "resumed/other"),
-	EV_ROW(VIR_DOMAIN_EVENT_STOPPED, ev_stopped, "stopped/other"),
-	EV_ROW(VIR_DOMAIN_EVENT_SHUTDOWN, ev_shutdown, "shutdown/other"),
-	EV_ROW(VIR_DOMAIN_EVENT_PMSUSPENDED, ev_pmsuspended, "pmsuspended/other"),
-	EV_ROW(VIR_DOMAIN_EVENT_CRASHED, ev_crashed, "crashed/other"),
+	[VIR_DOMAIN_EVENT_DEFINED] = { ev_defined, N_OF(ev_defined), "defined/other" },
+	[VIR_DOMAIN_EVENT_UNDEFINED] = { ev_undefined, N_OF(ev_undefined), "undefined/other" },
+	[VIR_DOMAIN_EVENT_STARTED] = { ev_started, N_OF(ev_started), "started/other" },
+	[VIR_DOMAIN_EVENT_SUSPENDED] = { ev_suspended, N_OF(ev_suspended), "suspended/other" },
+	[VIR_DOMAIN_EVENT_RESUMED] = { ev_resumed, N_OF(ev_resumed), "resumed/other" },
+	[VIR_DOMAIN_EVENT_STOPPED] = { ev_stopped, N_OF(ev_stopped), "stopped/other" },
+	[VIR_DOMAIN_EVENT_SHUTDOWN] = { ev_shutdown, N_OF(ev_shutdown), "shutdown/other" },
+	[VIR_DOMAIN_EVENT_PMSUSPENDED] = { ev_pmsuspended, N_OF(ev_pmsuspended), "pmsuspended/other" },
+	[VIR_DOMAIN_EVENT_CRASHED] = { ev_crashed, N_OF(ev_crashed), "crashed/other" },
 };
 
 const char *
@@ -125,7 +125,7 @@ dmg_virt_event_str(int event, int detail)
 {
 	if (event == DMG_VIRT_EV_RECONNECTED)
 		return "reconnected";
-	if (event < 0 || (size_t)event >= sizeof(ev_table) / sizeof(ev_table[0]))
+	if (event < 0 || (size_t)event >= N_OF(ev_table))
 		return "unknown/unknown";
 	if (detail < 0 || (size_t)detail >= ev_table[event].n)
 		return ev_table[event].other;
@@ -778,8 +778,8 @@ stamp_from_doc(const xmlDoc *doc, char *host, size_t hl, char *addr, size_t al,
 	if (!root || !is_elem(root, "domain") || root->ns)
 		return dmg_error_set(err, -EINVAL, "not a domain XML: the root element must be <domain>");
 	rc = find_stamp(root, &n, err);
-	if (rc < 0)
-		return rc;
+	if (rc < 0 || !n)
+		return rc < 0 ? rc : -ENOENT;
 	rc = read_stamp(n, &s, err);
 	if (rc < 0)
 		return rc;
