@@ -17,10 +17,13 @@
 # CLI:
 #   twohost.sh setup [BASE]        create everything (BASE default: $TWOHOST_BASE or
 #                                  ${TMPDIR:-/tmp}/drbdmig-twohost)
-#   twohost.sh install-hook FILE   copy FILE to both hosts as /etc/libvirt/hooks/qemu.d/drbdmig
-#                                  (before `start`: libvirtd looks for hooks when it starts)
+#   twohost.sh install-hook FILE [NAME]   copy FILE to both hosts as
+#                                  /etc/libvirt/hooks/qemu.d/NAME (default drbdmig; before
+#                                  `start`: libvirtd looks for hooks when it starts)
 #   twohost.sh start | stop        start / stop both libvirtds (stop: destroys guests, stops
 #                                  drbdmigd too)
+#   twohost.sh restart A|B [SECS]  restart one libvirtd (down for SECS, default 0); its
+#                                  guests keep running
 #   twohost.sh daemon-start A|B | daemon-stop A|B     drbdmigd from $DRBDMIG_BUILDDIR
 #   twohost.sh cleanup             stop everything, remove netns, loop devices, mount points
 #                                  it created and BASE (kept if TWOHOST_KEEP=1)
@@ -343,12 +346,14 @@ twohost_setup() {
 	th_log "set up in $TWOHOST_BASE"
 }
 
-# twohost_install_hook FILE: installs FILE as the qemu.d/drbdmig hook of both hosts.
+# twohost_install_hook FILE [NAME]: installs FILE as the qemu.d/NAME hook (default
+# drbdmig) of both hosts.
 twohost_install_hook() {
-	local f=${1:-} h
+	local f=${1:-} name=${2:-drbdmig} h
 	[[ -f $f && -x $f ]] || { th_err "install-hook: '$f' is not an executable file"; return 1; }
+	[[ $name =~ ^[A-Za-z0-9._-]+$ ]] || { th_err "install-hook: bad hook name '$name'"; return 1; }
 	for h in A B; do
-		install -m 0755 "$f" "$(th_hdir "$h")/etc-libvirt/hooks/qemu.d/drbdmig" || return 1
+		install -m 0755 "$f" "$(th_hdir "$h")/etc-libvirt/hooks/qemu.d/$name" || return 1
 		if th_alive "$(cat "$(th_hdir "$h")/libvirtd.ourpid" 2>/dev/null)" libvirtd; then
 			th_log "host $h: libvirtd is running; restart it (stop/start) to pick up a new hook"
 		fi
@@ -400,6 +405,23 @@ twohost_start() {
 	th_launch_libvirtd A && th_launch_libvirtd B &&
 	th_wait_libvirtd A "$end" && th_wait_libvirtd B "$end" || return 1
 	th_caps_save "$(th_hdir A)"
+}
+
+# twohost_restart A|B [SECONDS]: stops host X's libvirtd (SIGTERM: its guests keep running,
+# as on a real host), leaves it down for SECONDS (default 0) and starts it again, waiting
+# until it answers.
+twohost_restart() {
+	local h=${1:-} down=${2:-0} d pid
+	th_host "$h" || return 1
+	d=$(th_hdir "$h")
+	pid=$(cat "$d/libvirtd.ourpid" 2>/dev/null) || pid=""
+	th_alive "$pid" libvirtd || { th_err "host $h: libvirtd is not running"; return 1; }
+	[[ $down =~ ^[0-9]+$ ]] || { th_err "restart: bad seconds '$down'"; return 1; }
+	th_kill "$pid" libvirtd 30 || return 1
+	rm -f "$d/libvirtd.ourpid"
+	sleep "$down"
+	th_launch_libvirtd "$h" &&
+	th_wait_libvirtd "$h" $((SECONDS + ${TWOHOST_START_TIMEOUT:-90}))
 }
 
 # Kills QEMU processes our libvirtd left behind (pid files in the host's /run/libvirt/qemu).
@@ -610,6 +632,7 @@ twohost_main() {
 	install-hook) twohost_install_hook "$@" ;;
 	start) twohost_start ;;
 	stop) twohost_stop ;;
+	restart) twohost_restart "$@" ;;
 	daemon-start) twohost_daemon_start "$@" ;;
 	daemon-stop) twohost_daemon_stop "$@" ;;
 	cleanup) twohost_cleanup ;;

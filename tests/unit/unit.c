@@ -62,6 +62,7 @@ main(void)
 	register_drbd_capture_tests();
 	register_journal_tests();
 	register_peer_tests();
+	register_virt_tests();
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
