@@ -12,10 +12,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "conf.h"
 #include "handler.h"
 #include "log.h"
+#include "peer.h"
+#include "peersrv.h"
+#include "registry.h"
 #include "server.h"
+#include "virt.h"
 
 static void
 usage(FILE *f)
@@ -28,7 +33,8 @@ usage(FILE *f)
 		"  -s, --socket PATH     UNIX socket (default %s)\n"
 		"  -L, --log-file FILE   also append log lines to FILE\n"
 		"  -p, --pid-file FILE   write the daemon's pid to FILE\n"
-		"  -V, --version         print the version\n",
+		"  -V, --version         print the version\n"
+		"  --dry-run-storage     test mode: log storage steps instead of taking them\n",
 		DMG_CONF_PATH, DMG_SOCKET_PATH);
 }
 
@@ -71,6 +77,92 @@ write_pidfile(const char *path, struct dmg_error *err)
 	return 0;
 }
 
+/* The endpoint peers reach this daemon at, as stamped into running guests:
+ * the peer listen address if it is a specific one, else the replication
+ * address, else this host's name. */
+static void
+self_host(const struct dmg_conf *c, const struct dmg_backend *b, char *out, size_t len)
+{
+	if (strcmp(c->peer_listen, "0.0.0.0") != 0 && strcmp(c->peer_listen, "::") != 0)
+		snprintf(out, len, "%s", c->peer_listen);
+	else if (c->replication_address[0])
+		snprintf(out, len, "%s", c->replication_address);
+	else
+		snprintf(out, len, "%s", b->host);
+}
+
+/* Everything that needs threads starts here, after daemonize()'s fork. */
+static int
+serve(const struct dmg_conf *conf, int dry_run, struct dmg_server *server,
+      struct dmg_handler *handler, struct dmg_log *log, struct dmg_error *err)
+{
+	struct dmg_reg_conf rc_conf = {
+		.state_dir = conf->state_dir, .sync_timeout = conf->sync_timeout,
+		.hook_timeout = conf->hook_migrate_timeout, .peer_timeout = conf->peer_timeout,
+		.grace = 60, .self_port = conf->peer_port, .peers = conf->peers,
+	};
+	struct dmg_backend backend;
+	struct dmg_registry *reg = NULL;
+	struct dmg_peer_ctx *pc = NULL;
+	struct dmg_peersrv *ps = NULL;
+	struct dmg_virt *virt = NULL;
+	struct dmg_peer_auth auth;
+	struct dmg_error perr = { 0 };
+	char self[256];
+	int rc, left;
+
+	dmg_backend_init(&backend);
+	backend.dry_run = dry_run;
+	backend.log = log;
+	backend.minor_lo = conf->drbd_minor_min;
+	backend.minor_hi = conf->drbd_minor_max;
+	backend.port_lo = conf->drbd_port_min;
+	backend.port_hi = conf->drbd_port_max;
+	snprintf(backend.repl_addr, sizeof(backend.repl_addr), "%s", conf->replication_address);
+	snprintf(backend.hmac_alg, sizeof(backend.hmac_alg), "%.31s", conf->cram_hmac_alg);
+	self_host(conf, &backend, self, sizeof(self));
+	rc_conf.self_host = self;
+	rc = dmg_registry_new(&rc_conf, &backend, log, &reg, err);
+	if (rc < 0) {
+		dmg_backend_fini(&backend);
+		return rc;
+	}
+	/* Without credentials the daemon still answers hooks (refusing
+	 * annotated migrations with the reason) rather than not running. */
+	if (dmg_peer_auth_from_conf(conf, &auth, &perr) < 0 || dmg_peer_ctx_new(&auth, &pc, &perr) < 0)
+		dmg_err(log, "peer channel disabled: %s", perr.msg);
+	else if (dmg_peersrv_start(pc, conf->peer_listen, (uint16_t)conf->peer_port, reg, log,
+				   conf->peer_timeout, &ps, &perr) < 0)
+		dmg_err(log, "peer channel disabled: %s", perr.msg);
+	dmg_registry_set_peer(reg, pc);
+	if (dmg_virt_new(conf->libvirt_uri, dmg_registry_virt_event, reg, log, &virt, &perr) < 0)
+		dmg_err(log, "no libvirt connection: %s", perr.msg);
+	dmg_registry_set_virt(reg, virt);
+	rc = dmg_registry_recover(reg, err);
+	if (rc >= 0)
+		rc = dmg_registry_start(reg, err);
+	if (rc >= 0) {
+		dmg_registry_stamp(reg, NULL);
+		handler->reg = reg;
+		dmg_info(log, "drbdmigd %s started (pid %ld, endpoint %s:%u%s)", PACKAGE_VERSION,
+			 (long)getpid(), self, conf->peer_port, dry_run ? ", storage dry-run" : "");
+		rc = dmg_server_run(server, err);
+	}
+	left = dmg_server_drain(server, 5000);
+	dmg_peersrv_stop(ps);
+	if (left) {
+		/* Their sessions resume from the journals at the next start. */
+		dmg_warn(log, "%d requests still running at shutdown; leaving them to the journal", left);
+		return rc;
+	}
+	handler->reg = NULL;
+	dmg_registry_free(reg);
+	dmg_virt_free(virt);
+	dmg_peer_ctx_free(pc);
+	dmg_backend_fini(&backend);
+	return rc;
+}
+
 static int
 daemonize(struct dmg_error *err)
 {
@@ -107,12 +199,13 @@ main(int argc, char **argv)
 		{ "log-file", required_argument, NULL, 'L' },
 		{ "pid-file", required_argument, NULL, 'p' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "dry-run-storage", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *conf_path = DMG_CONF_PATH, *sock = DMG_SOCKET_PATH;
 	const char *logfile = NULL, *pidfile = NULL;
-	int foreground = 0, check = 0, conf_given = 0, opt, rc;
+	int foreground = 0, check = 0, conf_given = 0, dry_run = 0, opt, rc;
 	struct dmg_handler handler = { 0 };
 	struct dmg_server *server = NULL;
 	struct dmg_error err = { 0 };
@@ -120,8 +213,9 @@ main(int argc, char **argv)
 	struct dmg_log log;
 	FILE *lf = NULL;
 
-	while ((opt = getopt_long(argc, argv, "dnf:s:L:p:Vh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "dnf:s:L:p:VhD", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'D': dry_run = 1; break;
 		case 'd': foreground = 1; break;
 		case 'n': check = 1; break;
 		case 'f': conf_path = optarg; conf_given = 1; break;
@@ -172,10 +266,8 @@ main(int argc, char **argv)
 		rc = daemonize(&err);
 	if (rc == 0 && pidfile)
 		rc = write_pidfile(pidfile, &err);
-	if (rc == 0) {
-		dmg_info(&log, "drbdmigd %s started (pid %ld)", PACKAGE_VERSION, (long)getpid());
-		rc = dmg_server_run(server, &err);
-	}
+	if (rc == 0)
+		rc = serve(&conf, dry_run, server, &handler, &log, &err);
 	if (rc < 0) {
 		dmg_err(&log, "%s", err.msg);
 		if (foreground || !server)

@@ -19,7 +19,7 @@
 
 struct fixture {
 	char dir[64];
-	char sock[128], conf[128], in[128], out[128], errf[128], log[128];
+	char sock[128], conf[128], in[128], out[128], errf[128], log[128], state[128];
 	pid_t daemon;
 };
 
@@ -30,7 +30,7 @@ struct result {
 };
 
 static const char annotated[] =
-	"<domain type='qemu'><name>vm1</name><metadata>"
+	"<domain type='qemu'><name>vm1</name><uuid>6c2a0c3e-0000-4000-8000-0000000000a1</uuid><metadata>"
 	"<drbdmig:policy xmlns:drbdmig=\"urn:drbdmig:1\"><drbdmig:disk target='vda'/></drbdmig:policy>"
 	"</metadata><devices><disk type='block' device='disk'><source dev='/dev/vg0/vm1'/>"
 	"<target dev='vda'/></disk></devices></domain>\n";
@@ -67,6 +67,8 @@ write_str(const char *path, const char *data, size_t len)
 static void
 setup(struct fixture *fx, const char *conf)
 {
+	char text[2048];
+
 	memset(fx, 0, sizeof(*fx));
 	strcpy(fx->dir, "/tmp/dmg-hook-XXXXXX");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(fx->dir));
@@ -76,7 +78,14 @@ setup(struct fixture *fx, const char *conf)
 	snprintf(fx->out, sizeof(fx->out), "%s/stdout", fx->dir);
 	snprintf(fx->errf, sizeof(fx->errf), "%s/stderr", fx->dir);
 	snprintf(fx->log, sizeof(fx->log), "%s/daemon.log", fx->dir);
-	write_str(fx->conf, conf, strlen(conf));
+	/* Keep a test daemon off the host: its own state directory, loopback
+	 * only, libvirt's in-process test driver, no peer credentials. */
+	snprintf(fx->state, sizeof(fx->state), "%s/state", fx->dir);
+	snprintf(text, sizeof(text),
+		 "%sstate_dir = %s\npeer_listen = 127.0.0.1\npeer_auth = psk\n"
+		 "peer_psk_file = %s/no-such.psk\nlibvirt_uri = test:///default\n",
+		 conf, fx->state, fx->dir);
+	write_str(fx->conf, text, strlen(text));
 }
 
 static void
@@ -92,6 +101,7 @@ teardown(struct fixture *fx)
 	unlink(fx->out);
 	unlink(fx->errf);
 	unlink(fx->log);
+	rmdir(fx->state);
 	rmdir(fx->dir);
 }
 
@@ -199,9 +209,13 @@ test_real_daemon(void)
 
 	setup(&fx, "log_level = debug\n");
 	start_daemon(&fx);
+	/* No source stamp in the XML and no peers configured: refused with
+	 * the reason, before anything is built. */
 	run_hook(&fx, "migrate", "begin", annotated, sizeof(annotated) - 1, &r);
-	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_EQUAL(r.status, 1);
 	CU_ASSERT_STRING_EQUAL(r.out, "");
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "cannot find the source host"));
+	CU_ASSERT(one_line(r.err));
 	run_hook(&fx, "migrate", "begin", broken_policy, sizeof(broken_policy) - 1, &r);
 	CU_ASSERT_EQUAL(r.status, 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "invalid drbdmig policy"));
