@@ -19,6 +19,9 @@
 
 struct dmg_backend {
 	int dry_run;
+	/* dry-run only, for crash tests: sleep pause_s before verb pause_verb */
+	char pause_verb[24];
+	unsigned pause_s;
 	char host[128];                  /* uname -n */
 	char repl_addr[64];              /* "" = the address routing to the peer */
 	uint32_t minor_lo, minor_hi, port_lo, port_hi;

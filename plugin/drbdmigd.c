@@ -120,6 +120,15 @@ serve(const struct dmg_conf *conf, int dry_run, struct dmg_server *server,
 	backend.port_hi = conf->drbd_port_max;
 	snprintf(backend.repl_addr, sizeof(backend.repl_addr), "%s", conf->replication_address);
 	snprintf(backend.hmac_alg, sizeof(backend.hmac_alg), "%.31s", conf->cram_hmac_alg);
+	if (dry_run && getenv("DRBDMIG_DRYRUN_PAUSE")) {
+		/* "verb:seconds": lets the namespace tests kill the daemon mid-step. */
+		const char *v = getenv("DRBDMIG_DRYRUN_PAUSE"), *colon = strchr(v, ':');
+
+		if (colon && (size_t)(colon - v) < sizeof(backend.pause_verb)) {
+			memcpy(backend.pause_verb, v, (size_t)(colon - v));
+			backend.pause_s = (unsigned)strtoul(colon + 1, NULL, 10);
+		}
+	}
 	self_host(conf, &backend, self, sizeof(self));
 	rc_conf.self_host = self;
 	rc = dmg_registry_new(&rc_conf, &backend, log, &reg, err);

@@ -25,6 +25,8 @@
 #   twohost.sh restart A|B [SECS]  restart one libvirtd (down for SECS, default 0); its
 #                                  guests keep running
 #   twohost.sh daemon-start A|B | daemon-stop A|B     drbdmigd from $DRBDMIG_BUILDDIR
+#                                  (extra options in $TWOHOST_DAEMON_ARGS; its pid in
+#                                  BASE/hostX/run-drbdmig/drbdmigd.pid)
 #   twohost.sh cleanup             stop everything, remove netns, loop devices, mount points
 #                                  it created and BASE (kept if TWOHOST_KEEP=1)
 #   twohost.sh status
@@ -475,7 +477,10 @@ twohost_daemon_start() {
 		return 0
 	fi
 	rm -f "$d/run-drbdmig/${TWOHOST_SOCK##*/}"
+	# TWOHOST_DAEMON_ARGS: extra options (word-split), e.g. --dry-run-storage
+	# shellcheck disable=SC2086
 	(twohost_nsexec "$h" "$bin" -d -s "$TWOHOST_SOCK" -L "$TWOHOST_DAEMON_LOG" \
+		-p "${TWOHOST_SOCK%/*}/drbdmigd.pid" ${TWOHOST_DAEMON_ARGS:-} \
 		</dev/null >>"$d/drbdmigd.out" 2>&1) &
 	pid=$!
 	echo "$pid" >"$d/drbdmigd.ourpid"
