@@ -1022,7 +1022,7 @@ cli_session_op(struct dmg_registry *r, const char *verb, const char *name,
 	       struct dmg_buf *body, struct dmg_error *err)
 {
 	struct entry *e;
-	char line[256];
+	char line[512];
 	int rc;
 
 	if (!name || !*name)
