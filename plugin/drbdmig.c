@@ -82,7 +82,7 @@ call(const char *sock, const char *verb, const char *target, int timeout_ms,
 
 	dmg_jrec_init(&r, verb);
 	if ((target && dmg_jrec_set(&r, "target", target, &err) < 0) ||
-	    (n = dmg_jrec_format(&r, line, sizeof(line), &err)) < 0) {
+	    (n = dmg_jrec_format_line(&r, line, sizeof(line), &err)) < 0) {
 		fprintf(stderr, "drbdmig: %s\n", err.msg);
 		return -1;
 	}
@@ -181,7 +181,7 @@ print_body(const struct dmg_msg *rep, int machine)
 		struct dmg_jrec r;
 		struct dmg_error err = { 0 };
 
-		if (dmg_jrec_parse(line, &r, &err) == 0)
+		if (dmg_jrec_parse_line(line, &r, &err) == 0)
 			print_human(&r);
 		else
 			printf("%s\n", line);

@@ -110,7 +110,7 @@ handle_call(struct dmg_handler *h, const struct dmg_msg *req, struct dmg_msg *re
 	} else {
 		memcpy(line, req->body, n - 1);
 		line[n - 1] = '\0';
-		rc = dmg_jrec_parse(line, &r, &cerr);
+		rc = dmg_jrec_parse_line(line, &r, &cerr);
 	}
 	if (rc < 0) {
 		reply->status = EINVAL;

@@ -106,24 +106,24 @@ put(char *buf, size_t len, size_t *off, const char *s, size_t n)
 	return 0;
 }
 
-int
-dmg_jrec_format(const struct dmg_jrec *r, char *buf, size_t len, struct dmg_error *err)
+/* The body of a record line, "step key=value ...", without newline. */
+static int
+format_body(const struct dmg_jrec *r, char *body, size_t len, size_t *outlen,
+	    struct dmg_error *err)
 {
-	char body[DMG_JLINE_MAX], head[48];
 	size_t off = 0, i;
-	int hn;
 
 	if (!is_name(r->step, DMG_JREC_STEP_MAX))
 		return dmg_error_set(err, -EINVAL, "journal: bad step name '%.40s'", r->step);
 	body[0] = '\0';
-	if (put(body, sizeof(body), &off, r->step, strlen(r->step)) < 0)
+	if (put(body, len, &off, r->step, strlen(r->step)) < 0)
 		goto nospace;
 	for (i = 0; i < r->n; i++) {
 		const unsigned char *v = (const unsigned char *)r->kv[i].val;
 
-		if (put(body, sizeof(body), &off, " ", 1) < 0 ||
-		    put(body, sizeof(body), &off, r->kv[i].key, strlen(r->kv[i].key)) < 0 ||
-		    put(body, sizeof(body), &off, "=", 1) < 0)
+		if (put(body, len, &off, " ", 1) < 0 ||
+		    put(body, len, &off, r->kv[i].key, strlen(r->kv[i].key)) < 0 ||
+		    put(body, len, &off, "=", 1) < 0)
 			goto nospace;
 		for (; *v; v++) {
 			char e[4];
@@ -134,20 +134,50 @@ dmg_jrec_format(const struct dmg_jrec *r, char *buf, size_t len, struct dmg_erro
 				e[0] = (char)*v;
 				e[1] = '\0';
 			}
-			if (put(body, sizeof(body), &off, e, strlen(e)) < 0)
+			if (put(body, len, &off, e, strlen(e)) < 0)
 				goto nospace;
 		}
 	}
+	*outlen = off;
+	return 0;
+nospace:
+	return dmg_error_set(err, -ENOSPC, "journal: record '%s' too long", r->step);
+}
+
+int
+dmg_jrec_format(const struct dmg_jrec *r, char *buf, size_t len, struct dmg_error *err)
+{
+	char body[DMG_JLINE_MAX], head[48];
+	size_t off;
+	int hn, rc;
+
+	rc = format_body(r, body, sizeof(body), &off, err);
+	if (rc < 0)
+		return rc;
 	hn = snprintf(head, sizeof(head), "%" PRIu64 " %08x ", r->seq, dmg_crc32(body, off));
 	if ((size_t)hn + off + 2 > len)
-		goto nospace;
+		return dmg_error_set(err, -ENOSPC, "journal: record '%s' too long", r->step);
 	memcpy(buf, head, (size_t)hn);
 	memcpy(buf + hn, body, off);
 	buf[(size_t)hn + off] = '\n';
 	buf[(size_t)hn + off + 1] = '\0';
 	return (int)((size_t)hn + off + 1);
-nospace:
-	return dmg_error_set(err, -ENOSPC, "journal: record '%s' too long", r->step);
+}
+
+int
+dmg_jrec_format_line(const struct dmg_jrec *r, char *buf, size_t len, struct dmg_error *err)
+{
+	size_t off;
+	int rc;
+
+	if (len < 2)
+		return dmg_error_set(err, -ENOSPC, "journal: no room for record '%s'", r->step);
+	rc = format_body(r, buf, len - 1, &off, err);
+	if (rc < 0)
+		return rc;
+	buf[off] = '\n';
+	buf[off + 1] = '\0';
+	return (int)off + 1;
 }
 
 static int
@@ -180,7 +210,22 @@ dmg_jrec_parse(const char *line, struct dmg_jrec *r, struct dmg_error *err)
 	body = end + 1;
 	if (dmg_crc32(body, strlen(body)) != (uint32_t)crc)
 		return dmg_error_set(err, -EBADMSG, "journal record %llu: checksum mismatch", seq);
+	if (dmg_jrec_parse_line(body, r, NULL) < 0)
+		goto bad;
 	r->seq = seq;
+	return 0;
+bad:
+	memset(r, 0, sizeof(*r));
+	return dmg_error_set(err, -EBADMSG, "journal: malformed record '%.60s'", line);
+}
+
+int
+dmg_jrec_parse_line(const char *body, struct dmg_jrec *r, struct dmg_error *err)
+{
+	const char *p;
+	char *end;
+
+	memset(r, 0, sizeof(*r));
 	/* step */
 	end = strchr(body, ' ');
 	if ((size_t)((end ? end : body + strlen(body)) - body) >= DMG_JREC_STEP_MAX)
@@ -228,7 +273,7 @@ dmg_jrec_parse(const char *line, struct dmg_jrec *r, struct dmg_error *err)
 	return 0;
 bad:
 	memset(r, 0, sizeof(*r));
-	return dmg_error_set(err, -EBADMSG, "journal: malformed record '%.60s'", line);
+	return dmg_error_set(err, -EBADMSG, "malformed record '%.60s'", body);
 }
 
 int

@@ -42,6 +42,10 @@ const char *dmg_jrec_get(const struct dmg_jrec *r, const char *key);
 
 /* One record as a journal line (with '\n'); returns its length. */
 int dmg_jrec_format(const struct dmg_jrec *r, char *buf, size_t len, struct dmg_error *err);
+/* The same record as a message line (CLI and peer bodies): only
+ * "step key=value ...\n", no seq or crc (the framing protects it). */
+int dmg_jrec_format_line(const struct dmg_jrec *r, char *buf, size_t len, struct dmg_error *err);
+int dmg_jrec_parse_line(const char *line, struct dmg_jrec *r, struct dmg_error *err);
 /* Parses one line (without '\n'); -EBADMSG on any damage. */
 int dmg_jrec_parse(const char *line, struct dmg_jrec *r, struct dmg_error *err);
 

@@ -52,7 +52,7 @@ serve(struct dmg_peersrv *p, struct dmg_peer_conn *c)
 		dmg_debug(p->log, "peer %s: call %s", dmg_peer_conn_name(c), req.step);
 		rc = dmg_registry_peer(p->r, &req, &reply, &err);
 		if (rc == 0)
-			n = dmg_jrec_format(&reply, line, sizeof(line), &err);
+			n = dmg_jrec_format_line(&reply, line, sizeof(line), &err);
 		dl = dmg_now_ms() + (int64_t)p->timeout_s * 1000;
 		if (rc < 0 || n < 0)
 			rc = dmg_peer_send_result(c, (uint32_t)-(rc < 0 ? rc : n), err.msg, NULL, 0, dl, &err);

@@ -130,7 +130,7 @@ peer_call_ep(struct dmg_registry *r, const char *ep, const struct dmg_jrec *req,
 
 		if (nl)
 			*nl = '\0';
-		rc = dmg_jrec_parse(res.body, reply, err);
+		rc = dmg_jrec_parse_line(res.body, reply, err);
 	} else {
 		dmg_jrec_init(reply, "ok");
 	}
@@ -447,9 +447,11 @@ mark(struct dmg_registry *r, const char *uuid, const char *name, int gone, int s
 		      (name && strcmp(e->s->domain, name) == 0)))
 			continue;
 		e->kick = 1;
+		dmg_debug(r->log, "session=%s domain=%s: %s%s", e->s->sid, e->s->domain,
+			  gone ? "guest stopped here" : "event",
+			  switched ? " (resumed)" : "");
 		if (gone && e->s->role == DMG_ROLE_DST)
 			dmg_sess_note_gone(e->s);
-		(void)switched;   /* settle reads the state itself */
 	}
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
@@ -468,8 +470,6 @@ dmg_registry_virt_event(const struct dmg_virt_event *ev, void *arg)
 		mark(r, NULL, NULL, 0, 0);
 		return;
 	}
-	dmg_debug(r->log, "libvirt event domain=%s %s", ev->name,
-		  dmg_virt_event_str(ev->event, ev->detail));
 	mark(r, ev->uuid, NULL, ev->event == VIR_DOMAIN_EVENT_STOPPED,
 	     ev->event == VIR_DOMAIN_EVENT_RESUMED);
 	if (ev->event == VIR_DOMAIN_EVENT_STARTED || ev->event == VIR_DOMAIN_EVENT_RESUMED)
@@ -807,7 +807,7 @@ static int
 add_rec(struct dmg_buf *b, const struct dmg_jrec *r, struct dmg_error *err)
 {
 	char line[DMG_JLINE_MAX];
-	int n = dmg_jrec_format(r, line, sizeof(line), err);
+	int n = dmg_jrec_format_line(r, line, sizeof(line), err);
 
 	if (n < 0)
 		return n;

@@ -1235,7 +1235,7 @@ status_lines(const struct dmg_session *s, char *buf, size_t len, struct dmg_erro
 	    jset(&r, "peer", s->peer, err) < 0 || jsetu(&r, "disks", s->ndisks, err) < 0 ||
 	    (s->reason[0] && jset(&r, "reason", s->reason, err) < 0))
 		return err->code;
-	n = dmg_jrec_format(&r, buf, len, err);
+	n = dmg_jrec_format_line(&r, buf, len, err);
 	if (n < 0)
 		return n;
 	off = (size_t)n;
@@ -1256,7 +1256,7 @@ status_lines(const struct dmg_session *s, char *buf, size_t len, struct dmg_erro
 		snprintf(v, sizeof(v), "%ld", d->eta_s);
 		if (jset(&r, "eta_s", v, err) < 0)
 			return err->code;
-		n = dmg_jrec_format(&r, buf + off, len - off, err);
+		n = dmg_jrec_format_line(&r, buf + off, len - off, err);
 		if (n < 0)
 			return n;
 		off += (size_t)n;

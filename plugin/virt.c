@@ -160,8 +160,8 @@ virt_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void
 		ev.uuid[0] = '\0';
 	name = virDomainGetName(dom);
 	snprintf(ev.name, sizeof(ev.name), "%s", name ? name : "");
-	dmg_debug(v->log, "libvirt event domain=%s uuid=%s %s", ev.name, ev.uuid,
-		  dmg_virt_event_str(event, detail));
+	/* Not logged here: the daemon logs the events of its sessions only, so
+	 * the log never mentions guests drbdmig does not manage. */
 	if (v->cb)
 		v->cb(&ev, v->arg);
 	return 0;

@@ -9,6 +9,12 @@
 #   2. a guest without the annotation migrates A -> B; neither daemon ever hears of it.
 #   3. with B's daemon stopped, migrating the annotated guest fails with a `drbdmig:`
 #      message and the guest keeps running on A.
+# and the session engine end to end, with the storage steps in dry-run (no dm or DRBD
+# here; the kernel lab proves those): the daemons authenticate each other with a PSK,
+# B finds A through the stamp in the domain XML, both journal every step, the session
+# closes as done after the switchover (also back B -> A), and it rolls back, leaving the
+# guest on A, when the source daemon is down, or when either daemon is killed -9 in the
+# middle of a step and restarted (it recovers from its journal).
 #
 # Run as root:  DRBDMIG_BUILDDIR=<build dir> tests/twohost/test-hook-migration.sh
 #   (or `make check-twohost`).  DRBDMIG_BUILDDIR defaults to the source tree's top.
@@ -65,6 +71,7 @@ source "$here/twohost.sh"
 export TWOHOST_QUIET=1
 
 POLICY='<drbdmig:policy xmlns:drbdmig="urn:drbdmig:1"><drbdmig:disk target="hda"/></drbdmig:policy>'
+export TWOHOST_DAEMON_ARGS=--dry-run-storage
 DISK_PATH=/var/lib/libvirt/images
 
 # --- helpers (each returns non-zero and sets $why on failure) --------------------------
@@ -147,6 +154,72 @@ migrate() {  # migrate FROM TO DOMAIN: sets MIG_OUT, MIG_RC, MIG_SECS
 	MIG_SECS=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 }
 
+# Each host's configuration: peer channel on its veth address, a shared PSK.
+write_conf() {  # write_conf HOST
+	local d="$TWOHOST_BASE/host$1/etc-drbdmig"
+	mkdir -p "$d"
+	install -m 600 "$TWOHOST_BASE/peer.psk" "$d/peer.psk"
+	cat >"$d/drbdmig.conf" <<-EOF
+	log_level = debug
+	peer_listen = ${TWOHOST_IP[$1]}
+	peer_auth = psk
+	peer_psk_file = /etc/drbdmig/peer.psk
+	peer_timeout = 10
+	hook_migrate_timeout = 120
+	EOF
+}
+cli() {  # cli HOST ARGS...: the drbdmig CLI inside that host
+	twohost_nsrun_timeout 30 "$1" "$DRBDMIG_BUILDDIR/plugin/drbdmig" -s "$TWOHOST_SOCK" "${@:2}"
+}
+sessions_closed() {  # no open session on either host, verify clean on both
+	local h out
+	for h in A B; do
+		out=$(cli "$h" -m status 2>&1) || { why="host $h: status failed: $out"; return 1; }
+		[[ -z $out ]] || { why="host $h: open session: $out"; return 1; }
+		out=$(cli "$h" verify 2>&1) || { why="host $h: verify: $out"; return 1; }
+	done
+}
+expect_closed() {  # wait up to 30 s for sessions_closed
+	th_wait 30 sessions_closed && return 0
+	sessions_closed
+	return 1
+}
+journals() {  # journals HOST SUFFIX: how many journals with that suffix
+	find "$TWOHOST_BASE/host$1/lib-drbdmig" -name "*.$2" 2>/dev/null | wc -l
+}
+daemon_pid() { cat "$(twohost_hdir "$1")/run-drbdmig/drbdmigd.pid" 2>/dev/null; }
+kill9() {  # kill9 HOST: SIGKILL the drbdmigd this script started there
+	local pid
+	pid=$(daemon_pid "$1")
+	th_alive "$pid" drbdmigd || { why="host $1: no drbdmigd to kill"; return 1; }
+	kill -9 "$pid"
+	th_wait 10 sh -c "! kill -0 $pid 2>/dev/null"
+	info "killed drbdmigd on host $1 (pid $pid) with SIGKILL"
+}
+restart_daemon() {  # restart_daemon HOST [PAUSE]: restart, optionally pausing at a step
+	twohost_daemon_stop "$1" >/dev/null 2>&1 || true
+	DRBDMIG_DRYRUN_PAUSE=${2:-} twohost_daemon_start "$1" || { why="drbdmigd did not start on $1"; return 1; }
+}
+MIG_PID=""
+migrate_bg() {  # migrate_bg FROM TO DOMAIN: starts the migration, output in BASE/mig.out
+	(TWOHOST_VIRSH_TIMEOUT=180 twohost_virsh "$1" migrate --live --p2p "$3" \
+		"$(twohost_migrate_uri "$2")" >"$TWOHOST_BASE/mig.out" 2>&1; echo $? >"$TWOHOST_BASE/mig.rc") &
+	MIG_PID=$!
+}
+migrate_wait() {
+	wait "$MIG_PID" || true
+	MIG_RC=$(cat "$TWOHOST_BASE/mig.rc")
+	MIG_OUT=$(cat "$TWOHOST_BASE/mig.out")
+}
+on_a_only() {  # the guest runs on A (and writes), not on B
+	local state
+	state=$(domstate A recvm)
+	[[ $state == running* ]] || { why="source: recvm is '$state', expected running"; return 1; }
+	state=$(domstate B recvm)
+	[[ $state != running* && $state != paused* ]] || { why="destination: recvm is '$state'"; return 1; }
+	expect_writing A recvm "$(rec_lines A recvm)" 20
+}
+
 run_case() {  # run_case "description" function
 	local t0=$SECONDS
 	why=""
@@ -176,9 +249,91 @@ case_annotated() {
 	expect_log A "hook-request domain=recvm op=stopped sub=end" 15 || return 1
 	expect_log A "hook-request domain=recvm op=release sub=end" 15 || return 1
 	# The same guest (its counter carried over) goes on writing on B.
-	th_wait 20 rec_above B recvm "$before" && return 0
-	why="host B: recvm printed no record above $before within 20 s (last $(twohost_last_rec B recvm))"
-	return 1
+	th_wait 20 rec_above B recvm "$before" ||
+		{ why="host B: recvm printed no record above $before within 20 s (last $(twohost_last_rec B recvm))"; return 1; }
+	# The session: B found A through the stamp, both built, synced, finished.
+	expect_log B "role=dst source=10.77.0.1:7780" || return 1
+	expect_log A "role=src peer=" || return 1
+	expect_log B "phase=ready" || return 1
+	expect_log B "phase=done" 30 || return 1
+	expect_log A "phase=done" 30 || return 1
+	expect_log B "dry-run step swap-to-drbd" || return 1
+	expect_closed || return 1
+	(($(journals A closed) == 1 && $(journals B closed) == 1)) ||
+		{ why="expected one closed journal per host"; return 1; }
+}
+
+# Back B -> A: the roles swap; B's daemon stamped the guest when it arrived.
+case_back() {
+	local before
+	before=$(twohost_last_rec B recvm)
+	migrate B A recvm
+	info "recvm B->A: rc=$MIG_RC in $MIG_SECS s"
+	((MIG_RC == 0)) || { why="virsh migrate failed: $(echo "$MIG_OUT" | tr '\n' ' ')"; return 1; }
+	expect_state A recvm "running (migrated)" || return 1
+	expect_log A "role=dst source=10.77.0.2:7780" || return 1
+	th_wait 20 rec_above A recvm "$before" || { why="host A: no new record"; return 1; }
+	expect_closed || return 1
+	(($(journals A closed) == 2 && $(journals B closed) == 2)) ||
+		{ why="expected two closed journals per host"; return 1; }
+}
+
+# The source's daemon is down: B cannot build the source side and refuses.
+case_source_down() {
+	twohost_daemon_stop A || { why="cannot stop drbdmigd on A"; return 1; }
+	migrate A B recvm
+	info "recvm A->B with A's daemon down: rc=$MIG_RC in $MIG_SECS s; virsh said: $(echo "$MIG_OUT" | tr '\n' ' ')"
+	((MIG_RC != 0)) || { why="virsh migrate succeeded"; return 1; }
+	[[ $MIG_OUT == *drbdmig:* ]] || { why="virsh's error does not contain 'drbdmig:'"; return 1; }
+	on_a_only || return 1
+	expect_log B "phase=rolled-back" || return 1
+	restart_daemon A || return 1
+	expect_closed
+}
+
+# Killed -9 mid-step, then restarted: the journal says what to undo.
+case_kill_dst_syncing() {
+	restart_daemon B wait-synced:60 || return 1
+	migrate_bg A B recvm
+	expect_log B "pausing 60 s before wait-synced" 30 || return 1
+	kill9 B || return 1
+	migrate_wait
+	info "recvm A->B, B's daemon killed while syncing: rc=$MIG_RC; virsh said: $(echo "$MIG_OUT" | tr '\n' ' ')"
+	((MIG_RC != 0)) || { why="virsh migrate succeeded"; return 1; }
+	on_a_only || return 1
+	restart_daemon B || return 1
+	expect_log B "recovered in phase syncing" 10 || return 1
+	expect_closed || return 1
+	expect_log A "phase=rolled-back" || return 1
+}
+
+case_kill_src_building() {
+	restart_daemon A swap-to-drbd:60 || return 1
+	migrate_bg A B recvm
+	expect_log A "pausing 60 s before swap-to-drbd" 30 || return 1
+	kill9 A || return 1
+	migrate_wait
+	info "recvm A->B, A's daemon killed while building: rc=$MIG_RC; virsh said: $(echo "$MIG_OUT" | tr '\n' ' ')"
+	((MIG_RC != 0)) || { why="virsh migrate succeeded"; return 1; }
+	on_a_only || return 1
+	restart_daemon A || return 1
+	expect_log A "recovered in phase building" 10 || return 1
+	expect_closed
+}
+
+# Killed after the switchover, in the teardown: the restarted daemon finishes it.
+case_kill_dst_finishing() {
+	restart_daemon B one-primary:60 || return 1
+	migrate A B recvm
+	info "recvm A->B: rc=$MIG_RC in $MIG_SECS s"
+	((MIG_RC == 0)) || { why="virsh migrate failed: $(echo "$MIG_OUT" | tr '\n' ' ')"; return 1; }
+	expect_log B "pausing 60 s before one-primary" 30 || return 1
+	kill9 B || return 1
+	expect_state B recvm "running (migrated)" || return 1
+	restart_daemon B || return 1
+	expect_log B "recovered in phase finishing" 10 || return 1
+	expect_closed || return 1
+	expect_state B recvm "running (migrated)"
 }
 
 case_plain() {
@@ -232,7 +387,10 @@ info "BASE=$TWOHOST_BASE DRBDMIG_BUILDDIR=$DRBDMIG_BUILDDIR"
 twohost_setup "$TWOHOST_BASE" || hard "twohost setup failed"
 twohost_install_hook "$DRBDMIG_BUILDDIR/hooks/drbdmig-hook" || hard "cannot install the hook"
 twohost_start || hard "libvirtd did not start"
+printf 'twohost:%s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$TWOHOST_BASE/peer.psk"
+chmod 600 "$TWOHOST_BASE/peer.psk"
 for h in A B; do
+	write_conf "$h"
 	grep -qF "Found hook script /etc/libvirt/hooks/qemu.d/drbdmig" \
 		"$TWOHOST_BASE/host$h/log-libvirt/libvirtd.log" ||
 		hard "host $h: libvirtd did not find the hook in /etc/libvirt/hooks/qemu.d"
@@ -240,9 +398,15 @@ for h in A B; do
 done
 info "hosts and daemons up after $((SECONDS - t_start)) s"
 
-run_case "annotated guest migrates A->B through the hook and drbdmigd" case_annotated
+run_case "annotated guest migrates A->B: PSK peers, stamp, session built, finished, closed" case_annotated
 run_case "guest without annotation migrates A->B, daemons never contacted" case_plain
+run_case "annotated guest migrates back B->A, roles reversed" case_back
 run_case "destination daemon down: migration refused with a drbdmig: message, guest stays on A" case_daemon_down
+restart_daemon B >/dev/null || hard "drbdmigd did not restart on B"
+run_case "source daemon down: refused, destination rolls back, guest stays on A" case_source_down
+run_case "destination daemon killed -9 while syncing: refused; restarted, it rolls back both hosts" case_kill_dst_syncing
+run_case "source daemon killed -9 while building: refused; restarted, it rolls back" case_kill_src_building
+run_case "destination daemon killed -9 in the teardown: restarted, it finishes; guest on B" case_kill_dst_finishing
 
 info "total $((SECONDS - t_start)) s"
 ((fail == 0))
