@@ -27,14 +27,14 @@ typedef int (*check_fn)(const struct opt *o, const char *v, const char *where,
 
 struct opt {
 	const char *key;
-	enum opt_kind kind;
 	size_t off;
 	size_t size;                  /* OPT_STR: the array's size */
-	unsigned min, max, def;       /* OPT_UINT; def also OPT_ENUM's value */
 	const char *sdef;             /* OPT_STR default */
 	check_fn check;               /* OPT_STR validation */
 	const struct choice *choices; /* OPT_ENUM */
 	size_t nchoices;
+	enum opt_kind kind;
+	unsigned min, max, def;       /* OPT_UINT; def also OPT_ENUM's value */
 };
 
 static const struct choice levels[] = {
@@ -55,11 +55,14 @@ static int check_alg(const struct opt *o, const char *v, const char *where, stru
 static int check_uri(const struct opt *o, const char *v, const char *where, struct dmg_error *err);
 
 #define F(f)                       offsetof(struct dmg_conf, f)
-#define UINT_OPT(k, f, lo, hi, d)  { k, OPT_UINT, F(f), 0, lo, hi, d, NULL, NULL, NULL, 0 }
-#define ENUM_OPT(k, f, t, d)       { k, OPT_ENUM, F(f), 0, 0, 0, d, NULL, NULL, t, \
-				     sizeof(t) / sizeof((t)[0]) }
-#define STR_OPT(k, f, chk, d)      { k, OPT_STR, F(f), sizeof(((struct dmg_conf *)0)->f), \
-				     0, 0, 0, d, chk, NULL, 0 }
+#define UINT_OPT(k, f, lo, hi, d) \
+	{ .key = (k), .kind = OPT_UINT, .off = F(f), .min = (lo), .max = (hi), .def = (d) }
+#define ENUM_OPT(k, f, t, d) \
+	{ .key = (k), .kind = OPT_ENUM, .off = F(f), .def = (d), .choices = (t), \
+	  .nchoices = sizeof(t) / sizeof((t)[0]) }
+#define STR_OPT(k, f, chk, d) \
+	{ .key = (k), .kind = OPT_STR, .off = F(f), .size = sizeof(((struct dmg_conf *)0)->f), \
+	  .sdef = (d), .check = (chk) }
 
 /* Every option, in the order dmg_conf_format() prints them. */
 static const struct opt opts[] = {

@@ -498,35 +498,33 @@ tls_wait(struct dmg_peer_conn *p, int64_t deadline, const char *what, struct dmg
 	return wait_io(p->fd, ev, deadline, p->addr, what, err);
 }
 
-static int
-conn_new(const struct dmg_peer_ctx *c, int fd, int server, const char *host,
-	 struct dmg_peer_conn **out, struct dmg_error *err)
+/* A session for fd (owned from here on, closed on failure); NULL when out
+ * of memory. */
+static struct dmg_peer_conn *
+conn_new(const struct dmg_peer_ctx *c, int fd, int server, const char *host)
 {
 	struct dmg_peer_conn *p;
 	unsigned flags = GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL | GNUTLS_NO_TICKETS;
-	int rc;
 
 	p = calloc(1, sizeof(*p));
 	if (!p) {
 		close(fd);
-		return dmg_error_set(err, -ENOMEM, "out of memory");
+		return NULL;
 	}
 	p->ctx = c;
 	p->fd = fd;
 	p->server = server;
 	p->seq = 1;
 	snprintf(p->host, sizeof(p->host), "%s", host ? host : "");
-	rc = gnutls_init(&p->s, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | flags);
-	if (rc < 0) {
+	if (gnutls_init(&p->s, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | flags) < 0) {
 		p->s = NULL;
 		conn_free(p);
-		return dmg_error_set(err, -ENOMEM, "GnuTLS: %s", gnutls_strerror(rc));
+		return NULL;
 	}
 	gnutls_session_set_ptr(p->s, p);
 	gnutls_transport_set_int(p->s, fd);
 	gnutls_handshake_set_timeout(p->s, 0);   /* our deadline rules */
-	*out = p;
-	return 0;
+	return p;
 }
 
 /* Credentials, priorities and what the handshake verifies, per side. */
@@ -729,13 +727,13 @@ static int
 start(const struct dmg_peer_ctx *c, int fd, int server, const char *host, const char *addr,
       int64_t deadline, struct dmg_peer_conn **out, struct dmg_error *err)
 {
-	struct dmg_peer_conn *p = NULL;
+	struct dmg_peer_conn *p;
 	int rc, one = 1;
 
 	*out = NULL;
-	rc = conn_new(c, fd, server, host, &p, err);
-	if (rc < 0)
-		return rc;
+	p = conn_new(c, fd, server, host);
+	if (!p)
+		return dmg_error_set(err, -ENOMEM, "peer %s: out of memory", addr);
 	snprintf(p->addr, sizeof(p->addr), "%s", addr);
 	/* Small request/answer messages: do not wait for Nagle. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -25,7 +25,12 @@
  *   (PSK wins: it does not depend on how peers are named).
  * TLS 1.2 and 1.3 only, no anonymous, no unauthenticated, no static-RSA
  * suites, no session tickets (no resumption).  The handshake is finished and
- * the peer authenticated before any application byte is read.
+ * the peer authenticated before any application byte is read.  A side that
+ * refuses the other sends a TLS alert, so both name the reason.  In TLS 1.3
+ * the connector's side of the handshake ends before the acceptor has judged
+ * the connector's certificate: dmg_peer_connect() may succeed and the first
+ * dmg_peer_call() then fails with the acceptor's alert ("the peer refused:
+ * Certificate is bad"); the acceptor never reads a byte from it.
  *
  * Blocking steps (connect, accept, handshake, send, receive) take an
  * absolute deadline (dmg_now_ms()); sockets are non-blocking and waited on

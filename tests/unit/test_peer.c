@@ -322,6 +322,43 @@ test_x509_mutual(void)
 	dmg_peer_ctx_free(cc);
 }
 
+/* Both methods configured: the acceptor takes either, a connector with
+ * both uses PSK. */
+static void
+test_both_methods(void)
+{
+	struct dmg_peer_auth a = { .psk_file = pf("peer.psk"), .ca_file = pf("ca.pem"),
+				   .server_cert = pf("server.pem"), .server_key = pf("server-key.pem"),
+				   .client_cert = pf("client.pem"), .client_key = pf("client-key.pem") };
+	struct dmg_peer_ctx *sc = NULL, *both = NULL, *x509;
+	struct dmg_peer_conn *p;
+	struct dmg_error err = { 0 };
+	struct srv s;
+	int i;
+
+	NEED_PKI();
+	CU_ASSERT_EQUAL_FATAL(dmg_peer_ctx_new(&a, &sc, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(dmg_peer_ctx_new(&a, &both, &err), 0);
+	x509 = ctx_x509("ca.pem", NULL, "client", NULL);
+	for (i = 0; i < 2; i++) {
+		srv_start(&s, sc, 5000);
+		p = connect_to(&s, i ? x509 : both, "127.0.0.1", &err);
+		CU_ASSERT_PTR_NOT_NULL(p);
+		if (p) {
+			CU_ASSERT(strncmp(dmg_peer_conn_name(p), i ? "x509:localhost@" : "psk:drbdmig@",
+					  i ? 15 : 12) == 0);
+			call_ok(p, "ping", "1");
+			dmg_peer_close(p);
+		}
+		srv_join(&s);
+		CU_ASSERT_EQUAL(s.calls, 1);
+		CU_ASSERT(strncmp(s.name, i ? "x509:drbdmig-client@" : "psk:drbdmig@", i ? 20 : 12) == 0);
+	}
+	dmg_peer_ctx_free(sc);
+	dmg_peer_ctx_free(both);
+	dmg_peer_ctx_free(x509);
+}
+
 /* Server ctx sc, client ctx cc: the handshake must fail, the server must
  * read nothing; the side that refuses names why.  In TLS 1.3 the client's
  * side of the handshake is over before the server has judged the client's
@@ -698,6 +735,7 @@ register_peer_tests(void)
 	CU_add_test(s, "PSK: call/result round trip", test_psk_roundtrip);
 	CU_add_test(s, "PSK: wrong key refused, server reads nothing", test_psk_wrong_key);
 	CU_add_test(s, "X.509: mutual authentication by IP and by name", test_x509_mutual);
+	CU_add_test(s, "PSK and X.509 both configured", test_both_methods);
 	CU_add_test(s, "X.509: client without certificate refused", test_x509_client_no_cert);
 	CU_add_test(s, "X.509: client certificate from another CA refused", test_x509_client_other_ca);
 	CU_add_test(s, "X.509: revoked client certificate refused (CRL)", test_x509_client_revoked);
