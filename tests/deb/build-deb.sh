@@ -40,14 +40,15 @@ if ! (cd "$work/drbdmig" &&
 	exit 1
 fi
 mkdir -p "$out"
-rm -f "$out"/drbdmig_*.deb "$out"/drbdmig_*.changes "$out"/drbdmig_*.buildinfo
-cp "$work"/drbdmig_*.deb "$work"/drbdmig_*.changes "$work"/drbdmig_*.buildinfo "$work/build.log" "$out/"
+rm -f "$out"/drbdmig*.deb "$out"/drbdmig_*.changes "$out"/drbdmig_*.buildinfo
+# the package and its debug symbols (drbdmig-dbgsym), which the .changes lists
+cp "$work"/drbdmig*.deb "$work"/drbdmig_*.changes "$work"/drbdmig_*.buildinfo "$work/build.log" "$out/"
 deb=$(ls "$out"/drbdmig_*.deb)
 
 # -i: explanations; -I --pedantic: info and pedantic tags are shown too, but
 # only errors and warnings fail (lintian's default --fail-on).
 rc=0
-lintian -I --pedantic --fail-on error,warning "$out"/drbdmig_*.changes >"$out/lintian.txt" 2>&1 || rc=$?
+lintian --allow-root -I --pedantic --fail-on error,warning "$out"/drbdmig_*.changes >"$out/lintian.txt" 2>&1 || rc=$?
 sed 's/^/lintian: /' "$out/lintian.txt" >&2
 [ "$rc" -eq 0 ] || { echo "build-deb: lintian found errors or warnings" >&2; exit 1; }
 echo "$deb"
