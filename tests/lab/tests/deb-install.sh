@@ -49,7 +49,8 @@ cleanup() {
 	local rc=$?
 	trap - EXIT
 	[ "$rc" -eq 0 ] || try $H sh -c "cat $DLOG; ls -la /run/drbdmig /etc/drbdmig; dpkg -l drbdmig"
-	try $H start-stop-daemon --stop --quiet --retry TERM/10 --pidfile $PIDF --exec /usr/sbin/drbdmigd
+	try $H sh -c "test ! -e $PIDF || start-stop-daemon --stop --quiet --retry TERM/10 \
+		--pidfile $PIDF --exec /usr/sbin/drbdmigd"
 	try $H rm -f $DLOG
 	if [ "$WAS" = ii ]; then
 		try $H dpkg -i $DEB
