@@ -49,6 +49,10 @@ deb=$(ls "$out"/drbdmig_*.deb)
 # only errors and warnings fail (lintian's default --fail-on).
 rc=0
 lintian --allow-root -I --pedantic --fail-on error,warning "$out"/drbdmig_*.changes >"$out/lintian.txt" 2>&1 || rc=$?
-sed 's/^/lintian: /' "$out/lintian.txt" >&2
+if [ -s "$out/lintian.txt" ]; then
+	sed 's/^/lintian: /' "$out/lintian.txt" >&2
+else
+	echo "build-deb: lintian -I --pedantic: no tags (overrides: debian/drbdmig.lintian-overrides)" >&2
+fi
 [ "$rc" -eq 0 ] || { echo "build-deb: lintian found errors or warnings" >&2; exit 1; }
 echo "$deb"
