@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,13 +66,13 @@ make_parent(const char *path, struct dmg_error *err)
 }
 
 static int
-write_pidfile(const char *path, struct dmg_error *err)
+write_pidfile(const char *path, pid_t pid, struct dmg_error *err)
 {
 	FILE *f = fopen(path, "we");
 
 	if (!f)
 		return dmg_error_sys(err, -errno, "cannot write %s", path);
-	fprintf(f, "%ld\n", (long)getpid());
+	fprintf(f, "%ld\n", (long)pid);
 	if (fclose(f) != 0)
 		return dmg_error_sys(err, -errno, "cannot write %s", path);
 	return 0;
@@ -172,16 +173,25 @@ serve(const struct dmg_conf *conf, int dry_run, struct dmg_server *server,
 	return rc;
 }
 
+/* The parent writes the child's pid file before it exits: when `drbdmigd -p
+ * FILE` returns, the socket listens and FILE names the daemon, so an init
+ * script or start-stop-daemon never races the child. */
 static int
-daemonize(struct dmg_error *err)
+daemonize(const char *pidfile, struct dmg_error *err)
 {
 	pid_t pid = fork();
 	int fd;
 
 	if (pid < 0)
 		return dmg_error_sys(err, -errno, "fork");
-	if (pid > 0)
+	if (pid > 0) {
+		if (pidfile && write_pidfile(pidfile, pid, err) < 0) {
+			fprintf(stderr, "drbdmigd: %s\n", err->msg);
+			kill(pid, SIGTERM);
+			_exit(1);
+		}
 		_exit(0);
+	}
 	if (setsid() < 0)
 		return dmg_error_sys(err, -errno, "setsid");
 	if (chdir("/") < 0)
@@ -271,10 +281,12 @@ main(int argc, char **argv)
 	handler.log = &log;
 
 	rc = dmg_server_new(sock, &handler, &server, &err);
-	if (rc == 0 && !foreground)
-		rc = daemonize(&err);
 	if (rc == 0 && pidfile)
-		rc = write_pidfile(pidfile, &err);
+		rc = make_parent(pidfile, &err);
+	if (rc == 0 && !foreground)
+		rc = daemonize(pidfile, &err);
+	else if (rc == 0 && pidfile)
+		rc = write_pidfile(pidfile, getpid(), &err);
 	if (rc == 0)
 		rc = serve(&conf, dry_run, server, &handler, &log, &err);
 	if (rc < 0) {

@@ -2,15 +2,16 @@
 # The whole drbdmig test suite, from a clean checkout on Debian 12, as root:
 # installs dependencies, builds with -Werror, runs the unit tests (CUnit,
 # schema, fuzz smoke), the unit tests again under ASan/UBSan and valgrind,
-# cppcheck, `make distcheck`, the two-libvirt-hosts integration test and the
-# kernel lab.  Ends with one line "N passed, N failed" (one per stage).
+# cppcheck, `make distcheck`, the Debian package (build, lintian, file list),
+# the two-libvirt-hosts integration test and the kernel lab.  Ends with one
+# line "N passed, N failed" (one per stage).
 #
 #   tests/run-tests.sh            everything
 #   STAGES="build unit" tests/run-tests.sh   a subset
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${DRBDMIG_BUILD:-$top/_build}
-STAGES=${STAGES:-deps build unit asan valgrind static distcheck twohost lab}
+STAGES=${STAGES:-deps build unit asan valgrind static distcheck deb twohost lab}
 export FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 pass=0 fail=0 skip=0
 results=()
@@ -98,6 +99,17 @@ do_distcheck() {
 	return $rc
 }
 
+# The Debian package of HEAD (tests/deb/build-deb.sh: a clean clone, its unit
+# and schema tests, lintian), its file list checked in a throwaway root
+# (tests/deb/check-deb.sh).  DEB_FILE is what the lab stage installs.
+DEB_FILE=
+do_deb() {
+	local out=$build/deb deb
+	deb=$("$top/tests/deb/build-deb.sh" "$out") || return $?
+	"$top/tests/deb/check-deb.sh" "$deb" || return 1
+	DEB_FILE=$deb
+}
+
 do_twohost() {   # both twohost tests; 77 only if both skip
 	local rc rc1 rc2
 	make -C "$build/ci" tests/twohost/virtwatch > /dev/null || return 1
@@ -111,8 +123,14 @@ do_twohost() {   # both twohost tests; 77 only if both skip
 	done
 }
 
+# The lab also installs the .deb on both hosts (LAB_DEB; test deb-install):
+# the deb stage's, or one built here when that stage did not run.
 do_lab() {
-	DRBDMIG_BUILDDIR=$build/ci "$top/tests/lab/lab.sh" check
+	local deb=$DEB_FILE
+	if [ -z "$deb" ]; then
+		deb=$("$top/tests/deb/build-deb.sh" "$build/deb") || return $?
+	fi
+	LAB_DEB=$deb DRBDMIG_BUILDDIR=$build/ci "$top/tests/lab/lab.sh" check
 }
 
 stage deps "$top/tests/setup-deps.sh"
@@ -122,6 +140,7 @@ stage asan do_asan
 stage valgrind do_valgrind
 stage static do_static
 stage distcheck do_distcheck
+stage deb do_deb
 stage twohost do_twohost
 stage lab do_lab
 

@@ -19,6 +19,9 @@
 #   lab.sh console H             follow H's serial console log
 #   lab.sh test NAME...          run tests/lab/tests/NAME.sh against the running lab
 #
+# Env LAB_STAGE=DIR (a `make install DESTDIR` tree) is copied onto / of both hosts at boot;
+# LAB_DEB=FILE (tests/deb/build-deb.sh's .deb) is installed with dpkg -i on both at boot.
+#
 # Exit status: the command's, 77 = the machine cannot run the lab, 125 = the lab itself
 # failed (host not up, agent not answering, exec timeout on our side).
 set -euo pipefail
@@ -134,6 +137,10 @@ start_host() {
 		-serial chardev:shell
 		-pidfile "$d/qemu.pid" -daemonize -D "$d/qemu.log"
 	)
+	# LAB_DEB: the host's init installs it with dpkg -i before libvirtd starts (hook seen)
+	if [ -n "${LAB_DEB:-}" ]; then
+		cp "$LAB_DEB" "$d/ctl/drbdmig.deb"
+	fi
 	if [ -n "${LAB_STAGE:-}" ]; then
 		args+=(-virtfs "local,path=$LAB_STAGE,mount_tag=stage,security_model=none,readonly=on,multidevs=remap,id=stage")
 	fi
@@ -193,11 +200,17 @@ cmd_up() {
 			die "UDP port $(host_port "$h") (host $h's link) is in use: another lab is up? (LAB_PORT_BASE)"
 		fi
 	done
+	if [ -n "${LAB_DEB:-}" ]; then
+		if [ ! -f "$LAB_DEB" ] || [ "$(dpkg-deb --field "$LAB_DEB" Package 2>/dev/null)" != drbdmig ]; then
+			die "LAB_DEB=$LAB_DEB is not a drbdmig .deb (tests/deb/build-deb.sh builds one)"
+		fi
+	fi
 	ensure_image
 	rm -rf --one-file-system "$RUN"
 	mkdir -p "$RUN/shared" "$RUN/results"
 	touch "$RUN/.drbdmig-lab"
 	echo "image=$IMG" >"$RUN/state"
+	[ -z "${LAB_DEB:-}" ] || echo "deb=$LAB_DEB" >>"$RUN/state"
 	make_initrd
 	# From here on a failure must not leave QEMUs behind.
 	trap 'cmd_down' EXIT

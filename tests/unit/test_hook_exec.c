@@ -311,6 +311,60 @@ test_bad_input(void)
 	teardown(&fx);
 }
 
+/* The start path of hosts without systemd: `drbdmigd -p FILE` daemonizes and
+ * returns only once the socket listens and FILE names the running daemon;
+ * SIGTERM stops it and removes both. */
+static void
+test_daemonized_pidfile(void)
+{
+	const char *bin = test_env("DAEMON_BIN", "plugin/drbdmigd");
+	char pidf[160], buf[32];
+	struct fixture fx;
+	struct stat st;
+	long dpid = 0;
+	int status, i;
+	pid_t pid;
+
+	setup(&fx, "");
+	snprintf(pidf, sizeof(pidf), "%s/run/drbdmigd.pid", fx.dir);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		execl(bin, bin, "-f", fx.conf, "-s", fx.sock, "-p", pidf, (char *)NULL);
+		_exit(127);
+	}
+	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+	CU_ASSERT_FATAL(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* No polling: both must be there the moment the command returned. */
+	CU_ASSERT(stat(fx.sock, &st) == 0 && S_ISSOCK(st.st_mode));
+	slurp(pidf, buf, sizeof(buf));
+	CU_ASSERT_FATAL(sscanf(buf, "%ld", &dpid) == 1);
+	CU_ASSERT_FATAL(dpid > 1 && dpid != (long)pid);
+	CU_ASSERT(kill((pid_t)dpid, 0) == 0);
+	/* A second start is refused while the first one listens. */
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 2);
+		execl(bin, bin, "-f", fx.conf, "-s", fx.sock, "-p", pidf, (char *)NULL);
+		_exit(127);
+	}
+	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	CU_ASSERT(kill((pid_t)dpid, SIGTERM) == 0);
+	for (i = 0; i < 500 && (kill((pid_t)dpid, 0) == 0 || stat(pidf, &st) == 0); i++)
+		usleep(10000);
+	CU_ASSERT(kill((pid_t)dpid, 0) != 0);
+	CU_ASSERT(stat(pidf, &st) != 0);
+	CU_ASSERT(stat(fx.sock, &st) != 0);
+	unlink(pidf);
+	snprintf(pidf, sizeof(pidf), "%s/run", fx.dir);
+	rmdir(pidf);
+	teardown(&fx);
+}
+
 void
 register_hook_exec_tests(void)
 {
@@ -321,4 +375,5 @@ register_hook_exec_tests(void)
 	CU_add_test(s, "real drbdmigd: request, reply, policy errors", test_real_daemon);
 	CU_add_test(s, "stalled daemon: bounded wait", test_stalled_daemon);
 	CU_add_test(s, "bad config, oversized XML, bad argv", test_bad_input);
+	CU_add_test(s, "daemonized with pid file: ready on return", test_daemonized_pidfile);
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Kernel lab: the two hosts are what later tests expect: the stock 6.1 kernel with dm-mod
 # loaded and DRBD 8.4 available, vg0, the private link in both directions, the shared
-# folder, libvirtd answering, and LAB_STAGE's files in place when a stage was given.
+# folder, libvirtd answering, LAB_STAGE's files in place when a stage was given, and the
+# package installed when LAB_DEB was given.
 # shellcheck source=lib/testlib.sh
 . "$(dirname "$0")/lib/testlib.sh"
 
@@ -36,5 +37,15 @@ if [ -n "${LAB_STAGE:-}" ]; then
 		log "== stage: ${f#.} from $LAB_STAGE"
 		for h in A B; do on "$h" test -f "${f#.}"; done
 	fi
+fi
+if [ -n "${LAB_DEB:-}" ]; then
+	v=$(dpkg-deb --field "$LAB_DEB" Version)
+	log "== LAB_DEB: drbdmig $v installed at boot"
+	for h in A B; do
+		# shellcheck disable=SC2016  # dpkg-query's format, not a shell expansion
+		check "host $h has drbdmig $v installed" \
+			[ "$(val "$h" dpkg-query -W -f='${db:Status-Abbrev}${Version}' drbdmig)" = "ii $v" ]
+		on "$h" test -x /etc/libvirt/hooks/qemu.d/drbdmig
+	done
 fi
 log "PASS ($((SECONDS - T_START)) s)"
