@@ -139,10 +139,9 @@ serve(const struct dmg_conf *conf, int dry_run, struct dmg_server *server,
 	}
 	/* Without credentials the daemon still answers hooks (refusing
 	 * annotated migrations with the reason) rather than not running. */
-	if (dmg_peer_auth_from_conf(conf, &auth, &perr) < 0 || dmg_peer_ctx_new(&auth, &pc, &perr) < 0)
-		dmg_err(log, "peer channel disabled: %s", perr.msg);
-	else if (dmg_peersrv_start(pc, conf->peer_listen, (uint16_t)conf->peer_port, reg, log,
-				   conf->peer_timeout, &ps, &perr) < 0)
+	if (dmg_peer_auth_from_conf(conf, &auth, &perr) < 0 || dmg_peer_ctx_new(&auth, &pc, &perr) < 0 ||
+	    dmg_peersrv_start(pc, conf->peer_listen, (uint16_t)conf->peer_port, reg, log,
+			      conf->peer_timeout, &ps, &perr) < 0)
 		dmg_err(log, "peer channel disabled: %s", perr.msg);
 	dmg_registry_set_peer(reg, pc);
 	if (dmg_virt_new(conf->libvirt_uri, dmg_registry_virt_event, reg, log, &virt, &perr) < 0)

@@ -148,7 +148,7 @@ int
 dmg_jrec_format(const struct dmg_jrec *r, char *buf, size_t len, struct dmg_error *err)
 {
 	char body[DMG_JLINE_MAX], head[48];
-	size_t off;
+	size_t off = 0;
 	int hn, rc;
 
 	rc = format_body(r, body, sizeof(body), &off, err);
@@ -167,7 +167,7 @@ dmg_jrec_format(const struct dmg_jrec *r, char *buf, size_t len, struct dmg_erro
 int
 dmg_jrec_format_line(const struct dmg_jrec *r, char *buf, size_t len, struct dmg_error *err)
 {
-	size_t off;
+	size_t off = 0;
 	int rc;
 
 	if (len < 2)

@@ -164,9 +164,10 @@ int
 dmg_lvm_each_tagged(int (*fn)(const struct dmg_lv *lv, void *arg), void *arg,
 		    struct dmg_error *err)
 {
+	static const char select[] = "lv_tags=" DMG_LVM_TAG;
 	char *argv[] = { LVM_BIN, "lvs", "--noheadings", "--units", "b", "--nosuffix",
 			 "--separator", "|", "-o", "vg_name,lv_name,lv_size,vg_extent_size,vg_free,lv_tags",
-			 "--select", "lv_tags=" DMG_LVM_TAG, NULL };
+			 "--select", (char *)select, NULL };
 	char *out = malloc(1u << 20), *line, *save = NULL;
 	int rc;
 

@@ -259,7 +259,7 @@ j_act(struct dmg_session *s, const char *step, const char *verb, int disk,
 	struct dmg_jrec r;
 
 	dmg_jrec_init(&r, step);
-	if (jset(&r, "verb", verb, err) < 0 || jsetu(&r, "disk", (uint64_t)(disk + 1), err) < 0 ||
+	if (jset(&r, "verb", verb, err) < 0 || jsetu(&r, "disk", (uint64_t)disk + 1, err) < 0 ||
 	    (arg && *arg && jset(&r, "arg", arg, err) < 0) ||
 	    (msg && jset(&r, "msg", msg, err) < 0))
 		return err->code;
@@ -418,16 +418,17 @@ sess_alloc(const char *state_dir, const char *sid, const struct dmg_sess_env *en
 	   struct dmg_log *log, struct dmg_session **out, struct dmg_error *err)
 {
 	struct dmg_session *s;
-	size_t i;
 
-	if (strlen(sid) != DMG_SID_LEN)
-		return dmg_error_set(err, -EINVAL, "bad session id '%s'", sid);
-	for (i = 0; i < DMG_SID_LEN; i++)
-		if (!strchr("0123456789abcdef", sid[i]) || !sid[i])
-			return dmg_error_set(err, -EINVAL, "bad session id '%s'", sid);
+	*out = NULL;
+	if (strlen(sid) != DMG_SID_LEN || strspn(sid, "0123456789abcdef") != DMG_SID_LEN) {
+		dmg_error_set(err, -EINVAL, "bad session id '%.20s'", sid);
+		return -EINVAL;
+	}
 	s = calloc(1, sizeof(*s));
-	if (!s)
-		return dmg_error_set(err, -ENOMEM, "out of memory");
+	if (!s) {
+		dmg_error_set(err, -ENOMEM, "out of memory");
+		return -ENOMEM;
+	}
 	memcpy(s->sid, sid, DMG_SID_LEN + 1);
 	pthread_mutex_init(&s->mu, NULL);
 	s->env = env;

@@ -28,7 +28,7 @@
 #define DMG_SID_LEN        8              /* hex digits */
 #define DMG_SESS_DISKS_MAX 16
 #define DMG_SESS_NAME_MAX  128
-#define DMG_SESS_ACTS_MAX  (DMG_SESS_DISKS_MAX * 16)
+#define DMG_SESS_ACTS_MAX  ((size_t)DMG_SESS_DISKS_MAX * 16)
 
 enum dmg_role { DMG_ROLE_SRC = 0, DMG_ROLE_DST = 1 };
 
