@@ -19,8 +19,6 @@ struct client {
 	pid_t pid;
 	int64_t deadline;
 	struct dmg_reader rd;
-	struct dmg_buf out;         /* encoded reply being written */
-	size_t out_off;
 };
 
 struct dmg_server {
@@ -54,7 +52,6 @@ dmg_server_free(struct dmg_server *s)
 	for (i = 0; i < s->nclients; i++) {
 		close(s->clients[i].fd);
 		dmg_reader_reset(&s->clients[i].rd);
-		dmg_buf_free(&s->clients[i].out);
 	}
 	if (s->lfd >= 0) {
 		close(s->lfd);
@@ -133,7 +130,6 @@ drop_client(struct dmg_server *s, size_t i)
 	if (c->fd >= 0)
 		close(c->fd);
 	dmg_reader_reset(&c->rd);
-	dmg_buf_free(&c->out);
 	s->clients[i] = s->clients[--s->nclients];
 }
 
@@ -248,18 +244,6 @@ client_io(struct dmg_server *s, struct client *c, short revents)
 	struct dmg_error err = { 0 };
 	int rc;
 
-	if (c->out.len) {
-		ssize_t n;
-
-		if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
-			return 0;
-		n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
-		if (n < 0)
-			return errno == EAGAIN ? 0 : -1;
-		c->out_off += (size_t)n;
-		/* One request per connection: done once the reply is out. */
-		return c->out_off == c->out.len ? -1 : 0;
-	}
 	if (!(revents & (POLLIN | POLLERR | POLLHUP)))
 		return 0;
 	rc = dmg_reader_feed(&c->rd, c->fd, &req, &err);
@@ -292,7 +276,7 @@ dmg_server_run(struct dmg_server *s, struct dmg_error *err)
 
 			pfd[i + 2] = (struct pollfd){
 				.fd = c->fd,
-				.events = c->out.len ? POLLOUT : POLLIN,
+				.events = POLLIN,
 			};
 			if (c->deadline < next)
 				next = c->deadline;

@@ -39,34 +39,8 @@ cc -std=c11 -O2 -o "$L2/reccheck" "$LAB_SRC/tests/guest/reccheck.c" || fail "can
 
 log "== A: the L2 disk: a fresh ${LV_MB} MiB LV with the boot sector"
 if val A virsh list --all --name | grep -qx "$DOM"; then fail "domain $DOM already exists on A"; fi
-on A lvcreate -qy -Wy -Zy -L "${LV_MB}M" -n "$LV" "$VG"
-on A dd if=/dev/zero of="/dev/$VG/$LV" bs=1M count="$LV_MB" oflag=direct status=none
-on A dd if="$G_L2/recguest.bin" of="/dev/$VG/$LV" bs=512 count=1 oflag=direct conv=notrunc status=none
-
-cat >"$L2/$DOM.xml" <<EOF
-<domain type='qemu'>
-  <name>$DOM</name>
-  <memory unit='MiB'>32</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>destroy</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <disk type='block' device='disk'>
-      <driver name='qemu' type='raw' cache='none'/>
-      <source dev='/dev/$VG/$LV'/>
-      <target dev='hda' bus='ide'/>
-    </disk>
-    <serial type='file'>
-      <source path='$G_L2/console.log'/>
-      <target port='0'/>
-    </serial>
-    <controller type='usb' model='none'/>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-EOF
+rec_lv A "$VG" "$LV" "$LV_MB" "$G_L2/recguest.bin"
+rec_xml "$DOM" "/dev/$VG/$LV" "$G_L2/console.log" >"$L2/$DOM.xml"
 
 log "== A: define and start the L2 domain"
 on A virsh define "$G_L2/$DOM.xml"

@@ -50,3 +50,41 @@ check() {   # check DESCRIPTION COMMAND...: a named assertion
 	shift
 	if "$@"; then log "ok: $d"; else fail "$d"; fi
 }
+
+# rec_lv H VG LV MB BOOTSECTOR: a fresh LV on host H holding the record guest's boot
+# sector (the rest zeroed), for a nested guest.
+rec_lv() {
+	on "$1" lvcreate -qy -Wy -Zy -L "${4}M" -n "$3" "$2"
+	on "$1" dd if=/dev/zero of="/dev/$2/$3" bs=1M count="$4" oflag=direct status=none
+	on "$1" dd if="$5" of="/dev/$2/$3" bs=512 count=1 oflag=direct conv=notrunc status=none
+}
+# rec_xml NAME DISK CONSOLE [EXTRA]: the nested record guest's domain XML on stdout
+# (32 MiB, IDE disk DISK raw with cache=none, serial console appended to the file
+# CONSOLE); EXTRA goes right after <name> (e.g. <uuid> and <metadata>).
+rec_xml() {
+	cat <<EOF
+<domain type='qemu'>
+  <name>$1</name>${4:+
+  $4}
+  <memory unit='MiB'>32</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <disk type='block' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source dev='$2'/>
+      <target dev='hda' bus='ide'/>
+    </disk>
+    <serial type='file'>
+      <source path='$3' append='on'/>
+      <target port='0'/>
+    </serial>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+EOF
+}
