@@ -33,6 +33,7 @@ struct entry {
 	int64_t last_peer_ms;        /* last call from the peer (source) */
 	int64_t closed_ms;           /* first seen closed; freed a while later */
 	int kick;
+	int resumed;                 /* libvirt said: resumed after migration, here */
 	struct entry *next;
 };
 
@@ -322,6 +323,8 @@ settle_one(struct dmg_registry *r, struct entry *e, int64_t now)
 	if (s->role == DMG_ROLE_DST) {
 		if (s->phase == DMG_PH_READY && !e->ready_ms)
 			e->ready_ms = now;
+		if (s->phase == DMG_PH_READY && e->resumed && dmg_sess_mark_switchover(s, &err) < 0)
+			dmg_err(r->log, "session=%s: %s", s->sid, err.msg);
 		if (s->phase == DMG_PH_READY && !s->seen_here &&
 		    now - e->ready_ms > (int64_t)r->conf.grace * 1000)
 			dmg_sess_note_gone(s);   /* QEMU never came */
@@ -447,9 +450,11 @@ mark(struct dmg_registry *r, const char *uuid, const char *name, int gone, int s
 		      (name && strcmp(e->s->domain, name) == 0)))
 			continue;
 		e->kick = 1;
+		if (switched)
+			e->resumed = 1;
 		dmg_debug(r->log, "session=%s domain=%s: %s%s", e->s->sid, e->s->domain,
 			  gone ? "guest stopped here" : "event",
-			  switched ? " (resumed)" : "");
+			  switched ? " (resumed after migration)" : "");
 		if (gone && e->s->role == DMG_ROLE_DST)
 			dmg_sess_note_gone(e->s);
 	}
@@ -470,8 +475,10 @@ dmg_registry_virt_event(const struct dmg_virt_event *ev, void *arg)
 		mark(r, NULL, NULL, 0, 0);
 		return;
 	}
+	/* Resumed because the migration finished here: the switchover, even if
+	 * the guest is stopped again before the settle thread looks. */
 	mark(r, ev->uuid, NULL, ev->event == VIR_DOMAIN_EVENT_STOPPED,
-	     ev->event == VIR_DOMAIN_EVENT_RESUMED);
+	     ev->event == VIR_DOMAIN_EVENT_RESUMED && ev->detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED);
 	if (ev->event == VIR_DOMAIN_EVENT_STARTED || ev->event == VIR_DOMAIN_EVENT_RESUMED)
 		dmg_registry_stamp(r, ev->uuid);
 }
