@@ -27,6 +27,7 @@ struct dmg_backend {
 	uint32_t minor_lo, minor_hi, port_lo, port_hi;
 	char hmac_alg[32];
 	const char *resdir;              /* DRBD resource files (/etc/drbd.d) */
+	const char *fence_peer;          /* handler: fencing resource-and-stonith; NULL = none */
 	struct dmg_log *log;
 	pthread_mutex_t mu;              /* guards the reservations */
 	struct dmg_used minors, ports;   /* taken by this daemon's live sessions */

@@ -130,6 +130,11 @@ serve(const struct dmg_conf *conf, int dry_run, struct dmg_server *server,
 			backend.pause_s = (unsigned)strtoul(colon + 1, NULL, 10);
 		}
 	}
+	if (!dry_run && access(DMG_FENCE_PEER_PATH, X_OK) == 0)
+		backend.fence_peer = DMG_FENCE_PEER_PATH;
+	else if (!dry_run)
+		dmg_warn(log, "no fence-peer handler at %s: a replication link lost inside the migration window is not fenced",
+			 DMG_FENCE_PEER_PATH);
 	self_host(conf, &backend, self, sizeof(self));
 	rc_conf.self_host = self;
 	rc = dmg_registry_new(&rc_conf, &backend, log, &reg, err);

@@ -1054,6 +1054,74 @@ cli_session_op(struct dmg_registry *r, const char *verb, const char *name,
 	return buf_add(body, line, strlen(line)) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
 }
 
+/* DRBD's fence-peer for one of drbdmig's resources: the replication link
+ * broke while this host was Primary, and DRBD (fencing resource-and-stonith)
+ * holds the resource's I/O frozen until the handler answers.  Exit code 4
+ * ("peer outdated") lets I/O resume here.
+ *
+ * The one dangerous case is the source inside the migration window: the
+ * guest still runs here and libvirt may still switch it over to the
+ * destination, whose copy now lacks every write made after the break
+ * (DESIGN.md §5 rule 1).  So the migration is aborted first, and I/O resumes
+ * only once no migration job runs (the guest stays here, on the complete
+ * copy) or the guest has left (then nothing writes here; a write still frozen
+ * was never completed to the guest).  Until then the handler waits: a frozen
+ * guest is better than a lost write. */
+static int
+fence(struct dmg_registry *r, const char *res, struct dmg_buf *body, struct dmg_error *err)
+{
+	const char *line = "fence exit=4\n";
+	enum dmg_phase phase;
+	struct entry *e;
+	char sid[DMG_SID_LEN + 1], uuid[40];
+	int64_t until;
+	int i;
+
+	if (!res || strncmp(res, "drbdmig-", 8) != 0 || strlen(res) < 8 + DMG_SID_LEN)
+		return dmg_error_set(err, -EINVAL, "fence: '%s' is not a drbdmig resource", res ? res : "");
+	memcpy(sid, res + 8, DMG_SID_LEN);
+	sid[DMG_SID_LEN] = '\0';
+	pthread_mutex_lock(&r->mu);
+	e = find_sid(r, sid);
+	pthread_mutex_unlock(&r->mu);
+	if (!e) {
+		dmg_warn(r->log, "fence-peer for %s: no such session; peer outdated", res);
+		return buf_add(body, line, strlen(line)) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
+	}
+	/* No op lock: the step that is waiting for this answer may hold it. */
+	pthread_mutex_lock(&e->s->mu);
+	phase = e->s->phase;
+	snprintf(uuid, sizeof(uuid), "%s", e->s->uuid);
+	pthread_mutex_unlock(&e->s->mu);
+	dmg_warn(r->log, "session=%s domain=%s: replication link lost on %s (phase %s, role %s)",
+		 sid, e->s->domain, res, dmg_phase_name(phase),
+		 e->s->role == DMG_ROLE_SRC ? "src" : "dst");
+	if (e->s->role == DMG_ROLE_SRC && phase == DMG_PH_READY) {
+		until = dmg_now_ms() + 600000;
+		for (i = 0;; i++) {
+			enum dmg_dom st = DMG_DOM_UNKNOWN;
+			struct dmg_error verr = { 0 };
+			int active = 1;
+
+			if (r->virt && dmg_virt_job(r->virt, uuid, i % 5 == 0, &active, &verr) == 0 &&
+			    env_dom(r, uuid, &st, &verr) == 0 &&
+			    ((st == DMG_DOM_RUNNING && !active) || st == DMG_DOM_SHUTOFF ||
+			     st == DMG_DOM_ABSENT))
+				break;
+			if (dmg_now_ms() > until)
+				return dmg_error_set(err, -ETIMEDOUT, "fence %s: the migration of '%s' could not be stopped; I/O stays frozen (resume with `drbdadm resume-io` only once the guest runs on one host)",
+						     res, e->s->domain);
+			if (i % 5 == 0)
+				dmg_warn(r->log, "session=%s domain=%s: stopping the migration before I/O resumes (%s, job %s)",
+					 sid, e->s->domain, dmg_dom_name(st), active ? "active" : "none");
+			sleep(1);
+		}
+		dmg_warn(r->log, "session=%s domain=%s: migration stopped; I/O resumes on the source, the destination's copy is outdated",
+			 sid, e->s->domain);
+	}
+	return buf_add(body, line, strlen(line)) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
+}
+
 int
 dmg_registry_cli(struct dmg_registry *r, const struct dmg_jrec *req, struct dmg_buf *body,
 		 struct dmg_error *err)
@@ -1066,6 +1134,8 @@ dmg_registry_cli(struct dmg_registry *r, const struct dmg_jrec *req, struct dmg_
 		return cli_verify(r, 0, body, err);
 	if (strcmp(req->step, "cancel") == 0)
 		return cli_session_op(r, "cancel", target, body, err);
+	if (strcmp(req->step, "fence") == 0)
+		return fence(r, target, body, err);
 	if (strcmp(req->step, "cleanup") == 0) {
 		if (target && strcmp(target, "--orphans") == 0) {
 			int rc = cli_verify(r, 1, body, err);

@@ -894,3 +894,32 @@ dmg_virt_each_annotated(struct dmg_virt *v,
 	virConnectClose(c);
 	return rc;
 }
+
+int
+dmg_virt_job(struct dmg_virt *v, const char *uuid, int abort_it, int *active,
+	     struct dmg_error *err)
+{
+	virDomainJobInfo info;
+	virConnectPtr c;
+	virDomainPtr d;
+	int rc = 0;
+
+	*active = 0;
+	c = virt_ref(v);
+	if (!c)
+		return not_connected(v, err);
+	d = lookup(c, uuid);
+	if (!d) {
+		virConnectClose(c);
+		return 0;   /* no domain, no job */
+	}
+	if (abort_it && virDomainAbortJob(d) < 0)
+		dmg_debug(v->log, "libvirt: abort job of %s: %s", uuid, virt_errmsg());
+	if (virDomainGetJobInfo(d, &info) < 0)
+		rc = dmg_error_set(err, -EIO, "libvirt: job info of %s: %s", uuid, virt_errmsg());
+	else
+		*active = info.type != VIR_DOMAIN_JOB_NONE;
+	virDomainFree(d);
+	virConnectClose(c);
+	return rc;
+}

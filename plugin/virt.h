@@ -103,6 +103,11 @@ int dmg_virt_each_annotated(struct dmg_virt *v,
 			    int (*fn)(const char *uuid, const char *name, void *arg),
 			    void *arg, struct dmg_error *err);
 
+/* Whether the domain has a job running (a migration, typically); with
+ * abort_it, asks libvirt to abort it first.  A missing domain has none. */
+int dmg_virt_job(struct dmg_virt *v, const char *uuid, int abort_it, int *active,
+		 struct dmg_error *err);
+
 /* "stopped/migrated", "started/booted", "reconnected", ...; never NULL. */
 const char *dmg_virt_event_str(int event, int detail);
 
