@@ -208,6 +208,25 @@ minor_state(uint32_t minor, struct dmg_drbd_status *st, struct dmg_error *err)
 }
 
 static int
+net_req(const struct ctx *c, int verb_connect, int two, int disconnect, struct dmg_error *err);
+
+/* A graceful disconnect outdates the peer, which DRBD refuses while the peer
+ * is Primary (a source rolling back alone while the destination's daemon is
+ * away); then cut the link hard: with fencing, our fence-peer handler is
+ * asked and answers at once outside the migration window. */
+static int
+net_disconnect(const struct ctx *c, struct dmg_error *err)
+{
+	int rc = net_req(c, 0, 0, 1, err);
+
+	if (rc == 0)
+		return 0;
+	dmg_warn(c->b->log, "session=%s disk=%s: graceful disconnect refused (%s); forcing it",
+		 c->s->sid, c->d->target, err->msg);
+	return net_req(c, 0, 0, 2, err);
+}
+
+static int
 net_req(const struct ctx *c, int verb_connect, int two, int disconnect, struct dmg_error *err)
 {
 	struct sockaddr_in my, peer;
@@ -223,7 +242,7 @@ net_req(const struct ctx *c, int verb_connect, int two, int disconnect, struct d
 	if (verb_connect)
 		rc = dmg_drbd_req_connect(&r, c->res, &net, err);
 	else if (disconnect)
-		rc = dmg_drbd_req_disconnect(&r, &net, 0, err);
+		rc = dmg_drbd_req_disconnect(&r, &net, disconnect == 2, err);
 	else
 		rc = dmg_drbd_req_net_opts(&r, &net, err);
 	return rc < 0 ? rc : drbd_do(&r, err);
@@ -463,7 +482,7 @@ v_net(struct ctx *c, const char *verb, struct dmg_error *err)
 		return strcmp(verb, "two-primaries") == 0 ?
 		       dmg_error_set(err, -ENOTCONN, "%s is not connected", c->res) : 0;
 	if (strcmp(verb, "disconnect") == 0)
-		return net_req(c, 0, 0, 1, err);
+		return net_disconnect(c, err);
 	return net_req(c, 0, strcmp(verb, "two-primaries") == 0, 0, err);
 }
 
