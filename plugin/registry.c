@@ -330,6 +330,13 @@ settle_one(struct dmg_registry *r, struct entry *e, int64_t now)
 			dmg_sess_note_gone(s);   /* QEMU never came */
 		rc = dmg_sess_settle(s, &err);
 	} else if (e->recovered || e->kick || now - e->last_peer_ms > SRC_IDLE_MS) {
+		int fenced;
+
+		pthread_mutex_lock(&s->mu);
+		fenced = s->fenced;
+		pthread_mutex_unlock(&s->mu);
+		if (fenced && dmg_sess_mark_fenced(s, &err) < 0)
+			dmg_err(r->log, "session=%s: %s", s->sid, err.msg);
 		rc = dmg_sess_src_settle(s, 0, &err);
 		if (rc < 0 && (err.code == -EHOSTUNREACH || err.code == -ECONNREFUSED ||
 			       err.code == -ETIMEDOUT || err.code == -ENOTCONN))
@@ -1097,6 +1104,8 @@ fence(struct dmg_registry *r, const char *res, struct dmg_buf *body, struct dmg_
 		 sid, e->s->domain, res, dmg_phase_name(phase),
 		 e->s->role == DMG_ROLE_SRC ? "src" : "dst");
 	if (e->s->role == DMG_ROLE_SRC && phase == DMG_PH_READY) {
+		int64_t paused_since = 0;
+
 		until = dmg_now_ms() + 600000;
 		for (i = 0;; i++) {
 			enum dmg_dom st = DMG_DOM_UNKNOWN;
@@ -1108,6 +1117,22 @@ fence(struct dmg_registry *r, const char *res, struct dmg_buf *body, struct dmg_
 			    ((st == DMG_DOM_RUNNING && !active) || st == DMG_DOM_SHUTOFF ||
 			     st == DMG_DOM_ABSENT))
 				break;
+			/* Paused for the switchover, QEMU may be stuck draining the
+			 * frozen writes and then cannot be asked to cancel: the
+			 * switchover can neither complete nor be undone.  Stop
+			 * QEMU: the guest restarts from a complete disk rather than
+			 * continuing elsewhere without writes it saw completed. */
+			if (st == DMG_DOM_PAUSED && active) {
+				if (!paused_since)
+					paused_since = dmg_now_ms();
+				else if (dmg_now_ms() - paused_since > 20000 && r->virt) {
+					dmg_err(r->log, "session=%s domain=%s: the migration is stuck at the switchover with the link lost; stopping the guest on the source (its disk here is complete)",
+						sid, e->s->domain);
+					dmg_virt_destroy(r->virt, uuid, &verr);
+				}
+			} else {
+				paused_since = 0;
+			}
 			if (dmg_now_ms() > until)
 				return dmg_error_set(err, -ETIMEDOUT, "fence %s: the migration of '%s' could not be stopped; I/O stays frozen (resume with `drbdadm resume-io` only once the guest runs on one host)",
 						     res, e->s->domain);
@@ -1116,6 +1141,13 @@ fence(struct dmg_registry *r, const char *res, struct dmg_buf *body, struct dmg_
 					 sid, e->s->domain, dmg_dom_name(st), active ? "active" : "none");
 			sleep(1);
 		}
+		pthread_mutex_lock(&e->s->mu);
+		e->s->fenced = 1;
+		pthread_mutex_unlock(&e->s->mu);
+		pthread_mutex_lock(&r->mu);
+		e->kick = 1;
+		pthread_cond_signal(&r->cv);
+		pthread_mutex_unlock(&r->mu);
 		dmg_warn(r->log, "session=%s domain=%s: migration stopped; I/O resumes on the source, the destination's copy is outdated",
 			 sid, e->s->domain);
 	}

@@ -666,6 +666,10 @@ load_rec(const struct dmg_jrec *r, void *arg)
 		s->switchover = 1;
 		return 0;
 	}
+	if (strcmp(r->step, "fenced") == 0) {
+		s->fenced = s->fenced_journalled = 1;
+		return 0;
+	}
 	if (strcmp(r->step, "begin") == 0 || strcmp(r->step, "done") == 0 ||
 	    strcmp(r->step, "undone") == 0)
 		return load_act(s, r, l->err) < 0 ? -1 : 0;
@@ -933,9 +937,32 @@ dmg_sess_settle(struct dmg_session *s, struct dmg_error *err)
 	if (!peer_ok)
 		return dmg_error_set(err, perr.code ? perr.code : -EHOSTUNREACH,
 				     "guest not here and the source cannot be asked: %s", perr.msg);
+	if (dmg_jrec_get(&reply, "fenced")) {
+		/* The link broke in the window and the source stopped the
+		 * migration before it could switch over: its copy is complete. */
+		rc = rollback_both(s, "replication link lost in the migration window; the source kept the data", err);
+		return rc < 0 ? rc : 1;
+	}
 	if (there == DMG_DOM_PAUSED)
 		return 0;
 	return attention(s, "the guest runs on neither host; keeping both copies", err);
+}
+
+int
+dmg_sess_mark_fenced(struct dmg_session *s, struct dmg_error *err)
+{
+	struct dmg_jrec r;
+
+	if (s->fenced_journalled)
+		return 0;
+	dmg_jrec_init(&r, "fenced");
+	if (jwrite(s, &r, err) < 0)
+		return err->code;
+	pthread_mutex_lock(&s->mu);
+	s->fenced = 1;
+	pthread_mutex_unlock(&s->mu);
+	s->fenced_journalled = 1;
+	return 0;
 }
 
 void
@@ -1117,12 +1144,17 @@ static int
 src_state(struct dmg_session *s, struct dmg_jrec *reply, struct dmg_error *err)
 {
 	enum dmg_dom st = DMG_DOM_UNKNOWN;
+	int fenced;
 
 	if (s->env->dom_state(s->env->arg, s->uuid, &st, err) < 0)
 		return err->code;
 	dmg_jrec_init(reply, "state");
+	pthread_mutex_lock(&s->mu);
+	fenced = s->fenced;
+	pthread_mutex_unlock(&s->mu);
 	if (jset(reply, "dom", dmg_dom_name(st), err) < 0 ||
-	    jset(reply, "phase", dmg_phase_name(s->phase), err) < 0)
+	    jset(reply, "phase", dmg_phase_name(s->phase), err) < 0 ||
+	    (fenced && jset(reply, "fenced", "1", err) < 0))
 		return err->code;
 	return 0;
 }
@@ -1216,7 +1248,10 @@ dmg_sess_src_settle(struct dmg_session *s, int peer_lost, struct dmg_error *err)
 	rc = s->env->dom_state(s->env->arg, s->uuid, &here, err);
 	if (rc < 0)
 		return rc;
-	/* Only a running (not paused) guest here proves this copy is live. */
+	/* Only a running (not paused) guest here, or a fenced migration,
+	 * proves this copy is the live one. */
+	if (s->fenced && here != DMG_DOM_PAUSED)
+		return rollback(s, "destination unreachable; the migration was fenced here", err) < 0 ? err->code : 1;
 	if (here == DMG_DOM_RUNNING)
 		return rollback(s, "destination unreachable and the guest runs here", err) < 0 ? err->code : 1;
 	return 0;

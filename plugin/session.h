@@ -108,6 +108,9 @@ struct dmg_session {
 	enum dmg_phase attention_from;   /* the phase that stopped in attention */
 	int switchover;                  /* destination saw the guest resume there */
 	int seen_here, gone_here;        /* destination: QEMU seen / gone (not journalled) */
+	int fenced;                      /* source: the link broke in the window and the
+					  * migration was stopped here (set under mu) */
+	int fenced_journalled;
 	pthread_mutex_t mu;              /* phase and progress vs. status readers */
 	char reason[DMG_ERROR_MAX];      /* why rolling back / attention */
 	size_t nacts;
@@ -149,6 +152,10 @@ int dmg_sess_settle(struct dmg_session *s, struct dmg_error *err);
 /* Records that the destination's libvirt reported the guest resumed after
  * migration: from here the destination holds the live data. */
 int dmg_sess_mark_switchover(struct dmg_session *s, struct dmg_error *err);
+
+/* Source: journals that the fence-peer handler stopped the migration here
+ * (s->fenced set): this host's copy is the complete one. */
+int dmg_sess_mark_fenced(struct dmg_session *s, struct dmg_error *err);
 
 /* Destination: the guest stopped here, or never arrived (a hook's stopped/
  * release event, a libvirt stop event, or a grace period without QEMU). */

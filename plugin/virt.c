@@ -923,3 +923,23 @@ dmg_virt_job(struct dmg_virt *v, const char *uuid, int abort_it, int *active,
 	virConnectClose(c);
 	return rc;
 }
+
+int
+dmg_virt_destroy(struct dmg_virt *v, const char *uuid, struct dmg_error *err)
+{
+	virConnectPtr c;
+	virDomainPtr d;
+	int rc = 0;
+
+	c = virt_ref(v);
+	if (!c)
+		return not_connected(v, err);
+	d = lookup(c, uuid);
+	if (d) {
+		if (virDomainDestroy(d) < 0)
+			rc = dmg_error_set(err, -EIO, "libvirt: destroy %s: %s", uuid, virt_errmsg());
+		virDomainFree(d);
+	}
+	virConnectClose(c);
+	return rc;
+}

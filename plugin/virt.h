@@ -108,6 +108,9 @@ int dmg_virt_each_annotated(struct dmg_virt *v,
 int dmg_virt_job(struct dmg_virt *v, const char *uuid, int abort_it, int *active,
 		 struct dmg_error *err);
 
+/* Stops the domain hard (QEMU killed); a missing domain is fine. */
+int dmg_virt_destroy(struct dmg_virt *v, const char *uuid, struct dmg_error *err);
+
 /* "stopped/migrated", "started/booted", "reconnected", ...; never NULL. */
 const char *dmg_virt_event_str(int event, int detail);
 

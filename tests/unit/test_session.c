@@ -629,6 +629,53 @@ test_dst_lost_before_switchover(void)
 	world_fini(&w);
 }
 
+/* The replication link broke in the window and the source's fence-peer
+ * handler had to stop the guest there (stuck at the switchover): neither host
+ * runs it, but the source's copy is known complete, so both roll back. */
+static void
+test_fenced(void)
+{
+	struct world w;
+	struct dmg_error err = { 0 };
+
+	world_init(&w, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	w.b.dom = DMG_DOM_PAUSED;
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 0);
+	w.a.sess->fenced = 1;
+	CU_ASSERT_EQUAL(dmg_sess_mark_fenced(w.a.sess, &err), 0);
+	w.a.dom = DMG_DOM_SHUTOFF;
+	w.b.dom = DMG_DOM_ABSENT;
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT(check_end(&w));
+	world_fini(&w);
+
+	/* the same with the destination's daemon gone: the source alone, and
+	 * the flag survives a restart through the journal */
+	world_init(&w, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	CU_ASSERT_EQUAL(dmg_sess_mark_fenced(w.a.sess, &err), 0);
+	{
+		char path[160];
+
+		snprintf(path, sizeof(path), "%s/0123abcd.journal", w.a.dir);
+		dmg_sess_free(w.a.sess);
+		w.a.sess = NULL;
+		CU_ASSERT_EQUAL_FATAL(dmg_sess_load(path, &w.a.env, &w.a.log, &w.a.sess, &err), 0);
+	}
+	CU_ASSERT(w.a.sess->fenced);
+	w.a.dom = DMG_DOM_SHUTOFF;
+	CU_ASSERT_EQUAL(dmg_sess_src_settle(w.a.sess, 1, &err), 1);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT(!has(&w.a, "swap", "vg0/guest0"));
+	CU_ASSERT(has(&w.a, "lv", "vg0/guest0"));
+	world_fini(&w);
+}
+
 /* Runs one whole migration with an injection on host h at act k.  Returns
  * 0 when k is past the last act (nothing was injected). */
 static int
@@ -784,6 +831,7 @@ register_session_tests(void)
 	CU_add_test(s, "guest on neither host: attention", test_neither_runs);
 	CU_add_test(s, "source unreachable after switchover", test_peer_lost_after_switchover);
 	CU_add_test(s, "destination lost before switchover", test_dst_lost_before_switchover);
+	CU_add_test(s, "link fenced in the window: source copy kept", test_fenced);
 	CU_add_test(s, "failure injected at every step", test_fail_every_step);
 	CU_add_test(s, "crash before every step, recovery", test_crash_before_every_step);
 	CU_add_test(s, "crash after every step, recovery", test_crash_after_every_step);
