@@ -10,7 +10,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
  libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils nasm
  iproute2 util-linux procps psmisc kmod
  debootstrap busybox-static cpio e2fsprogs
- libgnutls28-dev debhelper dh-autoreconf dpkg-dev fakeroot lintian"
+ libgnutls28-dev debhelper dh-autoreconf dpkg-dev fakeroot lintian
+ bc gnuplot-nox"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"

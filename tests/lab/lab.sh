@@ -409,6 +409,8 @@ list_tests() {
 run_test() {
 	local name=${1%.sh} f rc=0
 	f=$LAB_DIR/tests/$name.sh
+	# A path (e.g. bench/lab-migrate.sh) runs that script the same way.
+	case $1 in */*) f=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); name=$(basename "$name") ;; esac
 	[ -f "$f" ] || { echo "lab: no test $f" >&2; return 2; }
 	mkdir -p "$RUN/results"
 	# In the background + wait, so that a signal to lab.sh is handled at once (CHILD_PID

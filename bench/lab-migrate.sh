@@ -1,0 +1,170 @@
+#!/bin/bash
+# Migration benchmark in the kernel lab: drbdmig against libvirt's own
+# `virsh migrate --live --p2p --copy-storage-all` (destination LV pre-created), side by
+# side in one run, same hosts, same link, same nested guest on the same size of LV
+# (BENCH_LV_MB, default 1024), once idle and once writing hard (the record guest).
+# Per case: total migration time, guest downtime (libvirt's completed job info), bytes
+# sent over the link by both hosts, and the guest's write rate during the migration
+# (records per second on its console) against its rate before. Also the initial DRBD
+# sync rate against raw TCP (dd | nc) on the same link. Plots (PNG, gnuplot) of the
+# guest's write rate over time across each migration are written to BENCH_OUT
+# (default: the lab run's shared dir), one per method.
+#
+# Run through the lab (it needs LAB_DEB for drbdmig on the hosts):
+#   make bench-lab-migrate         (builds the .deb, boots a lab, runs this)
+# TCG emulation: compare the ratios, not the absolute figures.
+# shellcheck source=../tests/lab/tests/lib/testlib.sh
+. "$LAB_SRC/tests/lab/tests/lib/testlib.sh"
+
+if [ -z "${LAB_DEB:-}" ] || [ ! -f "$LAB_DEB" ]; then
+	log "no LAB_DEB: drbdmig must be installed on the lab hosts"
+	exit 1
+fi
+DOM=bench
+LV=benchdisk
+LV_MB=${BENCH_LV_MB:-1024}
+UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000b1
+WANT=64
+W=$LAB_SHARED/bench
+OUT=${BENCH_OUT:-$W}
+# shellcheck source=../tests/lab/tests/lib/e2elib.sh
+. "$LAB_SRC/tests/lab/tests/lib/e2elib.sh"
+SAMPLER=
+bench_cleanup() {
+	local rc=$?
+	[ -z "$SAMPLER" ] || kill "$SAMPLER" 2>/dev/null || true
+	(exit "$rc")
+	e2e_cleanup
+}
+trap bench_cleanup EXIT
+
+# The idle guest: a boot sector that halts forever.
+idle_sector() {
+	printf '\xf4\xeb\xfd' >"$W/idle.bin"
+	truncate -s 510 "$W/idle.bin"
+	printf '\x55\xaa' >>"$W/idle.bin"
+}
+tx_bytes() { val "$1" cat /sys/class/net/eth0/statistics/tx_bytes; }
+# Samples the last console record every 0.25 s: "seconds record" lines.
+sample_start() {
+	local f=$1 t0
+	t0=$(date +%s.%N)
+	(while :; do
+		printf '%s %s\n' "$(echo "$(date +%s.%N) - $t0" | bc)" "$(last_rec)"
+		sleep 0.25
+	done >"$f") &
+	SAMPLER=$!
+}
+sample_stop() { kill "$SAMPLER" 2>/dev/null || true; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=; }
+downtime_ms() {   # from the source's completed job
+	val "$1" virsh domjobinfo --completed "$DOM" 2>/dev/null |
+		awk -F: '/Total downtime/ { gsub(/[^0-9]/, "", $2); print $2 }'
+}
+define_guest() {   # define_guest HOST BOOTSECTOR ANNOTATED(0/1)
+	local extra="<uuid>$UUID</uuid>"
+	rec_lv "$1" "$VG" "$LV" "$LV_MB" "$2"
+	[ "$3" = 1 ] && extra="$extra
+  <metadata>
+    <drbdmig:policy xmlns:drbdmig=\"urn:drbdmig:1\" resync-rate=\"1G\">
+      <drbdmig:disk target=\"hda\"/>
+    </drbdmig:policy>
+  </metadata>"
+	rec_xml "$DOM" "/dev/$VG/$LV" "$G_W/console.log" "$extra" >"$W/$DOM.xml"
+	on "$1" virsh define "$G_W/$DOM.xml"
+	on "$1" virsh start "$DOM"
+}
+undefine_all() {
+	for h in A B; do
+		try "$h" sh -c "virsh destroy $DOM; virsh undefine $DOM; lvremove -qy $VG/$LV"
+	done
+}
+
+RESULTS=()
+run_case() {   # run_case METHOD LOAD
+	local method=$1 load=$2 sector=$G_W/recguest.bin t0 t1 tx0 tx1 r0 r1 rate_before rate_during
+	[ "$load" = idle ] && sector=$G_W/idle.bin
+	: >"$W/console.log"
+	define_guest A "$sector" "$([ "$method" = drbdmig ] && echo 1 || echo 0)"
+	if [ "$load" = writing ]; then wait_recs "$WANT" 240; fi
+	sleep 5
+	r0=$(last_rec)
+	sleep 5
+	rate_before=$(( ($(last_rec) - r0) / 5 ))
+	[ "$method" = copy-storage-all ] && on B lvcreate -qy -L "${LV_MB}M" -n "$LV" "$VG"
+	tx0=$(( $(tx_bytes A) + $(tx_bytes B) ))
+	r0=$(last_rec)
+	sample_start "$W/rate-$method-$load.dat"
+	t0=$(date +%s.%N)
+	if [ "$method" = drbdmig ]; then
+		ON_TIMEOUT=1800 on A virsh migrate --live --p2p "$DOM" qemu+tcp://10.99.0.2/system \
+			--migrateuri tcp://10.99.0.2
+	else
+		ON_TIMEOUT=1800 on A virsh migrate --live --p2p --copy-storage-all "$DOM" \
+			qemu+tcp://10.99.0.2/system --migrateuri tcp://10.99.0.2
+	fi
+	t1=$(date +%s.%N)
+	r1=$(last_rec)
+	sleep 3
+	sample_stop
+	tx1=$(( $(tx_bytes A) + $(tx_bytes B) ))
+	local secs down
+	secs=$(echo "$t1 - $t0" | bc)
+	down=$(downtime_ms A)
+	rate_during=$(echo "($r1 - $r0) / $secs" | bc)
+	[ "$method" = drbdmig ] && check_clean A && check_clean B
+	RESULTS+=("$(printf '%-17s %-7s %8.1f s %8s ms %9.1f MiB %8s rec/s %8s rec/s' "$method" "$load" \
+		"$secs" "${down:-?}" "$(echo "($tx1 - $tx0) / 1048576" | bc -l)" "$rate_before" "$rate_during")")
+	log "result: ${RESULTS[-1]}"
+	undefine_all
+}
+
+sync_vs_tcp() {
+	local t0 t1 mb=256
+	log "== raw TCP on the link: $mb MiB dd | nc"
+	on B sh -c "setsid -f sh -c 'nc -l -p 7999 > /dev/null' </dev/null >/dev/null 2>&1"
+	sleep 1
+	t0=$(date +%s.%N)
+	on A sh -c "dd if=/dev/zero bs=1M count=$mb status=none | nc -q 1 -N 10.99.0.2 7999"
+	t1=$(date +%s.%N)
+	TCP_RATE=$(echo "$mb / ($t1 - $t0)" | bc -l)
+	SYNC_RATE=$(val B sh -c "grep -a ' sync ' $DLOG | awk '{ for (i = 1; i <= NF; i++) if (\$i == \"KiB/s\") print \$(i - 1) }' | sort -n | tail -n 1")
+	SYNC_RATE=$(echo "${SYNC_RATE:-0} / 1024" | bc -l)
+}
+
+plot() {
+	command -v gnuplot >/dev/null || { log "no gnuplot: plots skipped"; return 0; }
+	local m
+	for m in drbdmig copy-storage-all; do
+		[ -s "$W/rate-$m-writing.dat" ] || continue
+		awk 'NR > 1 && $1 > pt { r = ($2 - pr) / ($1 - pt); printf "%.2f %.1f %.3f\n", $1, r, (r > 0 ? 1000 / r : 0) }
+			{ pt = $1; pr = $2 }' "$W/rate-$m-writing.dat" >"$W/lat-$m.dat"
+		gnuplot <<-EOF
+		set terminal png size 900,420
+		set output '$OUT/write-latency-$m.png'
+		set title 'Guest write latency across the migration: $m (lab, TCG)'
+		set xlabel 'seconds from the start of virsh migrate'
+		set ylabel 'mean ms per record write'
+		set logscale y
+		plot '$W/lat-$m.dat' using 1:3 with lines title '$m'
+		EOF
+		log "plot: $OUT/write-latency-$m.png"
+	done
+}
+
+e2e_setup
+undefine_all
+idle_sector
+for load in idle writing; do
+	for method in drbdmig copy-storage-all; do
+		log "== $method, $load guest, ${LV_MB} MiB LV"
+		run_case "$method" "$load"
+	done
+done
+sync_vs_tcp
+plot
+echo
+echo "==== migration benchmark (${LV_MB} MiB LV, lab under TCG: compare ratios)"
+printf '%-17s %-7s %10s %11s %13s %14s %14s\n' method load total downtime "link bytes" "writes before" "writes during"
+printf '%s\n' "${RESULTS[@]}"
+printf 'initial DRBD sync %.1f MiB/s, raw TCP (dd | nc) %.1f MiB/s, ratio %.2f\n' \
+	"$SYNC_RATE" "$TCP_RATE" "$(echo "$SYNC_RATE / $TCP_RATE" | bc -l)"
