@@ -15,7 +15,7 @@
 #include "journal.h"
 #include "wire.h"
 
-#define FENCE_TIMEOUT_MS (11 * 60 * 1000)   /* the daemon gives up after 10 min */
+#define FENCE_TIMEOUT_MS ((int64_t)11 * 60 * 1000)   /* the daemon gives up after 10 min */
 
 int
 main(int argc, char **argv)
