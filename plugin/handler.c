@@ -72,8 +72,15 @@ handle_hook(struct dmg_handler *h, const struct dmg_msg *req, struct dmg_msg *re
 		return reply_hook(reply, 0, NULL, err);
 	}
 	if (!required) {
-		dmg_registry_hook_event(h->reg, req->domain, req->op, req->subop);
+		rc = dmg_registry_hook_event(h->reg, req->domain, req->op, req->subop);
 		dmg_policy_free(p);
+		if (rc > 0) {
+			dmg_err(h->log, "hook %s %s domain=%s refused: fenced session", req->op,
+				req->subop, req->domain);
+			snprintf(msg, sizeof(msg), "drbdmig: domain '%s': the replication link was lost in the migration window; the guest stays on the source",
+				 req->domain);
+			return reply_hook(reply, 1, msg, err);
+		}
 		return reply_hook(reply, 0, NULL, err);
 	}
 	rc = dmg_registry_migrate_begin(h->reg, p, req->xml, req->xml_len, &perr);

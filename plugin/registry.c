@@ -311,6 +311,28 @@ static void run_stamps(struct dmg_registry *r);
 
 /* ---- settle thread ----------------------------------------------------------- */
 
+/* A fenced destination session: journalled, and no QEMU of the guest may
+ * run here (one that slipped past the refused hooks is stopped).  Returns 1
+ * when it stopped one, else 0; the session engine then rolls back. */
+static int
+fenced_dst(struct dmg_registry *r, struct entry *e)
+{
+	struct dmg_session *s = e->s;
+	struct dmg_error err = { 0 };
+	enum dmg_dom st = DMG_DOM_UNKNOWN;
+
+	if (dmg_sess_mark_fenced(s, &err) < 0)
+		dmg_err(r->log, "session=%s: %s", s->sid, err.msg);
+	if (s->phase != DMG_PH_READY || env_dom(r, s->uuid, &st, &err) < 0 ||
+	    (st != DMG_DOM_RUNNING && st != DMG_DOM_PAUSED))
+		return 0;
+	dmg_warn(r->log, "session=%s domain=%s: fenced session: stopping the guest's QEMU here (%s)",
+		 s->sid, s->domain, dmg_dom_name(st));
+	if (r->virt && dmg_virt_destroy(r->virt, s->uuid, &err) < 0)
+		dmg_err(r->log, "session=%s: %s", s->sid, err.msg);
+	return 1;
+}
+
 static void
 settle_one(struct dmg_registry *r, struct entry *e, int64_t now)
 {
@@ -321,9 +343,17 @@ settle_one(struct dmg_registry *r, struct entry *e, int64_t now)
 	if (dmg_phase_closed(s->phase))
 		return;
 	if (s->role == DMG_ROLE_DST) {
+		int fenced;
+
+		pthread_mutex_lock(&s->mu);
+		fenced = s->fenced && !s->switchover;
+		pthread_mutex_unlock(&s->mu);
+		if (fenced && fenced_dst(r, e) > 0)
+			return;   /* a QEMU was stopped: look again next tick */
 		if (s->phase == DMG_PH_READY && !e->ready_ms)
 			e->ready_ms = now;
-		if (s->phase == DMG_PH_READY && e->resumed && dmg_sess_mark_switchover(s, &err) < 0)
+		if (s->phase == DMG_PH_READY && e->resumed && !fenced &&
+		    dmg_sess_mark_switchover(s, &err) < 0)
 			dmg_err(r->log, "session=%s: %s", s->sid, err.msg);
 		if (s->phase == DMG_PH_READY && !s->seen_here &&
 		    now - e->ready_ms > (int64_t)r->conf.grace * 1000)
@@ -530,14 +560,30 @@ run_stamps(struct dmg_registry *r)
 		stamp_one(q[i], NULL, r);
 }
 
-void
+int
 dmg_registry_hook_event(struct dmg_registry *r, const char *domain, const char *op,
 			const char *subop)
 {
 	int gone = strcmp(op, "stopped") == 0 || strcmp(op, "release") == 0;
+	int starting = strcmp(op, "prepare") == 0 || strcmp(op, "start") == 0 ||
+		       strcmp(op, "started") == 0;
+	int refuse = 0;
+	struct entry *e;
 
 	(void)subop;
+	/* A fenced destination must never run the guest: refusing these hooks
+	 * makes libvirt abort the incoming migration. */
+	pthread_mutex_lock(&r->mu);
+	for (e = r->head; starting && e; e = e->next) {
+		if (e->s->role != DMG_ROLE_DST || strcmp(e->s->domain, domain) != 0)
+			continue;
+		pthread_mutex_lock(&e->s->mu);
+		refuse |= e->s->fenced && !e->s->switchover && !dmg_phase_closed(e->s->phase);
+		pthread_mutex_unlock(&e->s->mu);
+	}
+	pthread_mutex_unlock(&r->mu);
 	mark(r, NULL, domain, gone, 0);
+	return refuse;
 }
 
 void
@@ -721,6 +767,9 @@ fail:
 
 /* ---- peer verbs --------------------------------------------------------------------- */
 
+static int fence_dst(struct dmg_registry *r, struct entry *e, struct dmg_jrec *reply,
+		     struct dmg_error *err);
+
 /* A closed session's final phase, read from its .closed journal. */
 static int
 closed_phase(struct dmg_registry *r, const char *sid, struct dmg_jrec *reply,
@@ -748,6 +797,24 @@ closed_phase(struct dmg_registry *r, const char *sid, struct dmg_jrec *reply,
 	return rc;
 }
 
+/* "fence" for a session closed here: done means the guest ran here. */
+static int
+fence_closed(struct dmg_registry *r, const char *sid, struct dmg_jrec *reply,
+	     struct dmg_error *err)
+{
+	struct dmg_jrec st;
+	const char *ph;
+	int rc = closed_phase(r, sid, &st, err);
+
+	if (rc < 0)
+		return rc;
+	ph = dmg_jrec_get(&st, "phase");
+	if (!ph || (strcmp(ph, "done") != 0 && strcmp(ph, "rolled-back") != 0))
+		return dmg_error_set(err, -EBUSY, "fence: session %s is %s here", sid, ph ? ph : "?");
+	dmg_jrec_init(reply, "fence");
+	return dmg_jrec_set(reply, "result", strcmp(ph, "done") == 0 ? "switched" : "stopped", err);
+}
+
 int
 dmg_registry_peer(struct dmg_registry *r, const struct dmg_jrec *req,
 		  struct dmg_jrec *reply, struct dmg_error *err)
@@ -772,6 +839,8 @@ dmg_registry_peer(struct dmg_registry *r, const struct dmg_jrec *req,
 	if (!e) {
 		if (strcmp(req->step, "state") == 0)
 			return closed_phase(r, sid, reply, err);
+		if (strcmp(req->step, "fence") == 0)
+			return fence_closed(r, sid, reply, err);
 		if (strcmp(req->step, "open") != 0)
 			return dmg_error_set(err, -ENOENT, "no such session %s", sid ? sid : "");
 		rc = dmg_sess_peer_call(NULL, req, r->state_dir, &r->env, r->log, &created, reply, err);
@@ -785,6 +854,8 @@ dmg_registry_peer(struct dmg_registry *r, const struct dmg_jrec *req,
 		return rc;
 	}
 	e->last_peer_ms = dmg_now_ms();
+	if (strcmp(req->step, "fence") == 0)
+		return fence_dst(r, e, reply, err);
 	if (strcmp(req->step, "state") == 0)   /* never waits for a running step */
 		return dmg_sess_peer_call(e->s, req, r->state_dir, &r->env, r->log, &created, reply, err);
 	pthread_mutex_lock(&e->op);
@@ -1061,6 +1132,85 @@ cli_session_op(struct dmg_registry *r, const char *verb, const char *name,
 	return buf_add(body, line, strlen(line)) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
 }
 
+/* ---- fencing the migration window (DESIGN.md §5 rule 1) ---------------------- */
+
+static void
+set_fenced(struct dmg_registry *r, struct entry *e)
+{
+	pthread_mutex_lock(&e->s->mu);
+	e->s->fenced = 1;
+	pthread_mutex_unlock(&e->s->mu);
+	pthread_mutex_lock(&r->mu);
+	e->kick = 1;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Waits (I/O frozen) until the guest has left this host. */
+static int
+wait_left(struct dmg_registry *r, struct entry *e, int64_t until, struct dmg_error *err)
+{
+	for (;;) {
+		enum dmg_dom st = DMG_DOM_UNKNOWN;
+		struct dmg_error verr = { 0 };
+
+		if (env_dom(r, e->s->uuid, &st, &verr) == 0 &&
+		    (st == DMG_DOM_SHUTOFF || st == DMG_DOM_ABSENT))
+			return 0;
+		if (dmg_now_ms() > until)
+			return dmg_error_set(err, -ETIMEDOUT, "the guest '%s' did not leave the source (%s)",
+					     e->s->domain, dmg_dom_name(st));
+		sleep(1);
+	}
+}
+
+/* The destination cannot be asked: stop the migration from here.  Only
+ * libvirt's domain state is read directly (it never waits for QEMU); job
+ * calls go through dmg_virt_job_bounded, since a QEMU stuck draining the
+ * frozen writes at the switchover blocks them.  A guest paused by the
+ * migration for 20 s is taken to be stuck there and is stopped: it
+ * restarts from a complete disk rather than continuing elsewhere without
+ * writes it saw completed. */
+static int
+fence_alone(struct dmg_registry *r, struct entry *e, int64_t until, struct dmg_error *err)
+{
+	const char *sid = e->s->sid, *dom = e->s->domain, *uuid = e->s->uuid;
+	int64_t stuck_since = 0;
+	int i;
+
+	for (i = 0;; i++) {
+		enum dmg_dom st = DMG_DOM_UNKNOWN;
+		struct dmg_error verr = { 0 };
+		int active = 1, jrc = -1;
+
+		if (env_dom(r, uuid, &st, &verr) == 0 &&
+		    (st == DMG_DOM_SHUTOFF || st == DMG_DOM_ABSENT))
+			return 0;
+		if (st == DMG_DOM_RUNNING && r->virt)
+			jrc = dmg_virt_job_bounded(r->virt, uuid, i % 5 == 0, 3000, &active, &verr);
+		if (st == DMG_DOM_RUNNING && jrc == 0 && !active)
+			return 0;   /* no migration: the guest stays here */
+		if (st == DMG_DOM_RUNNING && jrc == 0) {
+			stuck_since = 0;
+		} else if (!stuck_since) {
+			stuck_since = dmg_now_ms();
+		} else if (dmg_now_ms() - stuck_since > 20000 && r->virt) {
+			dmg_err(r->log, "session=%s domain=%s: the migration is stuck (%s, %s) with the link lost; stopping the guest on the source (its disk here is complete)",
+				sid, dom, dmg_dom_name(st), jrc == 0 ? "job active" : verr.msg);
+			if (dmg_virt_destroy(r->virt, uuid, &verr) < 0)
+				dmg_err(r->log, "session=%s: %s", sid, verr.msg);
+			stuck_since = dmg_now_ms();
+		}
+		if (dmg_now_ms() > until)
+			return dmg_error_set(err, -ETIMEDOUT, "the migration of '%s' could not be stopped",
+					     dom);
+		if (i % 5 == 0)
+			dmg_warn(r->log, "session=%s domain=%s: stopping the migration before I/O resumes (%s, job %s)",
+				 sid, dom, dmg_dom_name(st), jrc == 0 ? (active ? "active" : "none") : "unknown");
+		sleep(1);
+	}
+}
+
 /* DRBD's fence-peer for one of drbdmig's resources: the replication link
  * broke while this host was Primary, and DRBD (fencing resource-and-stonith)
  * holds the resource's I/O frozen until the handler answers.  Exit code 4
@@ -1068,21 +1218,27 @@ cli_session_op(struct dmg_registry *r, const char *verb, const char *name,
  *
  * The one dangerous case is the source inside the migration window: the
  * guest still runs here and libvirt may still switch it over to the
- * destination, whose copy now lacks every write made after the break
- * (DESIGN.md §5 rule 1).  So the migration is aborted first, and I/O resumes
- * only once no migration job runs (the guest stays here, on the complete
- * copy) or the guest has left (then nothing writes here; a write still frozen
- * was never completed to the guest).  Until then the handler waits: a frozen
- * guest is better than a lost write. */
+ * destination, whose copy now lacks every write made after the break.  So
+ * I/O resumes only once the destination's QEMU cannot run the guest: the
+ * destination's daemon stops it (peer verb "fence", over the peer channel,
+ * which does not share DRBD's connection); libvirt's migration then fails
+ * and the guest simply goes on here.  If the destination already runs the
+ * guest, its copy is the complete one and I/O resumes once the guest has
+ * left this host.  If the destination cannot be asked, the migration is
+ * stopped from here (fence_alone).  Until then writes stay frozen, never
+ * completed: a frozen guest is better than a lost write. */
 static int
 fence(struct dmg_registry *r, const char *res, struct dmg_buf *body, struct dmg_error *err)
 {
 	const char *line = "fence exit=4\n";
+	struct dmg_error perr = { 0 };
+	struct dmg_jrec req, reply;
 	enum dmg_phase phase;
 	struct entry *e;
-	char sid[DMG_SID_LEN + 1], uuid[40];
+	char sid[DMG_SID_LEN + 1];
+	const char *result;
 	int64_t until;
-	int i;
+	int rc;
 
 	if (!res || strncmp(res, "drbdmig-", 8) != 0 || strlen(res) < 8 + DMG_SID_LEN)
 		return dmg_error_set(err, -EINVAL, "fence: '%s' is not a drbdmig resource", res ? res : "");
@@ -1098,60 +1254,104 @@ fence(struct dmg_registry *r, const char *res, struct dmg_buf *body, struct dmg_
 	/* No op lock: the step that is waiting for this answer may hold it. */
 	pthread_mutex_lock(&e->s->mu);
 	phase = e->s->phase;
-	snprintf(uuid, sizeof(uuid), "%s", e->s->uuid);
 	pthread_mutex_unlock(&e->s->mu);
 	dmg_warn(r->log, "session=%s domain=%s: replication link lost on %s (phase %s, role %s)",
 		 sid, e->s->domain, res, dmg_phase_name(phase),
 		 e->s->role == DMG_ROLE_SRC ? "src" : "dst");
-	if (e->s->role == DMG_ROLE_SRC && phase == DMG_PH_READY) {
-		int64_t paused_since = 0;
+	if (e->s->role != DMG_ROLE_SRC || phase != DMG_PH_READY)
+		return buf_add(body, line, strlen(line)) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
 
-		until = dmg_now_ms() + 600000;
-		for (i = 0;; i++) {
-			enum dmg_dom st = DMG_DOM_UNKNOWN;
-			struct dmg_error verr = { 0 };
-			int active = 1;
-
-			if (r->virt && dmg_virt_job(r->virt, uuid, i % 5 == 0, &active, &verr) == 0 &&
-			    env_dom(r, uuid, &st, &verr) == 0 &&
-			    ((st == DMG_DOM_RUNNING && !active) || st == DMG_DOM_SHUTOFF ||
-			     st == DMG_DOM_ABSENT))
-				break;
-			/* Paused for the switchover, QEMU may be stuck draining the
-			 * frozen writes and then cannot be asked to cancel: the
-			 * switchover can neither complete nor be undone.  Stop
-			 * QEMU: the guest restarts from a complete disk rather than
-			 * continuing elsewhere without writes it saw completed. */
-			if (st == DMG_DOM_PAUSED && active) {
-				if (!paused_since)
-					paused_since = dmg_now_ms();
-				else if (dmg_now_ms() - paused_since > 20000 && r->virt) {
-					dmg_err(r->log, "session=%s domain=%s: the migration is stuck at the switchover with the link lost; stopping the guest on the source (its disk here is complete)",
-						sid, e->s->domain);
-					dmg_virt_destroy(r->virt, uuid, &verr);
-				}
-			} else {
-				paused_since = 0;
-			}
-			if (dmg_now_ms() > until)
-				return dmg_error_set(err, -ETIMEDOUT, "fence %s: the migration of '%s' could not be stopped; I/O stays frozen (resume with `drbdadm resume-io` only once the guest runs on one host)",
-						     res, e->s->domain);
-			if (i % 5 == 0)
-				dmg_warn(r->log, "session=%s domain=%s: stopping the migration before I/O resumes (%s, job %s)",
-					 sid, e->s->domain, dmg_dom_name(st), active ? "active" : "none");
-			sleep(1);
-		}
-		pthread_mutex_lock(&e->s->mu);
-		e->s->fenced = 1;
-		pthread_mutex_unlock(&e->s->mu);
-		pthread_mutex_lock(&r->mu);
-		e->kick = 1;
-		pthread_cond_signal(&r->cv);
-		pthread_mutex_unlock(&r->mu);
-		dmg_warn(r->log, "session=%s domain=%s: migration stopped; I/O resumes on the source, the destination's copy is outdated",
+	until = dmg_now_ms() + 600000;
+	dmg_jrec_init(&req, "fence");
+	rc = dmg_jrec_set(&req, "sid", sid, &perr);
+	if (rc == 0)
+		rc = peer_call_ep(r, e->s->peer, &req, r->conf.peer_timeout, &reply, &perr);
+	result = rc == 0 ? dmg_jrec_get(&reply, "result") : NULL;
+	if (result && strcmp(result, "stopped") == 0) {
+		dmg_warn(r->log, "session=%s domain=%s: the destination stopped its QEMU; the migration fails and the guest stays here",
 			 sid, e->s->domain);
+		set_fenced(r, e);
+	} else if (result && strcmp(result, "switched") == 0) {
+		/* The destination's copy is the complete one: do not mark fenced. */
+		dmg_warn(r->log, "session=%s domain=%s: the guest already runs on the destination; I/O resumes here once it has left",
+			 sid, e->s->domain);
+		if (wait_left(r, e, until, err) < 0)
+			goto frozen;
+	} else {
+		dmg_warn(r->log, "session=%s domain=%s: cannot ask the destination (%s); stopping the migration from here",
+			 sid, e->s->domain, rc < 0 ? perr.msg : "bad answer");
+		if (fence_alone(r, e, until, err) < 0)
+			goto frozen;
+		set_fenced(r, e);
 	}
+	dmg_warn(r->log, "session=%s domain=%s: I/O resumes on the source", sid, e->s->domain);
 	return buf_add(body, line, strlen(line)) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
+frozen:
+	snprintf(perr.msg, sizeof(perr.msg), "%s", err->msg);
+	return dmg_error_set(err, -ETIMEDOUT, "fence %s: %s; I/O stays frozen (resume with `drbdadm resume-io` only once the guest runs on one host)",
+			     res, perr.msg);
+}
+
+/* The peer verb "fence", on the destination: the source lost the link in
+ * the window and may resume its I/O only once no QEMU here can run the
+ * guest.  Answers result=switched when the guest already runs here (this
+ * copy is the complete one), else makes sure it never will -- the session
+ * is marked fenced (hooks for it are refused, a QEMU that shows up is
+ * stopped, the settle thread rolls back) and the incoming QEMU is
+ * destroyed -- and answers result=stopped.  No op lock: a settle step may
+ * hold it while it waits on the source. */
+static int
+fence_dst(struct dmg_registry *r, struct entry *e, struct dmg_jrec *reply, struct dmg_error *err)
+{
+	struct dmg_session *s = e->s;
+	enum dmg_dom st = DMG_DOM_UNKNOWN;
+	enum dmg_phase phase;
+	int switched;
+
+	if (s->role != DMG_ROLE_DST)
+		return dmg_error_set(err, -EPROTO, "fence: session %s is not a destination here", s->sid);
+	/* Fenced first: from here no hook of this session is let through. */
+	pthread_mutex_lock(&s->mu);
+	phase = s->phase;
+	switched = s->switchover || e->resumed || phase == DMG_PH_FINISHING || phase == DMG_PH_DONE;
+	if (!switched)
+		s->fenced = 1;
+	pthread_mutex_unlock(&s->mu);
+	if (!switched && env_dom(r, s->uuid, &st, err) < 0) {
+		dmg_err(r->log, "session=%s domain=%s: fence: %s", s->sid, s->domain, err->msg);
+		return err->code;
+	}
+	if (!switched && st == DMG_DOM_RUNNING && phase == DMG_PH_READY) {
+		/* Running here and not paused for an incoming migration: the
+		 * switchover happened, even if no event said so yet. */
+		pthread_mutex_lock(&s->mu);
+		s->fenced = 0;
+		pthread_mutex_unlock(&s->mu);
+		switched = 1;
+	}
+	dmg_jrec_init(reply, "fence");
+	if (switched) {
+		dmg_warn(r->log, "session=%s domain=%s: the source lost the replication link; the guest runs here, keeping this copy",
+			 s->sid, s->domain);
+		return dmg_jrec_set(reply, "result", "switched", err);
+	}
+	if (st == DMG_DOM_PAUSED || st == DMG_DOM_UNKNOWN) {
+		dmg_warn(r->log, "session=%s domain=%s: the source lost the replication link in the migration window; stopping the incoming QEMU",
+			 s->sid, s->domain);
+		if (!r->virt || dmg_virt_destroy(r->virt, s->uuid, err) < 0 ||
+		    env_dom(r, s->uuid, &st, err) < 0)
+			return err->code ? err->code : dmg_error_set(err, -ENOTCONN, "no libvirt connection");
+		if (st != DMG_DOM_SHUTOFF && st != DMG_DOM_ABSENT)
+			return dmg_error_set(err, -EBUSY, "fence: the guest is still %s here",
+					     dmg_dom_name(st));
+	}
+	dmg_warn(r->log, "session=%s domain=%s: fenced: no QEMU here will run the guest; rolling back",
+		 s->sid, s->domain);
+	pthread_mutex_lock(&r->mu);
+	e->kick = 1;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	return dmg_jrec_set(reply, "result", "stopped", err);
 }
 
 int

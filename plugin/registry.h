@@ -51,9 +51,11 @@ void dmg_registry_virt_event(const struct dmg_virt_event *ev, void *arg);
  * libvirt migrate; negative = refuse (err says why, one line). */
 int dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
 			       const char *xml, size_t len, struct dmg_error *err);
-/* Any other hook event of an annotated domain on this host. */
-void dmg_registry_hook_event(struct dmg_registry *r, const char *domain, const char *op,
-			     const char *subop);
+/* Any other hook event of an annotated domain on this host.  Returns 1 when
+ * the hook must refuse (a QEMU starting for a fenced destination session),
+ * else 0. */
+int dmg_registry_hook_event(struct dmg_registry *r, const char *domain, const char *op,
+			    const char *subop);
 /* Queues stamping this host's endpoint into a running annotated domain
  * (NULL: every one); done on the settle thread. */
 void dmg_registry_stamp(struct dmg_registry *r, const char *domain);

@@ -914,6 +914,14 @@ dmg_sess_settle(struct dmg_session *s, struct dmg_error *err)
 	rc = s->env->dom_state(s->env->arg, s->uuid, &here, err);
 	if (rc < 0)
 		return rc;
+	if (s->fenced && !s->switchover) {
+		/* The source lost the link in the window and resumed its I/O
+		 * once we stopped our QEMU: its copy is the live one. */
+		if (here == DMG_DOM_RUNNING || here == DMG_DOM_PAUSED)
+			return 0;   /* the daemon stops that QEMU first */
+		rc = rollback_both(s, "replication link lost in the migration window; the guest stays on the source", err);
+		return rc < 0 ? rc : 1;
+	}
 	if (here == DMG_DOM_RUNNING || here == DMG_DOM_PAUSED)
 		s->seen_here = 1;
 	if (here == DMG_DOM_RUNNING && dmg_sess_mark_switchover(s, err) < 0)

@@ -108,8 +108,9 @@ struct dmg_session {
 	enum dmg_phase attention_from;   /* the phase that stopped in attention */
 	int switchover;                  /* destination saw the guest resume there */
 	int seen_here, gone_here;        /* destination: QEMU seen / gone (not journalled) */
-	int fenced;                      /* source: the link broke in the window and the
-					  * migration was stopped here (set under mu) */
+	int fenced;                      /* the link broke in the window: source: the
+					  * migration was stopped here; destination: no
+					  * QEMU here may run the guest (set under mu) */
 	int fenced_journalled;
 	pthread_mutex_t mu;              /* phase and progress vs. status readers */
 	char reason[DMG_ERROR_MAX];      /* why rolling back / attention */
@@ -153,8 +154,9 @@ int dmg_sess_settle(struct dmg_session *s, struct dmg_error *err);
  * migration: from here the destination holds the live data. */
 int dmg_sess_mark_switchover(struct dmg_session *s, struct dmg_error *err);
 
-/* Source: journals that the fence-peer handler stopped the migration here
- * (s->fenced set): this host's copy is the complete one. */
+/* Journals s->fenced.  Source: the fence-peer handler stopped the migration
+ * here, this host's copy is the complete one.  Destination: the source
+ * resumed its I/O once this host's QEMU was stopped; the session rolls back. */
 int dmg_sess_mark_fenced(struct dmg_session *s, struct dmg_error *err);
 
 /* Destination: the guest stopped here, or never arrived (a hook's stopped/

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
@@ -895,32 +896,119 @@ dmg_virt_each_annotated(struct dmg_virt *v,
 	return rc;
 }
 
-int
-dmg_virt_job(struct dmg_virt *v, const char *uuid, int abort_it, int *active,
-	     struct dmg_error *err)
-{
-	virDomainJobInfo info;
+/* One job call handed to a thread; two references (caller, thread), the
+ * last one out frees it. */
+struct job_call {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int refs, finished, rc, active, abort_it;
 	virConnectPtr c;
+	char uuid[VIR_UUID_STRING_BUFLEN + 256];
+	char msg[DMG_ERROR_MAX];
+};
+
+static void
+job_call_put(struct job_call *jc)
+{
+	int last;
+
+	pthread_mutex_lock(&jc->mu);
+	last = --jc->refs == 0;
+	pthread_mutex_unlock(&jc->mu);
+	if (!last)
+		return;
+	virConnectClose(jc->c);
+	pthread_cond_destroy(&jc->cv);
+	pthread_mutex_destroy(&jc->mu);
+	free(jc);
+}
+
+static void *
+job_call_run(void *arg)
+{
+	struct job_call *jc = arg;
+	virDomainJobInfo info;
 	virDomainPtr d;
-	int rc = 0;
+	int rc = 0, active = 0;
+
+	d = lookup(jc->c, jc->uuid);
+	if (d) {
+		if (jc->abort_it)
+			virDomainAbortJob(d);   /* "no job" is fine: the state tells */
+		if (virDomainGetJobInfo(d, &info) < 0)
+			rc = -EIO;
+		else
+			active = info.type != VIR_DOMAIN_JOB_NONE;
+		virDomainFree(d);
+	}
+	pthread_mutex_lock(&jc->mu);
+	jc->rc = rc;
+	jc->active = active;
+	if (rc < 0)
+		snprintf(jc->msg, sizeof(jc->msg), "%s", virt_errmsg());
+	jc->finished = 1;
+	pthread_cond_signal(&jc->cv);
+	pthread_mutex_unlock(&jc->mu);
+	job_call_put(jc);
+	return NULL;
+}
+
+int
+dmg_virt_job_bounded(struct dmg_virt *v, const char *uuid, int abort_it, int timeout_ms,
+		     int *active, struct dmg_error *err)
+{
+	struct job_call *jc;
+	pthread_condattr_t ca;
+	pthread_attr_t ta;
+	struct timespec ts;
+	pthread_t t;
+	int rc;
 
 	*active = 0;
-	c = virt_ref(v);
-	if (!c)
+	jc = calloc(1, sizeof(*jc));
+	if (!jc)
+		return dmg_error_set(err, -ENOMEM, "out of memory");
+	jc->c = virt_ref(v);
+	if (!jc->c) {
+		free(jc);
 		return not_connected(v, err);
-	d = lookup(c, uuid);
-	if (!d) {
-		virConnectClose(c);
-		return 0;   /* no domain, no job */
 	}
-	if (abort_it && virDomainAbortJob(d) < 0)
-		dmg_debug(v->log, "libvirt: abort job of %s: %s", uuid, virt_errmsg());
-	if (virDomainGetJobInfo(d, &info) < 0)
-		rc = dmg_error_set(err, -EIO, "libvirt: job info of %s: %s", uuid, virt_errmsg());
+	snprintf(jc->uuid, sizeof(jc->uuid), "%s", uuid);
+	jc->abort_it = abort_it;
+	jc->refs = 2;
+	pthread_mutex_init(&jc->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&jc->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_attr_init(&ta);
+	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &ta, job_call_run, jc);
+	pthread_attr_destroy(&ta);
+	if (rc) {
+		jc->refs = 1;
+		job_call_put(jc);
+		return dmg_error_set(err, -rc, "cannot start a thread for a libvirt call");
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&jc->mu);
+	while (!jc->finished && pthread_cond_timedwait(&jc->cv, &jc->mu, &ts) == 0)
+		;
+	if (!jc->finished)
+		rc = dmg_error_set(err, -ETIMEDOUT, "libvirt: no answer about the job of %s within %d ms (QEMU busy)",
+				   uuid, timeout_ms);
+	else if (jc->rc < 0)
+		rc = dmg_error_set(err, -EIO, "libvirt: job info of %s: %s", uuid, jc->msg);
 	else
-		*active = info.type != VIR_DOMAIN_JOB_NONE;
-	virDomainFree(d);
-	virConnectClose(c);
+		*active = jc->active;
+	pthread_mutex_unlock(&jc->mu);
+	job_call_put(jc);
 	return rc;
 }
 

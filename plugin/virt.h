@@ -104,9 +104,14 @@ int dmg_virt_each_annotated(struct dmg_virt *v,
 			    void *arg, struct dmg_error *err);
 
 /* Whether the domain has a job running (a migration, typically); with
- * abort_it, asks libvirt to abort it first.  A missing domain has none. */
-int dmg_virt_job(struct dmg_virt *v, const char *uuid, int abort_it, int *active,
-		 struct dmg_error *err);
+ * abort_it, asks libvirt to abort it first.  A missing domain has none.
+ * The call runs on a thread of its own, waited for at most timeout_ms:
+ * a QEMU whose main loop is stuck (e.g. draining frozen I/O at a
+ * switchover) blocks every job call in libvirt, and the caller must not
+ * hang with it.  -ETIMEDOUT when no answer came; the abandoned call ends
+ * (and frees what it holds) whenever libvirt returns. */
+int dmg_virt_job_bounded(struct dmg_virt *v, const char *uuid, int abort_it, int timeout_ms,
+			 int *active, struct dmg_error *err);
 
 /* Stops the domain hard (QEMU killed); a missing domain is fine. */
 int dmg_virt_destroy(struct dmg_virt *v, const char *uuid, struct dmg_error *err);

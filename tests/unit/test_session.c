@@ -676,6 +676,53 @@ test_fenced(void)
 	world_fini(&w);
 }
 
+/* The source lost the link in the window and asked the destination to stop
+ * its incoming QEMU (peer verb "fence"): the destination's session is
+ * fenced.  While a QEMU is still there it waits (the daemon stops it); then
+ * both roll back, and the fenced flag survives a restart of the
+ * destination's daemon through its journal.  The source's guest keeps
+ * running on its own extents. */
+static void
+test_fenced_dst(void)
+{
+	struct world w;
+	struct dmg_error err = { 0 };
+	char path[160];
+
+	world_init(&w, 2, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	w.b.dom = DMG_DOM_PAUSED;        /* incoming QEMU */
+	w.b.sess->fenced = 1;
+	CU_ASSERT_EQUAL(dmg_sess_mark_fenced(w.b.sess, &err), 0);
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 0);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_READY);
+	snprintf(path, sizeof(path), "%s/0123abcd.journal", w.b.dir);
+	dmg_sess_free(w.b.sess);
+	w.b.sess = NULL;
+	CU_ASSERT_EQUAL_FATAL(dmg_sess_load(path, &w.b.env, &w.b.log, &w.b.sess, &err), 0);
+	CU_ASSERT(w.b.sess->fenced);
+	w.b.dom = DMG_DOM_ABSENT;        /* destroyed */
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.b.sess->reason, "link lost"));
+	CU_ASSERT(check_end(&w));
+	world_fini(&w);
+
+	/* a switchover journalled before the fence wins: the guest runs here */
+	world_init(&w, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	migrate(&w, 1);
+	CU_ASSERT_EQUAL(dmg_sess_mark_switchover(w.b.sess, &err), 0);
+	w.b.sess->fenced = 1;
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_DONE);
+	CU_ASSERT(check_end(&w));
+	world_fini(&w);
+}
+
 /* Runs one whole migration with an injection on host h at act k.  Returns
  * 0 when k is past the last act (nothing was injected). */
 static int
@@ -832,6 +879,7 @@ register_session_tests(void)
 	CU_add_test(s, "source unreachable after switchover", test_peer_lost_after_switchover);
 	CU_add_test(s, "destination lost before switchover", test_dst_lost_before_switchover);
 	CU_add_test(s, "link fenced in the window: source copy kept", test_fenced);
+	CU_add_test(s, "destination fenced: its QEMU stopped, both roll back", test_fenced_dst);
 	CU_add_test(s, "failure injected at every step", test_fail_every_step);
 	CU_add_test(s, "crash before every step, recovery", test_crash_before_every_step);
 	CU_add_test(s, "crash after every step, recovery", test_crash_after_every_step);

@@ -55,7 +55,7 @@ for pair in $HOPS; do
 		# (4096 records) still holds records written on $src just before it.
 		at_return=$(last_rec)
 		for i in $(seq 30); do
-			val "$dst" grep -q "(switchover)" $DLOG && break
+			probe "$dst" grep -q "(switchover)" $DLOG && break
 			sleep 1
 		done
 		on "$dst" virsh destroy "$DOM"

@@ -44,7 +44,7 @@ log "== migrate A -> B in the background"
 	--migrateuri tcp://10.99.0.2 >"$W/migrate.out" 2>&1; echo $? >"$W/migrate.rc") &
 MIG_PID=$!
 t=$SECONDS
-until val B grep -q "domain=$DOM role=dst phase=ready" $DLOG; do
+until probe B grep -q "domain=$DOM role=dst phase=ready" $DLOG; do
 	[ -e "$W/migrate.rc" ] && fail "the migration ended before the window opened: $(cat "$W/migrate.out")"
 	[ $((SECONDS - t)) -lt 180 ] || fail "the window did not open within 180 s"
 	sleep 0.5

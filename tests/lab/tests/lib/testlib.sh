@@ -39,6 +39,13 @@ val() {
 	[ "$rc" -eq 0 ] || fail "on host $h: '$*' exited $rc"
 	printf '%s\n' "$out"
 }
+# probe H CMD [ARG...]: CMD's exit status as a condition (not logged, never fails the
+# test), for polling loops: until probe B grep -q ready LOG; do ...
+probe() {
+	local h=$1
+	shift
+	"$LAB" exec "$h" -t "${ON_TIMEOUT:-60}" -- "$@" >/dev/null 2>&1
+}
 # try H CMD [ARG...]: best effort (cleanup paths): run, log failures, never fail.
 try() {
 	local h=$1
