@@ -250,31 +250,88 @@ net_req(const struct ctx *c, int verb_connect, int two, int disconnect, struct d
 
 /* ---- verbs ---------------------------------------------------------------- */
 
+int
+dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl, char *lv,
+		  size_t ll, uint64_t *size, struct dmg_error *err)
+{
+	struct dmg_lv l;
+	int rc;
+
+	if (b->dry_run) {
+		const char *slash = strrchr(path, '/');
+
+		rc = block_size(path, size, err);
+		if (rc < 0)
+			return rc;
+		snprintf(vg, vl, "dry-run");
+		snprintf(lv, ll, "%.120s", slash ? slash + 1 : path);
+		return 0;
+	}
+	rc = dmg_lvm_lookup(path, &l, err);
+	if (rc < 0)
+		return rc;
+	if (l.tagged)
+		return dmg_error_set(err, -EBUSY, "%s carries the '%s' tag: it is a drbdmig volume of another session",
+				     path, DMG_LVM_TAG);
+	snprintf(vg, vl, "%s", l.vg);
+	snprintf(lv, ll, "%s", l.lv);
+	*size = l.size;
+	return 0;
+}
+
+int
+dmg_backend_dst_check(struct dmg_backend *b, const struct dmg_sess_disk *disks, size_t ndisks,
+		      struct dmg_error *err)
+{
+	size_t i, k;
+	int rc;
+
+	if (b->dry_run)
+		return 0;
+	for (i = 0; i < ndisks; i++) {
+		const struct dmg_sess_disk *d = &disks[i];
+		uint64_t vfree, ext, need = 0;
+		char path[300];
+		struct dmg_lv l;
+
+		snprintf(path, sizeof(path), "/dev/%s/%s", d->vg, d->lv);
+		rc = dmg_lvm_lookup(path, &l, err);
+		if (rc == 0)
+			return dmg_error_set(err, -EEXIST, "disk %s: %s exists on this host already",
+					     d->target, path);
+		rc = dmg_lvm_vg(d->vg, &vfree, &ext, err);
+		if (rc == -ENOENT)
+			return dmg_error_set(err, -ENOENT, "disk %s: volume group %s does not exist on this host",
+					     d->target, d->vg);
+		if (rc < 0)
+			return rc;
+		if (d->size % ext)
+			return dmg_error_set(err, -EINVAL, "disk %s: %" PRIu64 " bytes is not a multiple of VG %s's extent size %" PRIu64,
+					     d->target, d->size, d->vg, ext);
+		/* Everything that goes into this VG, counted once at its first disk. */
+		for (k = 0; k < i && strcmp(disks[k].vg, d->vg) != 0; k++)
+			;
+		if (k < i)
+			continue;
+		for (k = i; k < ndisks; k++)
+			if (strcmp(disks[k].vg, d->vg) == 0)
+				need += disks[k].size +
+					dmg_lvm_round_extents(dmg_drbd_md_sectors(disks[k].size / 512) * 512, ext);
+		if (vfree < need)
+			return dmg_error_set(err, -ENOSPC, "volume group %s has %" PRIu64 " MiB free on this host; the guest's disks need %" PRIu64 " MiB (with DRBD metadata)",
+					     d->vg, vfree >> 20, need >> 20);
+	}
+	return 0;
+}
+
 static int
 v_source_size(struct ctx *c, struct dmg_error *err)
 {
-	struct dmg_lv lv;
-	int rc;
+	int rc = dmg_backend_probe(c->b, c->d->path, c->d->vg, sizeof(c->d->vg), c->d->lv,
+				   sizeof(c->d->lv), &c->d->size, err);
 
-	if (c->b->dry_run) {
-		const char *slash = strrchr(c->d->path, '/');
-
-		rc = block_size(c->d->path, &c->d->size, err);
-		if (rc < 0)
-			return rc;
-		snprintf(c->d->vg, sizeof(c->d->vg), "dry-run");
-		snprintf(c->d->lv, sizeof(c->d->lv), "%.120s", slash ? slash + 1 : c->d->path);
-	} else {
-		rc = dmg_lvm_lookup(c->d->path, &lv, err);
-		if (rc < 0)
-			return rc;
-		if (lv.tagged)
-			return dmg_error_set(err, -EBUSY, "%s carries the '%s' tag: it is a drbdmig volume of another session",
-					     c->d->path, DMG_LVM_TAG);
-		snprintf(c->d->vg, sizeof(c->d->vg), "%s", lv.vg);
-		snprintf(c->d->lv, sizeof(c->d->lv), "%s", lv.lv);
-		c->d->size = lv.size;
-	}
+	if (rc < 0)
+		return rc;
 	snprintf(c->me->host, sizeof(c->me->host), "%s", c->b->host);
 	rc = dmg_backend_local_addr(c->b, c->peer->addr, c->me->addr, sizeof(c->me->addr), err);
 	if (rc < 0)

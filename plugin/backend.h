@@ -40,6 +40,18 @@ void dmg_backend_fini(struct dmg_backend *b);
 int dmg_backend_act(void *arg, struct dmg_session *s, const char *verb, int disk,
 		    const char *in, char *out, size_t outlen, struct dmg_error *err);
 
+/* Source, before anything is built: the guest's disk at path must be an
+ * LVM LV that no drbdmig session holds; fills its VG, LV name and size.
+ * Changes nothing.  (Dry-run: any block device.) */
+int dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl,
+		      char *lv, size_t ll, uint64_t *size, struct dmg_error *err);
+
+/* Destination, before anything is built: every disk's VG exists here, none
+ * of its LVs does, sizes fit the VG's extents, and each VG has room for
+ * its disks and their DRBD metadata together.  Changes nothing. */
+int dmg_backend_dst_check(struct dmg_backend *b, const struct dmg_sess_disk *disks,
+			  size_t ndisks, struct dmg_error *err);
+
 /* Reserves a DRBD minor and a TCP port nothing on this host uses. */
 int dmg_backend_reserve(struct dmg_backend *b, uint32_t *minor, uint32_t *port,
 			struct dmg_error *err);

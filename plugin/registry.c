@@ -679,6 +679,67 @@ disk_names(const char *path, char *vg, size_t vl, char *lv, size_t ll, int dry_r
 	return 0;
 }
 
+/* Asks the source for each disk's size (peer verb "probe"): the guest must
+ * run there and each disk must be an LVM LV no session holds. */
+static int
+probe_source(struct dmg_registry *r, const char *ep, const struct dmg_policy *p,
+	     struct dmg_sess_disk *disks, size_t n, struct dmg_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct dmg_jrec req, reply;
+		const char *v;
+		char *end;
+		int rc;
+
+		dmg_jrec_init(&req, "probe");
+		if ((rc = dmg_jrec_set(&req, "uuid", p->uuid, err)) < 0 ||
+		    (rc = dmg_jrec_set(&req, "path", disks[i].path, err)) < 0)
+			return rc;
+		rc = peer_call_ep(r, ep, &req, r->conf.peer_timeout, &reply, err);
+		if (rc < 0) {
+			dmg_error_prefix(err, "disk %s on the source", disks[i].target);
+			return rc;
+		}
+		v = dmg_jrec_get(&reply, "size");
+		errno = 0;
+		disks[i].size = v ? strtoull(v, &end, 10) : 0;
+		if (!v || !*v || *end || errno || disks[i].size == 0)
+			return dmg_error_set(err, -EPROTO, "disk %s: the source's answer has no size",
+					     disks[i].target);
+	}
+	return 0;
+}
+
+/* The peer verb "probe", on the source: validation only, nothing changes. */
+static int
+probe(struct dmg_registry *r, const struct dmg_jrec *req, struct dmg_jrec *reply,
+      struct dmg_error *err)
+{
+	const char *uuid = dmg_jrec_get(req, "uuid"), *path = dmg_jrec_get(req, "path");
+	char vg[DMG_SESS_NAME_MAX], lv[DMG_SESS_NAME_MAX], size[24];
+	enum dmg_dom st = DMG_DOM_UNKNOWN;
+	uint64_t bytes = 0;
+	int rc;
+
+	if (!uuid || !path || !*path)
+		return dmg_error_set(err, -EPROTO, "probe: uuid and path are required");
+	if ((rc = env_dom(r, uuid, &st, err)) < 0)
+		return rc;
+	if (st != DMG_DOM_RUNNING && st != DMG_DOM_PAUSED)
+		return dmg_error_set(err, -ESRCH, "domain %s is not running on %s (%s)", uuid,
+				     r->b->host, dmg_dom_name(st));
+	if ((rc = dmg_backend_probe(r->b, path, vg, sizeof(vg), lv, sizeof(lv), &bytes, err)) < 0)
+		return rc;
+	snprintf(size, sizeof(size), "%" PRIu64, bytes);
+	dmg_jrec_init(reply, "probe");
+	if ((rc = dmg_jrec_set(reply, "size", size, err)) < 0 ||
+	    (rc = dmg_jrec_set(reply, "vg", vg, err)) < 0)
+		return rc;
+	return dmg_jrec_set(reply, "lv", lv, err);
+}
+
 int
 dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
 			   const char *xml, size_t len, struct dmg_error *err)
@@ -730,6 +791,10 @@ dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
 		    (rc = dmg_backend_reserve(r->b, &me->minor, &me->port, err)) < 0)
 			goto fail;
 	}
+	/* Everything is checked before anything changes on either host. */
+	if ((rc = probe_source(r, ep, p, disks, p->ndisks, err)) < 0 ||
+	    (rc = dmg_backend_dst_check(r->b, disks, p->ndisks, err)) < 0)
+		goto fail;
 	if ((rc = hexrand(sid, DMG_SID_LEN / 2, err)) < 0 || (rc = hexrand(secret, 16, err)) < 0)
 		goto fail;
 	rc = dmg_sess_new_dst(r->state_dir, sid, p->domain, p->uuid, ep, disks, p->ndisks, secret,
@@ -824,6 +889,8 @@ dmg_registry_peer(struct dmg_registry *r, const struct dmg_jrec *req,
 	struct entry *e;
 	int rc;
 
+	if (strcmp(req->step, "probe") == 0)
+		return probe(r, req, reply, err);
 	if (strcmp(req->step, "whohas") == 0) {
 		const char *uuid = dmg_jrec_get(req, "uuid");
 		enum dmg_dom st = DMG_DOM_UNKNOWN;

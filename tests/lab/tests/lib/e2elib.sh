@@ -32,7 +32,13 @@ daemon_stop() {
 		--pidfile $PIDF --exec /usr/sbin/drbdmigd"
 }
 restart_libvirtd() {   # the package's postinst asks for it: libvirtd finds hooks at start
-	sh_on "$1" 'kill "$(cat /run/libvirtd.pid)"; for i in $(seq 100); do
+	# Only when the hook is newer than the running libvirtd (the lab's init
+	# installs the .deb before it starts libvirtd; deb-install reinstalls it).
+	sh_on "$1" 'h=/etc/libvirt/hooks/qemu.d/drbdmig
+		if [ -e /run/libvirtd.pid ] && [ -L $h ] &&
+		   [ "$(stat -c %Z $h)" -lt "$(stat -c %Y /run/libvirtd.pid)" ]; then
+			echo "libvirtd started after the hook was installed: no restart"; exit 0; fi
+		kill "$(cat /run/libvirtd.pid)"; for i in $(seq 100); do
 		[ -e /proc/"$(cat /run/libvirtd.pid 2>/dev/null)" ] || break; sleep 0.1; done
 		libvirtd -d -l; for i in $(seq 120); do
 		timeout 10 virsh -c qemu:///system version >/dev/null 2>&1 && exit 0; sleep 0.5; done; exit 1'
