@@ -543,10 +543,17 @@ v_net(struct ctx *c, const char *verb, struct dmg_error *err)
 	return net_req(c, 0, strcmp(verb, "two-primaries") == 0, 0, err);
 }
 
+/* How long the initial sync waits for a lost replication link to come
+ * back: DRBD reconnects by itself and resumes the resync from its bitmap,
+ * so a short network hiccup costs only the time it lasts. */
+#define SYNC_LINK_WAIT_MS 60000
+
 struct sync_wait {
 	struct ctx *c;
 	uint64_t oos;
 	int64_t t;
+	int64_t lost_since;          /* not connected since (0: connected) */
+	int was_connected;
 };
 
 static int
@@ -583,6 +590,21 @@ synced(const struct dmg_drbd_status *st, void *arg)
 		d->eta_s = 0;
 		pthread_mutex_unlock(&w->c->s->mu);
 	}
+	if (st->state.conn >= DMG_C_CONNECTED) {
+		if (w->lost_since)
+			dmg_info(w->c->b->log, "session=%s domain=%s disk=%s: replication link back after %" PRId64 " s; the resync goes on",
+				 w->c->s->sid, w->c->s->domain, d->target, (now - w->lost_since) / 1000);
+		w->lost_since = 0;
+		w->was_connected = 1;
+	} else if (!w->lost_since) {
+		w->lost_since = now;
+		if (w->was_connected)
+			dmg_warn(w->c->b->log, "session=%s domain=%s disk=%s: replication link lost during the sync (%s); waiting up to %d s for it",
+				 w->c->s->sid, w->c->s->domain, d->target,
+				 dmg_drbd_conn_str(st->state.conn), SYNC_LINK_WAIT_MS / 1000);
+	} else if (now - w->lost_since > SYNC_LINK_WAIT_MS) {
+		return -ENOTCONN;
+	}
 	return done;
 }
 
@@ -602,6 +624,9 @@ v_wait_synced(struct ctx *c, const char *in, struct dmg_error *err)
 	rc = dmg_drbd_wait(d, c->me->minor, synced, &w, (int)(secs > 0 ? secs : 3600) * 1000,
 			   &last, err);
 	dmg_drbd_close(d);
+	if (rc == -ENOTCONN)
+		dmg_error_prefix(err, "no replication link to %s for %d s during the initial sync",
+				 c->peer->addr, SYNC_LINK_WAIT_MS / 1000);
 	return rc;
 }
 

@@ -319,8 +319,14 @@ dmg_drbd_wait(struct dmg_drbd *d, uint32_t minor,
 			return rc;
 		if (last)
 			*last = st;
-		if (pred(&st, arg))
+		rc = pred(&st, arg);
+		if (rc > 0)
 			return 0;
+		if (rc < 0)
+			return dmg_error_set(err, rc, "DRBD minor %u: gave up in %s/%s/%s", minor,
+					     dmg_drbd_conn_str(st.state.conn),
+					     dmg_drbd_disk_str(st.state.disk),
+					     dmg_drbd_disk_str(st.state.pdsk));
 		if (dmg_now_ms() >= deadline)
 			return dmg_error_set(err, -ETIMEDOUT, "DRBD minor %u: timed out in %s/%s/%s",
 					     minor, dmg_drbd_conn_str(st.state.conn),

@@ -214,7 +214,8 @@ int dmg_drbd_events_fd(const struct dmg_drbd *d);
 /* Reads one event (0 = none pending, 1 = st filled). */
 int dmg_drbd_event_next(struct dmg_drbd *d, struct dmg_drbd_status *st,
 			struct dmg_error *err);
-/* Waits until pred(st, arg) holds for minor, on events and status polls. */
+/* Waits until pred(st, arg) holds (returns > 0) for minor, on events and
+ * status polls; a negative return from pred gives up with that code. */
 int dmg_drbd_wait(struct dmg_drbd *d, uint32_t minor,
 		  int (*pred)(const struct dmg_drbd_status *st, void *arg), void *arg,
 		  int timeout_ms, struct dmg_drbd_status *last, struct dmg_error *err);

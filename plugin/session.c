@@ -898,6 +898,7 @@ dmg_sess_settle(struct dmg_session *s, struct dmg_error *err)
 {
 	enum dmg_dom here = DMG_DOM_UNKNOWN, there = DMG_DOM_UNKNOWN;
 	struct dmg_error perr = { 0 };
+	enum dmg_phase theirs;
 	struct dmg_jrec reply;
 	int peer_ok, rc;
 
@@ -938,6 +939,13 @@ dmg_sess_settle(struct dmg_session *s, struct dmg_error *err)
 	if (!s->seen_here && !s->gone_here)
 		return 0;
 	/* Not here (absent or shut off) and not switched over. */
+	if (peer_ok && phase_parse(dmg_jrec_get(&reply, "phase"), &theirs) == 0 &&
+	    (theirs == DMG_PH_ROLLED_BACK || theirs == DMG_PH_ROLLING_BACK)) {
+		/* The source kept its copy (e.g. it lost us and its guest ran on
+		 * there); ours was never used. */
+		rc = rollback_both(s, "the source rolled back; the guest never ran here", err);
+		return rc < 0 ? rc : 1;
+	}
 	if (peer_ok && there == DMG_DOM_RUNNING) {
 		rc = rollback_both(s, "the guest runs on the source: migration did not complete", err);
 		return rc < 0 ? rc : 1;

@@ -723,6 +723,31 @@ test_fenced_dst(void)
 	world_fini(&w);
 }
 
+/* The source lost the destination in the window and rolled back alone (its
+ * guest ran there); later the guest stopped there too.  The destination,
+ * back, finds its guest never ran here and the source rolled back: it rolls
+ * back as well instead of asking an admin. */
+static void
+test_src_rolled_back_alone(void)
+{
+	struct world w;
+	struct dmg_error err = { 0 };
+
+	world_init(&w, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	w.b.peer_down = 1;
+	CU_ASSERT_EQUAL(dmg_sess_src_settle(w.a.sess, 1, &err), 1);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_ROLLED_BACK);
+	w.b.peer_down = 0;
+	w.a.dom = DMG_DOM_SHUTOFF;
+	dmg_sess_note_gone(w.b.sess);
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT(check_end(&w));
+	world_fini(&w);
+}
+
 /* Runs one whole migration with an injection on host h at act k.  Returns
  * 0 when k is past the last act (nothing was injected). */
 static int
@@ -880,6 +905,7 @@ register_session_tests(void)
 	CU_add_test(s, "destination lost before switchover", test_dst_lost_before_switchover);
 	CU_add_test(s, "link fenced in the window: source copy kept", test_fenced);
 	CU_add_test(s, "destination fenced: its QEMU stopped, both roll back", test_fenced_dst);
+	CU_add_test(s, "source rolled back alone: the destination follows", test_src_rolled_back_alone);
 	CU_add_test(s, "failure injected at every step", test_fail_every_step);
 	CU_add_test(s, "crash before every step, recovery", test_crash_before_every_step);
 	CU_add_test(s, "crash after every step, recovery", test_crash_after_every_step);
