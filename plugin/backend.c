@@ -635,12 +635,12 @@ dispatch(struct ctx *c, const char *verb, const char *in, struct dmg_error *err)
 {
 	if (strcmp(verb, "source-size") == 0)
 		return v_source_size(c, err);
+	if (c->b->pause_s && strcmp(verb, c->b->pause_verb) == 0) {
+		dmg_warn(c->b->log, "session=%s disk=%s: pausing %u s before %s (test hook DRBDMIG_TEST_PAUSE)",
+			 c->s->sid, c->d->target, c->b->pause_s, verb);
+		sleep(c->b->pause_s);
+	}
 	if (c->b->dry_run) {
-		if (c->b->pause_s && strcmp(verb, c->b->pause_verb) == 0) {
-			dmg_info(c->b->log, "session=%s disk=%s dry-run: pausing %u s before %s (test hook)",
-				 c->s->sid, c->d->target, c->b->pause_s, verb);
-			sleep(c->b->pause_s);
-		}
 		if (strcmp(verb, "wait-synced") == 0) {
 			pthread_mutex_lock(&c->s->mu);
 			c->d->pct = 100.0;

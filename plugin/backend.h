@@ -19,7 +19,7 @@
 
 struct dmg_backend {
 	int dry_run;
-	/* dry-run only, for crash tests: sleep pause_s before verb pause_verb */
+	/* crash tests only (DRBDMIG_TEST_PAUSE): sleep pause_s before verb pause_verb */
 	char pause_verb[24];
 	unsigned pause_s;
 	char host[128];                  /* uname -n */

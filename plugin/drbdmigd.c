@@ -121,13 +121,15 @@ serve(const struct dmg_conf *conf, int dry_run, struct dmg_server *server,
 	backend.port_hi = conf->drbd_port_max;
 	snprintf(backend.repl_addr, sizeof(backend.repl_addr), "%s", conf->replication_address);
 	snprintf(backend.hmac_alg, sizeof(backend.hmac_alg), "%.31s", conf->cram_hmac_alg);
-	if (dry_run && getenv("DRBDMIG_DRYRUN_PAUSE")) {
-		/* "verb:seconds": lets the namespace tests kill the daemon mid-step. */
-		const char *v = getenv("DRBDMIG_DRYRUN_PAUSE"), *colon = strchr(v, ':');
+	if (getenv("DRBDMIG_TEST_PAUSE")) {
+		/* "verb:seconds": lets crash tests kill the daemon mid-phase. */
+		const char *v = getenv("DRBDMIG_TEST_PAUSE"), *colon = strchr(v, ':');
 
 		if (colon && (size_t)(colon - v) < sizeof(backend.pause_verb)) {
 			memcpy(backend.pause_verb, v, (size_t)(colon - v));
 			backend.pause_s = (unsigned)strtoul(colon + 1, NULL, 10);
+			dmg_warn(log, "test hook DRBDMIG_TEST_PAUSE: pausing %u s before every %s step",
+				 backend.pause_s, backend.pause_verb);
 		}
 	}
 	if (!dry_run && access(DMG_FENCE_PEER_PATH, X_OK) == 0)

@@ -505,9 +505,17 @@ dmg_registry_virt_event(const struct dmg_virt_event *ev, void *arg)
 	struct dmg_registry *r = arg;
 
 	if (ev->event == DMG_VIRT_EV_RECONNECTED) {
+		struct entry *e;
+
 		dmg_info(r->log, "libvirt connection (re)established; re-checking sessions");
 		pthread_mutex_lock(&r->mu);
 		r->stamp_all = 1;
+		/* Events may have been lost while disconnected. */
+		for (e = r->head; e; e = e->next) {
+			pthread_mutex_lock(&e->s->mu);
+			e->s->blind = 1;
+			pthread_mutex_unlock(&e->s->mu);
+		}
 		pthread_mutex_unlock(&r->mu);
 		mark(r, NULL, NULL, 0, 0);
 		return;

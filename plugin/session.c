@@ -696,6 +696,7 @@ dmg_sess_load(const char *jpath, const struct dmg_sess_env *env, struct dmg_log 
 		return rc;
 	snprintf(s->jpath, sizeof(s->jpath), "%s", jpath);
 	s->phase = DMG_PH_BUILDING;
+	s->blind = 1;   /* whatever happened while no daemon looked is unknown */
 	l.s = s;
 	l.err = err;
 	rc = dmg_journal_replay(jpath, load_rec, &l, &torn, err);
@@ -900,7 +901,7 @@ dmg_sess_settle(struct dmg_session *s, struct dmg_error *err)
 	struct dmg_error perr = { 0 };
 	enum dmg_phase theirs;
 	struct dmg_jrec reply;
-	int peer_ok, rc;
+	int peer_ok, blind, rc;
 
 	if (dmg_phase_closed(s->phase))
 		return 1;
@@ -961,7 +962,17 @@ dmg_sess_settle(struct dmg_session *s, struct dmg_error *err)
 	}
 	if (there == DMG_DOM_PAUSED)
 		return 0;
-	return attention(s, "the guest runs on neither host; keeping both copies", err);
+	pthread_mutex_lock(&s->mu);
+	blind = s->blind;
+	pthread_mutex_unlock(&s->mu);
+	if (!blind) {
+		/* This daemon watched the whole window and the guest never ran
+		 * here (a resume would have been journalled as the switchover):
+		 * the source's copy holds everything the guest wrote. */
+		rc = rollback_both(s, "the guest runs on neither host and never ran here; keeping the source's copy", err);
+		return rc < 0 ? rc : 1;
+	}
+	return attention(s, "the guest runs on neither host and this daemon may have missed a switchover; keeping both copies", err);
 }
 
 int

@@ -108,6 +108,9 @@ struct dmg_session {
 	enum dmg_phase attention_from;   /* the phase that stopped in attention */
 	int switchover;                  /* destination saw the guest resume there */
 	int seen_here, gone_here;        /* destination: QEMU seen / gone (not journalled) */
+	int blind;                       /* destination: this daemon may have missed the
+					  * switchover (loaded from the journal, or libvirt
+					  * reconnected since); set under mu */
 	int fenced;                      /* the link broke in the window: source: the
 					  * migration was stopped here; destination: no
 					  * QEMU here may run the guest (set under mu) */

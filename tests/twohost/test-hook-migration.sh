@@ -198,7 +198,7 @@ kill9() {  # kill9 HOST: SIGKILL the drbdmigd this script started there
 }
 restart_daemon() {  # restart_daemon HOST [PAUSE]: restart, optionally pausing at a step
 	twohost_daemon_stop "$1" >/dev/null 2>&1 || true
-	DRBDMIG_DRYRUN_PAUSE=${2:-} twohost_daemon_start "$1" || { why="drbdmigd did not start on $1"; return 1; }
+	DRBDMIG_TEST_PAUSE=${2:-} twohost_daemon_start "$1" || { why="drbdmigd did not start on $1"; return 1; }
 }
 MIG_PID=""
 migrate_bg() {  # migrate_bg FROM TO DOMAIN: starts the migration, output in BASE/mig.out

@@ -562,7 +562,10 @@ test_cancel(void)
 	world_fini(&w);
 }
 
-/* Neither host runs the guest and no switchover was seen: keep everything. */
+/* Neither host runs the guest and no switchover was seen.  A daemon that
+ * may have missed the switchover (recovered from its journal, or libvirt
+ * reconnected) keeps everything; one that watched the whole window knows the
+ * guest never ran here and rolls back, keeping the source's copy. */
 static void
 test_neither_runs(void)
 {
@@ -574,6 +577,7 @@ test_neither_runs(void)
 	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
 	w.b.dom = DMG_DOM_PAUSED;
 	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 0);
+	w.b.sess->blind = 1;
 	w.b.dom = DMG_DOM_SHUTOFF;
 	w.a.dom = DMG_DOM_SHUTOFF;
 	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
@@ -581,6 +585,20 @@ test_neither_runs(void)
 	CU_ASSERT(has(&w.a, "lv", "vg0/guest0"));
 	CU_ASSERT(has(&w.b, "lv", "vg0/guest0"));
 	CU_ASSERT(has(&w.a, "minor", "drbdmig-0123abcd-0"));   /* nothing torn down */
+	world_fini(&w);
+
+	world_init(&w, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	w.b.dom = DMG_DOM_PAUSED;
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 0);
+	w.b.dom = DMG_DOM_SHUTOFF;
+	w.a.dom = DMG_DOM_SHUTOFF;       /* e.g. the source host crashed */
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT(has(&w.a, "lv", "vg0/guest0"));
+	CU_ASSERT(check_end(&w));
 	world_fini(&w);
 }
 
