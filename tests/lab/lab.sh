@@ -18,6 +18,10 @@
 #   lab.sh shell H               interactive root shell on H's second serial port (socat)
 #   lab.sh console H             follow H's serial console log
 #   lab.sh test NAME...          run tests/lab/tests/NAME.sh against the running lab
+#   lab.sh crash H               host-level crash: H's QEMU killed with SIGKILL (its disks
+#                                keep what the guest had flushed)
+#   lab.sh boot H                boot a crashed (or powered-off) H again on its own disks,
+#                                wait until it is ready
 #
 # Env LAB_STAGE=DIR (a `make install DESTDIR` tree) is copied onto / of both hosts at boot;
 # LAB_DEB=FILE (tests/deb/build-deb.sh's .deb) is installed with dpkg -i on both at boot.
@@ -107,13 +111,18 @@ make_initrd() {
 	rm -rf "$x"
 }
 
-start_host() {
-	local h=$1 d peer append
+start_host() {   # start_host H [keep]: keep = boot again on the host's existing disks
+	local h=$1 keep=${2:-} d peer append
 	d=$(hdir "$h")
 	peer=$(host_peer "$h")
 	mkdir -p "$d/ctl/jobs" "$d/ctl/xfer"
-	qemu-img create -q -f qcow2 -F raw -b "$IMG/rootfs.img" "$d/root.qcow2"
-	qemu-img create -q -f qcow2 "$d/vg0.qcow2" "$VG_DISK"
+	if [ -n "$keep" ]; then
+		if [ ! -f "$d/root.qcow2" ] || [ ! -f "$d/vg0.qcow2" ]; then die "host $h has no disks to boot again"; fi
+		rm -rf "$d/ctl/ready" "$d/ctl/failed" "$d/ctl/poweroff" "$d/ctl/jobs/"* "$d/shell.sock"
+	else
+		qemu-img create -q -f qcow2 -F raw -b "$IMG/rootfs.img" "$d/root.qcow2"
+		qemu-img create -q -f qcow2 "$d/vg0.qcow2" "$VG_DISK"
+	fi
 	append="console=ttyS0 panic=-1 net.ifnames=0 quiet loglevel=4"
 	append+=" lab.host=$h lab.name=$(host_name "$h") lab.ip=$(host_ip "$h")/24"
 	append+=" lab.peer=$(host_ip "$peer") lab.peername=$(host_name "$peer") lab.uuid=$(host_uuid "$h")"
@@ -123,8 +132,10 @@ start_host() {
 		-accel tcg,tb-size=128 -machine q35 -cpu max -smp 1 -m "$MEM"
 		-uuid "$(host_uuid "$h")" -nodefaults -display none -no-reboot
 		-kernel "$IMG/vmlinuz" -initrd "$RUN/initrd.img" -append "$append"
-		-drive "file=$d/root.qcow2,format=qcow2,if=virtio,cache=unsafe"
-		-drive "file=$d/vg0.qcow2,format=qcow2,if=virtio,cache=unsafe"
+		# cache=writeback honours the guest's flushes: a `lab.sh crash` keeps what the
+		# guest had flushed (unsafe would lose qcow2 metadata held in QEMU)
+		-drive "file=$d/root.qcow2,format=qcow2,if=virtio,cache=writeback"
+		-drive "file=$d/vg0.qcow2,format=qcow2,if=virtio,cache=writeback"
 		# the private link: UDP datagrams between the two QEMUs, on loopback only
 		-netdev "socket,id=link,udp=127.0.0.1:$(host_port "$peer"),localaddr=127.0.0.1:$(host_port "$h")"
 		-device "virtio-net-pci,netdev=link,mac=52:54:00:99:00:0$(host_idx "$h")"
@@ -185,8 +196,64 @@ tail_console() {
 	return 0
 }
 
+# wait_ready H...: until each host is ready; on failure prints why and returns 1.
+wait_ready() {
+	local h t0=$SECONDS failed=0 pending=("$@")
+	while [ ${#pending[@]} -gt 0 ]; do
+		local still=()
+		for h in "${pending[@]}"; do
+			if [ -e "$RUN/$h/ctl/failed" ]; then
+				say "host $h failed to boot: $(cat "$RUN/$h/ctl/failed")"
+				failed=1
+			elif ! host_alive "$h"; then
+				say "host $h: QEMU exited during boot"
+				failed=1
+			elif [ -e "$RUN/$h/ctl/ready" ]; then
+				say "host $h ready after $((SECONDS - t0)) s"
+			else
+				still+=("$h")
+			fi
+		done
+		[ "$failed" -eq 0 ] || break
+		pending=("${still[@]}")
+		if [ ${#pending[@]} -gt 0 ] && [ $((SECONDS - t0)) -ge "$BOOT_TIMEOUT" ]; then
+			say "timeout: host(s) ${pending[*]} not ready after $BOOT_TIMEOUT s"
+			failed=1
+			break
+		fi
+		sleep 0.5
+	done
+	if [ "$failed" -ne 0 ]; then
+		for h in "$@"; do
+			tail_console "$h"
+			[ -s "$RUN/$h/ctl/boot.log" ] && { echo "---- host $h boot.log" >&2; cat "$RUN/$h/ctl/boot.log" >&2; }
+		done
+		return 1
+	fi
+}
+
+cmd_crash() {
+	local h=${1:-} pid
+	check_host "$h"
+	pid=$(qemu_pid "$h")
+	is_our_qemu "$h" "$pid" || die "host $h is not up"
+	kill -KILL "$pid"
+	for _ in $(seq 50); do is_our_qemu "$h" "$pid" || { say "host $h crashed (QEMU pid $pid killed)"; return 0; }; sleep 0.1; done
+	die "QEMU of host $h (pid $pid) does not die"
+}
+
+cmd_boot() {
+	local h=${1:-}
+	check_host "$h"
+	host_alive "$h" && die "host $h is up"
+	[ -e "$RUN/.drbdmig-lab" ] || die "no lab run dir at $RUN (lab.sh up first)"
+	start_host "$h" keep
+	say "booting $h again (pid $(qemu_pid "$h")) on its own disks"
+	wait_ready "$h" || { kill_host "$h"; exit 1; }
+}
+
 cmd_up() {
-	local h t0 failed=0 pending
+	local h t0
 	for h in "${HOSTS[@]}"; do
 		host_alive "$h" && die "host $h is already up (run dir $RUN): lab.sh down first"
 	done
@@ -217,38 +284,7 @@ cmd_up() {
 	for h in "${HOSTS[@]}"; do start_host "$h"; done
 	say "booting A (pid $(qemu_pid A)) and B (pid $(qemu_pid B)) from $IMG, run dir $RUN"
 	t0=$SECONDS
-	pending=("${HOSTS[@]}")
-	while [ ${#pending[@]} -gt 0 ]; do
-		local still=()
-		for h in "${pending[@]}"; do
-			if [ -e "$RUN/$h/ctl/failed" ]; then
-				say "host $h failed to boot: $(cat "$RUN/$h/ctl/failed")"
-				failed=1
-			elif ! host_alive "$h"; then
-				say "host $h: QEMU exited during boot"
-				failed=1
-			elif [ -e "$RUN/$h/ctl/ready" ]; then
-				say "host $h ready after $((SECONDS - t0)) s"
-			else
-				still+=("$h")
-			fi
-		done
-		[ "$failed" -eq 0 ] || break
-		pending=("${still[@]}")
-		if [ ${#pending[@]} -gt 0 ] && [ $((SECONDS - t0)) -ge "$BOOT_TIMEOUT" ]; then
-			say "timeout: host(s) ${pending[*]} not ready after $BOOT_TIMEOUT s"
-			failed=1
-			break
-		fi
-		sleep 0.5
-	done
-	if [ "$failed" -ne 0 ]; then
-		for h in "${HOSTS[@]}"; do
-			tail_console "$h"
-			[ -s "$RUN/$h/ctl/boot.log" ] && { echo "---- host $h boot.log" >&2; cat "$RUN/$h/ctl/boot.log" >&2; }
-		done
-		exit 1     # the EXIT trap powers off and kills what we started
-	fi
+	wait_ready "${HOSTS[@]}" || exit 1     # the EXIT trap powers off and kills what we started
 	trap - EXIT
 	echo "boot_seconds=$((SECONDS - t0))" >>"$RUN/state"
 }
@@ -539,6 +575,8 @@ get) cmd_get "$@" ;;
 shell) cmd_shell "$@" ;;
 console) cmd_console "$@" ;;
 test) cmd_test "$@" ;;
+crash) cmd_crash "$@" ;;
+boot) cmd_boot "$@" ;;
 help | -h | --help) usage ;;
 *) usage >&2; exit 2 ;;
 esac

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# Shared by the lab's migration tests (migrate-e2e, migrate-linkcut): drbdmig from the
-# .deb configured and started on both hosts as an admin would, the annotated record guest
-# on host A, the record console, and a cleanup that leaves both hosts as found.
+# Shared by the lab's migration tests (migrate-*): drbdmig from the .deb configured and
+# started on both hosts as an admin would, the annotated record guest on host A, the
+# record console, background migrations, fault-case bookkeeping (log offsets, expected
+# outcome), and a cleanup that leaves both hosts as found.
 # The caller sets DOM, LV, UUID and W (host side of the shared work dir) first, and may
 # set E2E_CONF_EXTRA (lines for drbdmig.conf).
 
@@ -12,6 +13,8 @@ PIDF=/run/drbdmig/drbdmigd.pid
 CONF=/etc/drbdmig/drbdmig.conf
 DLOG=/var/log/drbdmig/drbdmigd.log
 ip_of() { [ "$1" = A ] && echo 10.99.0.1 || echo 10.99.0.2; }
+other() { [ "$1" = A ] && echo B || echo A; }
+MIG_PID=
 
 # The last record number on the console (0 if none yet).
 last_rec() {
@@ -117,4 +120,103 @@ e2e_setup() {
 	on A virsh start "$DOM"
 	wait_recs "${WANT:-64}" 240
 	log "guest writing: record $(last_rec)"
+}
+
+# ---- fault cases ---------------------------------------------------------------------------
+
+# Where the guest runs now (A or B; fails if on neither or both).
+guest_host() {
+	local a b
+	a=$(val A sh -c "virsh domstate $DOM 2>/dev/null || echo absent")
+	b=$(val B sh -c "virsh domstate $DOM 2>/dev/null || echo absent")
+	if [ "$a" = running ] && [ "$b" != running ]; then echo A
+	elif [ "$b" = running ] && [ "$a" != running ]; then echo B
+	else fail "the guest runs on neither or both hosts (A: $a, B: $b)"; fi
+}
+
+# case_begin NAME: a new fault case; daemon log lines from here on are this case's.
+case_begin() {
+	CASE=$1
+	CASE_T0=$SECONDS
+	LOGOFF_A=$(($(val A sh -c "wc -l <$DLOG") + 1))
+	LOGOFF_B=$(($(val B sh -c "wc -l <$DLOG") + 1))
+	log "==== case $CASE"
+}
+logoff() { [ "$1" = A ] && echo "$LOGOFF_A" || echo "$LOGOFF_B"; }
+# case_log HOST REGEX: the daemon log on HOST has a line matching REGEX in this case.
+case_log() { probe "$1" sh -c "tail -n +$(logoff "$1") $DLOG | grep -Eq \"\$0\"" "$2"; }
+# wait_log HOST REGEX SECS: waits for such a line (fails after SECS, or when the
+# background migration ended first unless ANYWAY=1).
+wait_log() {
+	local t=$SECONDS
+	until case_log "$1" "$2"; do
+		if [ -z "${ANYWAY:-}" ] && [ -e "$W/migrate.rc" ]; then
+			fail "the migration ended before '$2' on $1: $(tr '\n' ' ' <"$W/migrate.out")"
+		fi
+		[ $((SECONDS - t)) -lt "$3" ] || fail "no '$2' in $1's daemon log within $3 s"
+		sleep 0.5
+	done
+}
+show_log() {   # show_log HOST [REGEX]: this case's daemon log lines on HOST
+	sh_on "$1" "tail -n +$(logoff "$1") $DLOG | grep -v -e 'call state' -e 'cli status' |
+		grep -E \"\${1:-.}\" | tail -n 40" "${2:-.}" | sed 's/^/    /' || true
+}
+
+# mig_start SRC [VIRSH-ARGS...]: `virsh migrate --live --p2p` of the guest from SRC to
+# the other host, in the background; mig_wait waits and sets MIG_RC and MIG_OUT.
+mig_start() {
+	local src=$1 dst
+	dst=$(other "$1")
+	shift
+	rm -f "$W/migrate.rc" "$W/migrate.out"
+	log "virsh migrate --live --p2p $* $DOM: $src -> $dst (record $(last_rec))"
+	("$LAB" exec "$src" -t 900 -- virsh migrate --live --p2p "$@" "$DOM" \
+		"qemu+tcp://$(ip_of "$dst")/system" --migrateuri "tcp://$(ip_of "$dst")" \
+		>"$W/migrate.out" 2>&1; echo $? >"$W/migrate.rc") &
+	MIG_PID=$!
+}
+mig_wait() {
+	[ -n "$MIG_PID" ] && { wait "$MIG_PID" || true; }
+	MIG_PID=
+	MIG_RC=$(cat "$W/migrate.rc" 2>/dev/null || echo 255)
+	MIG_OUT=$(tr '\n' ' ' <"$W/migrate.out" 2>/dev/null)
+	log "virsh migrate ended with $MIG_RC: $MIG_OUT"
+}
+mig_kill() { [ -z "$MIG_PID" ] || kill "$MIG_PID" 2>/dev/null || true; MIG_PID=; }
+
+# The guest stopped for a moment on HOST: every record its console reported is on its
+# LV, and the last lap of the ring is intact.  Then it goes on.
+records_ok() {
+	local p
+	on "$1" virsh suspend "$DOM"
+	sleep 1
+	p=$(last_rec)
+	on "$1" "$G_W/reccheck" --min-seq "$p" "/dev/$VG/$LV"
+	on "$1" virsh resume "$DOM"
+}
+
+# expect_outcome HOST [keep]: the guest runs on HOST only and goes on writing, every
+# record it reported is there, both hosts are clean, and the guest's LV exists on HOST
+# only (on both with keep: source-after="keep" after a completed migration).
+expect_outcome() {
+	local h=$1 o before
+	o=$(other "$1")
+	check "the guest runs on $h" [ "$(val "$h" virsh domstate "$DOM")" = running ]
+	check "the guest does not run on $o" \
+		[ "$(val "$o" sh -c "virsh domstate $DOM 2>/dev/null || echo absent")" != running ]
+	before=$(last_rec)
+	wait_recs "$before" 120
+	check_clean A
+	check_clean B
+	check "the LV on $h maps no DRBD device" \
+		[ -z "$(val "$h" sh -c "dmsetup table $VG-$LV | grep ' 147:' || true")" ]
+	check "the guest's LV on $h is untagged" \
+		[ -z "$(val "$h" sh -c "lvs --noheadings -o lv_tags $VG/$LV | tr -d ' '")" ]
+	if [ "${2:-}" = keep ]; then
+		check "the LV is kept on $o" [ -n "$(val "$o" sh -c "lvs --noheadings -o lv_name $VG/$LV 2>/dev/null || true")" ]
+	else
+		check "no LV left on $o" [ -z "$(val "$o" sh -c "lvs --noheadings -o lv_name $VG/$LV 2>/dev/null || true")" ]
+	fi
+	records_ok "$h"
+	log "case $CASE: ok, guest on $h ($((SECONDS - CASE_T0)) s)"
 }

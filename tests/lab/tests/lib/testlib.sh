@@ -52,6 +52,7 @@ try() {
 	shift
 	"$LAB" exec "$h" -t "${ON_TIMEOUT:-120}" -- "$@" 2>&1 | sed "s/^/  [$h] /" || true
 }
+not() { ! "$@"; }   # for check: check "no such line" not grep -q x f
 check() {   # check DESCRIPTION COMMAND...: a named assertion
 	local d=$1
 	shift

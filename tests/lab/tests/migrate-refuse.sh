@@ -1,0 +1,124 @@
+#!/bin/bash
+# Refusals on real hosts: a migration drbdmig cannot carry out must fail before anything
+# changes, with one readable line in virsh's output, and the guest must go on running on
+# the source. The annotated record guest runs on A (hda on an LV; hdb, unannotated, a
+# loop device); `virsh migrate --live --p2p` A -> B with, in turn:
+#   bad-annotation   the live policy says resync-rate="fast"
+#   not-an-lv        the policy also names hdb, a loop device (not an LVM LV)
+#   vg-missing       B has no VG of the disk's name (vg0 renamed away on B)
+#   vg-full          B's vg0 has no room (a filler LV takes its free space)
+#   lv-exists        B already has an LV of the disk's name
+# After each: virsh's error names the cause, the guest runs on A and goes on writing, no
+# session and nothing left over on either host (drbdmig verify), A's LV maps no DRBD
+# device, B holds no LV of the guest's.
+#
+# Needs LAB_DEB (run-tests.sh's lab stage passes it); skipped without.
+# shellcheck source=lib/testlib.sh
+. "$(dirname "$0")/lib/testlib.sh"
+
+if [ -z "${LAB_DEB:-}" ] || [ ! -f "$LAB_DEB" ]; then
+	log "SKIP: no LAB_DEB (build one with tests/deb/build-deb.sh)"
+	exit 77
+fi
+
+DOM=refuse
+LV=refdisk
+UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000f1
+WANT=64
+W=$LAB_SHARED/refuse
+LOOP=
+GOOD='<policy resync-rate="200M"><disk target="hda"/></policy>'
+# shellcheck source=lib/e2elib.sh
+. "$(dirname "$0")/lib/e2elib.sh"
+
+refuse_cleanup() {
+	local rc=$?
+	mig_kill
+	try B sh -c "vgs vgaway >/dev/null 2>&1 && vgrename -q vgaway vg0; lvremove -qy vg0/filler 2>/dev/null; true"
+	try A sh -c "virsh destroy $DOM; virsh undefine $DOM; test -z '$LOOP' || losetup -d '$LOOP'; rm -f /root/refuse-hdb.img"
+	(exit "$rc")
+	e2e_cleanup
+}
+trap refuse_cleanup EXIT
+
+# A loop device for hdb, before the guest is defined (e2e_setup defines and starts it).
+LOOP=$(val A sh -c 'truncate -s 4M /root/refuse-hdb.img && losetup --show -f /root/refuse-hdb.img')
+rec_xml() {   # testlib's, with hdb added
+	cat <<EOF
+<domain type='qemu'>
+  <name>$1</name>
+  $4
+  <memory unit='MiB'>32</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <disk type='block' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source dev='$2'/>
+      <target dev='hda' bus='ide'/>
+    </disk>
+    <disk type='block' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source dev='$LOOP'/>
+      <target dev='hdb' bus='ide'/>
+    </disk>
+    <serial type='file'>
+      <source path='$3' append='on'/>
+      <target port='0'/>
+    </serial>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+EOF
+}
+e2e_setup
+
+set_policy() { on A virsh metadata "$DOM" urn:drbdmig:1 --key drbdmig --live --set "$1"; }
+
+# refused CASE WHAT REGEX: a migration A -> B must fail with REGEX in virsh's output and
+# change nothing.
+refused() {
+	local lvs_b
+	case_begin "$1"
+	lvs_b=$(val B sh -c "lvs --noheadings -o lv_name vg0 2>/dev/null | sort | xargs")
+	mig_start A
+	mig_wait
+	check "$2: the migration is refused" [ "$MIG_RC" -ne 0 ]
+	check "$2: virsh says why ($3)" grep -Eq "$3" <<<"$MIG_OUT"
+	check "$2: the message comes from drbdmig" grep -q "drbdmig:" <<<"$MIG_OUT"
+	check "the guest runs on A" [ "$(val A virsh domstate "$DOM")" = running ]
+	check "nothing of the guest on B" [ -z "$(val B sh -c "virsh domstate $DOM 2>/dev/null || true")" ]
+	check "no session was opened on A" not case_log A "session=.* role=src"
+	check "no session was opened on B" not case_log B "session=.* role=dst"
+	check "A's LV maps no DRBD device" [ -z "$(val A sh -c "dmsetup table $VG-$LV | grep ' 147:' || true")" ]
+	check "B's LVs are as before" [ "$(val B sh -c "lvs --noheadings -o lv_name vg0 2>/dev/null | sort | xargs")" = "$lvs_b" ]
+	on A drbdmig verify
+	on B drbdmig verify
+	wait_recs "$(last_rec)" 60
+	log "case $CASE: refused as it should ($((SECONDS - CASE_T0)) s)"
+}
+
+set_policy '<policy resync-rate="fast"><disk target="hda"/></policy>'
+refused bad-annotation "a bad annotation" "resync-rate.*fast"
+
+set_policy '<policy resync-rate="200M"><disk target="hda"/><disk target="hdb"/></policy>'
+refused not-an-lv "a disk that is not an LV" "hdb.*not an LVM"
+set_policy "$GOOD"
+
+on B vgrename -q vg0 vgaway
+refused vg-missing "a VG missing on the destination" "volume group vg0 does not exist"
+on B vgrename -q vgaway vg0
+
+on B lvcreate -qy -l 100%FREE -n filler vg0
+refused vg-full "a full VG on the destination" "vg0 has [0-9]+ MiB free"
+on B lvremove -qy vg0/filler
+
+on B lvcreate -qy -L 8M -n "$LV" vg0
+refused lv-exists "the disk's LV on the destination already" "vg0/$LV exists on this host already"
+on B lvremove -qy "vg0/$LV"
+
+log "PASS: 5 refusals, nothing changed ($((SECONDS - T_START)) s)"
