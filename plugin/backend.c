@@ -297,12 +297,12 @@ dmg_backend_dst_check(struct dmg_backend *b, const struct dmg_sess_disk *disks, 
 		snprintf(path, sizeof(path), "/dev/%s/%s", d->vg, d->lv);
 		rc = dmg_lvm_lookup(path, &l, err);
 		if (rc == 0)
-			return dmg_error_set(err, -EEXIST, "disk %s: %s exists on this host already",
-					     d->target, path);
+			return dmg_error_set(err, -EEXIST, "disk %s: %s exists on the destination %s already",
+					     d->target, path, b->host);
 		rc = dmg_lvm_vg(d->vg, &vfree, &ext, err);
 		if (rc == -ENOENT)
-			return dmg_error_set(err, -ENOENT, "disk %s: volume group %s does not exist on this host",
-					     d->target, d->vg);
+			return dmg_error_set(err, -ENOENT, "disk %s: volume group %s does not exist on the destination %s",
+					     d->target, d->vg, b->host);
 		if (rc < 0)
 			return rc;
 		if (d->size % ext)
@@ -318,8 +318,8 @@ dmg_backend_dst_check(struct dmg_backend *b, const struct dmg_sess_disk *disks, 
 				need += disks[k].size +
 					dmg_lvm_round_extents(dmg_drbd_md_sectors(disks[k].size / 512) * 512, ext);
 		if (vfree < need)
-			return dmg_error_set(err, -ENOSPC, "volume group %s has %" PRIu64 " MiB free on this host; the guest's disks need %" PRIu64 " MiB (with DRBD metadata)",
-					     d->vg, vfree >> 20, need >> 20);
+			return dmg_error_set(err, -ENOSPC, "volume group %s on the destination %s has %" PRIu64 " MiB free; the guest's disks need %" PRIu64 " MiB (with DRBD metadata)",
+					     d->vg, b->host, vfree >> 20, need >> 20);
 	}
 	return 0;
 }

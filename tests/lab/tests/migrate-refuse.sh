@@ -42,7 +42,9 @@ refuse_cleanup() {
 trap refuse_cleanup EXIT
 
 # A loop device for hdb, before the guest is defined (e2e_setup defines and starts it).
+on A modprobe loop
 LOOP=$(val A sh -c 'truncate -s 4M /root/refuse-hdb.img && losetup --show -f /root/refuse-hdb.img')
+[[ $LOOP == /dev/loop* ]] || fail "no loop device on A"
 rec_xml() {   # testlib's, with hdb added
 	cat <<EOF
 <domain type='qemu'>
@@ -110,15 +112,15 @@ refused not-an-lv "a disk that is not an LV" "hdb.*not an LVM"
 set_policy "$GOOD"
 
 on B vgrename -q vg0 vgaway
-refused vg-missing "a VG missing on the destination" "volume group vg0 does not exist"
+refused vg-missing "a VG missing on the destination" "volume group vg0 does not exist on the destination lab-b"
 on B vgrename -q vgaway vg0
 
 on B lvcreate -qy -l 100%FREE -n filler vg0
-refused vg-full "a full VG on the destination" "vg0 has [0-9]+ MiB free"
+refused vg-full "a full VG on the destination" "vg0 on the destination lab-b has [0-9]+ MiB free"
 on B lvremove -qy vg0/filler
 
 on B lvcreate -qy -L 8M -n "$LV" vg0
-refused lv-exists "the disk's LV on the destination already" "vg0/$LV exists on this host already"
+refused lv-exists "the disk's LV on the destination already" "vg0/$LV exists on the destination lab-b already"
 on B lvremove -qy "vg0/$LV"
 
 log "PASS: 5 refusals, nothing changed ($((SECONDS - T_START)) s)"

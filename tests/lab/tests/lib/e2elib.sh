@@ -30,6 +30,16 @@ wait_recs() {   # wait_recs MORE_THAN SECONDS
 		sleep 1
 	done
 }
+# daemon_start HOST [STEP:SECONDS]: drbdmigd as an admin starts it (with the crash-test
+# pause DRBDMIG_TEST_PAUSE when given); it recovers whatever its journals hold.
+daemon_start() {
+	on "$1" env ${2:+DRBDMIG_TEST_PAUSE=$2} drbdmigd -p $PIDF -L $DLOG
+	on "$1" drbdmig ping
+}
+daemon_kill9() {   # a daemon crash: SIGKILL, nothing cleaned up
+	on "$1" sh -c "kill -9 \$(cat $PIDF)"   # pid and socket files stay, as after a crash
+	log "drbdmigd on $1 killed with SIGKILL"
+}
 daemon_stop() {
 	try "$1" sh -c "test ! -e $PIDF || start-stop-daemon --stop --quiet --retry TERM/10 \
 		--pidfile $PIDF --exec /usr/sbin/drbdmigd"
@@ -103,8 +113,7 @@ e2e_setup() {
 			install -m 600 "$2/peer.psk" /etc/drbdmig/peer.psk
 			{ cat "$2/drbdmig.conf"; echo "peer_listen = $3"; } >"$1"
 			drbdmigd --check-config >/dev/null' "$CONF" "$G_W" "$(ip_of "$h")"
-		on "$h" drbdmigd -p $PIDF -L $DLOG
-		on "$h" drbdmig ping
+		daemon_start "$h"
 	done
 
 	log "== A: the guest's LV and the annotated domain"

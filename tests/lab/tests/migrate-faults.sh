@@ -1,0 +1,286 @@
+#!/bin/bash
+# The fault matrix on real DRBD: one annotated record guest, migrated between the lab
+# hosts with `virsh migrate --live --p2p` while something goes wrong. Each case starts
+# where the previous one left the guest and must end with the guest running on exactly
+# one host (the expected one), going on writing, every record its console reported on
+# that host's LV (the guest paused for reccheck), both hosts clean (no session, `drbdmig
+# verify` clean, no DRBD minor / overlay device / metadata LV) and the guest's LV only
+# where the guest runs.
+#
+# Cases (FAULT_CASES selects, in this order; default: all):
+#   sync-hiccup      DRBD's traffic dropped for 10 s during the initial sync: DRBD
+#                    reconnects, the resync goes on, the migration completes
+#   sync-cut         DRBD's traffic dropped for good during the initial sync: refused
+#                    after 60 s without a link, both roll back
+#   abort-sync       `virsh domjobabort` on the source during the initial sync
+#   abort-memcopy    `virsh domjobabort` on the source while the memory is copied
+#   cut-switchover   DRBD's traffic dropped right after the switchover (source Primary
+#                    still, in its teardown): the teardown completes on both
+#   kill-src-build   drbdmigd on the source killed -9 while it builds, then restarted
+#   kill-dst-build   ... the destination's, while it builds
+#   kill-src-sync    ... the source's, during the initial sync
+#   kill-dst-sync    ... the destination's, during the initial sync
+#   kill-src-window  ... the source's, in the dual-primary window (memory copy)
+#   kill-dst-window  ... the destination's, in the window
+#   kill-src-finish  ... the source's, in its teardown after the switchover
+#   kill-dst-finish  ... the destination's, in its teardown
+#   libvirtd-src     libvirtd restarted on the source in the window
+#   libvirtd-dst     libvirtd restarted on the destination in the window
+#   crash-dst        the destination host crashes (QEMU killed) in the window; booted
+#                    again, its daemon recovers and rolls back
+#   crash-src        the source host crashes in the window: the guest dies with it; booted
+#                    again, both roll back keeping the source's copy, which holds every
+#                    record the guest reported; the guest is started again there
+#
+# The memory copy is slowed for the window cases by shaping the migration stream
+# (ports 49152-49215) on the source to 256 kbit/s, so that there is a window to act in.
+# Needs LAB_DEB (run-tests.sh's lab stage passes it); skipped without.
+# shellcheck source=lib/testlib.sh
+. "$(dirname "$0")/lib/testlib.sh"
+
+if [ -z "${LAB_DEB:-}" ] || [ ! -f "$LAB_DEB" ]; then
+	log "SKIP: no LAB_DEB (build one with tests/deb/build-deb.sh)"
+	exit 77
+fi
+
+ALL="sync-hiccup sync-cut abort-sync abort-memcopy cut-switchover kill-src-build
+kill-dst-build kill-src-sync kill-dst-sync kill-src-window kill-dst-window kill-src-finish
+kill-dst-finish libvirtd-src libvirtd-dst crash-dst crash-src"
+CASES=${FAULT_CASES:-$ALL}
+DOM=fault
+LV=faultdisk
+LV_MB=${FAULT_LV_MB:-48}         # 24 s of initial sync at SLOW_RATE
+UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000fa
+WANT=64
+W=$LAB_SHARED/faults
+# DRBD's ports: one u32 mask covers 7808..7871 (0x1e80 / 0xffc0).
+E2E_CONF_EXTRA=$'drbd_port_min = 7808\ndrbd_port_max = 7871'
+FAST='<policy resync-rate="1G"><disk target="hda"/></policy>'
+SLOW='<policy resync-rate="2M" sync-mode="fixed"><disk target="hda"/></policy>'
+# shellcheck source=lib/e2elib.sh
+. "$(dirname "$0")/lib/e2elib.sh"
+
+faults_cleanup() {
+	local rc=$?
+	mig_kill
+	for h in A B; do
+		"$LAB" exec "$h" -t 10 -- true >/dev/null 2>&1 || "$LAB" boot "$h" || true
+		try "$h" sh -c "tc qdisc del dev eth0 root 2>/dev/null; true"
+	done
+	(exit "$rc")
+	e2e_cleanup
+}
+trap faults_cleanup EXIT
+e2e_setup
+
+# ---- tools ------------------------------------------------------------------------------
+policy() { on "$1" virsh metadata "$DOM" urn:drbdmig:1 --key drbdmig --live --set "$2"; }
+drbd_cut() {   # drbd_cut HOST: drop DRBD's traffic both ways on HOST's link
+	on "$1" sh -c "tc qdisc add dev eth0 root handle 1: prio &&
+		tc filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dport 7808 0xffc0 action drop &&
+		tc filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip sport 7808 0xffc0 action drop"
+	log "DRBD traffic cut on $1"
+}
+link_back() { on "$1" tc qdisc del dev eth0 root; log "link restored on $1"; }
+slow_memcopy() {   # slow_memcopy HOST: shape the migration stream leaving HOST
+	on "$1" sh -c "tc qdisc add dev eth0 root handle 1: htb default 10 &&
+		tc class add dev eth0 parent 1: classid 1:10 htb rate 1000mbit &&
+		tc class add dev eth0 parent 1: classid 1:20 htb rate 256kbit ceil 256kbit &&
+		tc filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dport 49152 0xffc0 flowid 1:20"
+}
+unshape() { try "$1" sh -c "tc qdisc del dev eth0 root 2>/dev/null; true"; }
+# The destination's QEMU is up and receiving: the window is open and memory moves.
+wait_window() { wait_log "$1" "hook-request domain=$DOM op=started" 120; sleep 2; }
+wait_sync() { wait_log "$1" "domain=$DOM disk=hda sync [0-9.]+%" 120; }
+# Until no drbdmig session is open on HOST (the settle thread needs some ticks).
+wait_closed() {
+	local t=$SECONDS
+	while [ -n "$(val "$1" drbdmig -m status)" ]; do
+		[ $((SECONDS - t)) -lt "${2:-180}" ] || { show_log "$1"; fail "a session stays open on $1"; }
+		sleep 2
+	done
+}
+libvirtd_restart() {
+	sh_on "$1" 'kill "$(cat /run/libvirtd.pid)"; for i in $(seq 100); do
+		[ -e /proc/"$(cat /run/libvirtd.pid 2>/dev/null)" ] || break; sleep 0.1; done
+		libvirtd -d -l; for i in $(seq 120); do
+		timeout 10 virsh -c qemu:///system version >/dev/null 2>&1 && exit 0; sleep 0.5; done; exit 1'
+	log "libvirtd restarted on $1"
+}
+# The guest's state on HOST ("absent" when it has no such domain).
+dstate() { val "$1" sh -c "virsh domstate $DOM 2>/dev/null || echo absent"; }
+
+# ---- cases --------------------------------------------------------------------------------
+# Each runs with SRC (where the guest runs) and DST set.
+
+c_sync_hiccup() {
+	policy "$SRC" "$SLOW"
+	mig_start "$SRC"
+	wait_sync "$DST"
+	drbd_cut "$DST"
+	sleep 10
+	link_back "$DST"
+	mig_wait
+	policy "$DST" "$FAST"
+	check "the migration completed" [ "$MIG_RC" -eq 0 ]
+	check "the resync went on after the link came back" case_log "$DST" "replication link back after"
+	expect_outcome "$DST"
+}
+
+c_sync_cut() {
+	policy "$SRC" "$SLOW"
+	mig_start "$SRC"
+	wait_sync "$DST"
+	drbd_cut "$DST"
+	mig_wait
+	link_back "$DST"
+	policy "$SRC" "$FAST"
+	check "the migration was refused" [ "$MIG_RC" -ne 0 ]
+	check "virsh says the link was lost" grep -q "no replication link" <<<"$MIG_OUT"
+	expect_outcome "$SRC"
+}
+
+c_abort_sync() {
+	policy "$SRC" "$SLOW"
+	mig_start "$SRC"
+	wait_sync "$DST"
+	on "$SRC" virsh domjobabort "$DOM" || true
+	mig_wait
+	policy "$SRC" "$FAST"
+	check "the migration did not complete" [ "$MIG_RC" -ne 0 ]
+	expect_outcome "$SRC"
+}
+
+c_abort_memcopy() {
+	slow_memcopy "$SRC"
+	mig_start "$SRC"
+	wait_window "$DST"
+	on "$SRC" virsh domjobabort "$DOM"
+	mig_wait
+	unshape "$SRC"
+	check "the migration was aborted" [ "$MIG_RC" -ne 0 ]
+	expect_outcome "$SRC"
+}
+
+c_cut_switchover() {
+	daemon_stop "$SRC"
+	daemon_start "$SRC" swap-back:20      # the source's first teardown step
+	mig_start "$SRC"
+	wait_log "$SRC" "pausing 20 s before swap-back" 180
+	drbd_cut "$DST"
+	mig_wait
+	sleep 25
+	link_back "$DST"
+	wait_closed "$DST"
+	daemon_stop "$SRC"
+	daemon_start "$SRC"
+	check "the migration completed" [ "$MIG_RC" -eq 0 ]
+	expect_outcome "$DST"
+}
+
+# kill_case WHO WHEN STEP EXPECT: drbdmigd on WHO (src/dst) paused before STEP (or, with
+# STEP "-", caught by WHEN: sync / window) and killed -9 there; restarted after the
+# migration ended; the guest must end on EXPECT (src/dst).
+kill_case() {
+	local who=$1 when=$2 step=$3 expect=$4 h end
+	[ "$who" = src ] && h=$SRC || h=$DST
+	[ "$expect" = src ] && end=$SRC || end=$DST
+	if [ "$step" != - ]; then
+		daemon_stop "$h"
+		daemon_start "$h" "$step:60"
+	fi
+	[ "$when" = sync ] && policy "$SRC" "$SLOW"
+	[ "$when" = window ] && slow_memcopy "$SRC"
+	mig_start "$SRC"
+	case $when in
+	sync) wait_sync "$DST" ;;
+	window) wait_window "$DST" ;;
+	*) ANYWAY=1 wait_log "$h" "pausing 60 s before $step" 240 ;;
+	esac
+	daemon_kill9 "$h"
+	mig_wait
+	unshape "$SRC"
+	daemon_start "$h"
+	check "drbdmigd on $h recovered the session" case_log "$h" "recovered in phase"
+	[ "$when" = sync ] && policy "$end" "$FAST"
+	wait_closed A
+	wait_closed B
+	expect_outcome "$end"
+}
+c_kill_src_build()  { kill_case src build swap-to-drbd src; }
+c_kill_dst_build()  { kill_case dst build md-create src; }
+c_kill_src_sync()   { kill_case src sync - src; }
+c_kill_dst_sync()   { kill_case dst sync - src; }
+c_kill_src_window() { kill_case src window - dst; }
+c_kill_dst_window() { kill_case dst window - dst; }
+c_kill_src_finish() { kill_case src finish demote dst; }
+c_kill_dst_finish() { kill_case dst finish lv-untag dst; }
+
+libvirtd_case() {   # libvirtd_case HOST: libvirtd restarted on HOST in the window
+	slow_memcopy "$SRC"
+	mig_start "$SRC"
+	wait_window "$DST"
+	libvirtd_restart "$1"
+	mig_wait
+	unshape "$SRC"
+	wait_closed A
+	wait_closed B
+	expect_outcome "$(guest_host)"
+}
+c_libvirtd_src() { libvirtd_case "$SRC"; }
+c_libvirtd_dst() { libvirtd_case "$DST"; }
+
+c_crash_dst() {
+	slow_memcopy "$SRC"
+	mig_start "$SRC"
+	wait_window "$DST"
+	"$LAB" crash "$DST"
+	mig_wait
+	unshape "$SRC"
+	check "the guest runs on $SRC" [ "$(dstate "$SRC")" = running ]
+	"$LAB" boot "$DST"
+	on "$DST" modprobe drbd
+	daemon_start "$DST"
+	check "drbdmigd on $DST recovered the session" case_log "$DST" "recovered in phase ready"
+	wait_closed "$DST" 240
+	wait_closed "$SRC"
+	expect_outcome "$SRC"
+}
+
+c_crash_src() {
+	local printed
+	slow_memcopy "$SRC"
+	mig_start "$SRC"
+	wait_window "$DST"
+	"$LAB" crash "$SRC"
+	printed=$(last_rec)
+	mig_wait
+	check "the guest does not run on $DST" [ "$(dstate "$DST")" != running ]
+	"$LAB" boot "$SRC"
+	on "$SRC" modprobe drbd
+	daemon_start "$SRC"
+	check "drbdmigd on $SRC recovered the session" case_log "$SRC" "recovered in phase ready"
+	wait_closed "$SRC" 240
+	wait_closed "$DST"
+	check_clean A
+	check_clean B
+	check "no LV left on $DST" [ -z "$(val "$DST" sh -c "lvs --noheadings -o lv_name $VG/$LV 2>/dev/null || true")" ]
+	log "every record the guest reported before the crash ($printed) is on $SRC's LV"
+	on "$SRC" "$G_W/reccheck" --min-seq "$printed" "/dev/$VG/$LV"
+	# A fresh ring: the guest counts from 1 again and old records would look stale.
+	on "$SRC" dd if=/dev/zero of="/dev/$VG/$LV" bs=512 seek=1 count=4096 oflag=direct status=none
+	log "the guest starts again on $SRC"
+	on "$SRC" virsh start "$DOM"
+	wait_recs 0 120
+	log "case $CASE: ok ($((SECONDS - CASE_T0)) s)"
+}
+
+n=0
+for c in $CASES; do
+	SRC=$(guest_host)
+	DST=$(other "$SRC")
+	case_begin "$c"
+	"c_${c//-/_}"
+	n=$((n + 1))
+done
+log "PASS: $n fault cases ($((SECONDS - T_START)) s)"
