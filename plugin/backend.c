@@ -590,6 +590,12 @@ synced(const struct dmg_drbd_status *st, void *arg)
 		d->eta_s = 0;
 		pthread_mutex_unlock(&w->c->s->mu);
 	}
+	pthread_mutex_lock(&w->c->s->mu);
+	if (w->c->s->cancel) {
+		pthread_mutex_unlock(&w->c->s->mu);
+		return -ECANCELED;
+	}
+	pthread_mutex_unlock(&w->c->s->mu);
 	if (st->state.conn >= DMG_C_CONNECTED) {
 		if (w->lost_since)
 			dmg_info(w->c->b->log, "session=%s domain=%s disk=%s: replication link back after %" PRId64 " s; the resync goes on",
@@ -627,6 +633,8 @@ v_wait_synced(struct ctx *c, const char *in, struct dmg_error *err)
 	if (rc == -ENOTCONN)
 		dmg_error_prefix(err, "no replication link to %s for %d s during the initial sync",
 				 c->peer->addr, SYNC_LINK_WAIT_MS / 1000);
+	else if (rc == -ECANCELED)
+		dmg_error_prefix(err, "cancelled by the admin (drbdmig cancel) during the initial sync");
 	return rc;
 }
 

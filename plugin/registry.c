@@ -1190,9 +1190,18 @@ cli_session_op(struct dmg_registry *r, const char *verb, const char *name,
 	e = find_named(r, name);
 	if (!e)
 		return dmg_error_set(err, -ENOENT, "no drbdmig session for '%s' on this host", name);
-	if (e->building && strcmp(verb, "cancel") == 0)
-		return dmg_error_set(err, -EBUSY, "session %s is building; it stops at its next step if the migration is aborted (virsh domjobabort), or when its timeout runs out",
-				     e->s->sid);
+	if (e->building && strcmp(verb, "cancel") == 0) {
+		/* The hook thread owns the session: ask it to stop at its next
+		 * step or sync poll; it rolls back and refuses the migration. */
+		pthread_mutex_lock(&e->s->mu);
+		e->s->cancel = 1;
+		pthread_mutex_unlock(&e->s->mu);
+		dmg_warn(r->log, "session=%s domain=%s: cancel requested while building", e->s->sid,
+			 e->s->domain);
+		snprintf(line, sizeof(line), "cancel session=%s domain=%s phase=%s requested=1\n",
+			 e->s->sid, e->s->domain, dmg_phase_name(e->s->phase));
+		return buf_add(body, line, strlen(line)) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
+	}
 	pthread_mutex_lock(&e->op);
 	if (strcmp(verb, "cancel") == 0)
 		rc = dmg_sess_cancel(e->s, err);

@@ -278,7 +278,13 @@ run(struct dmg_session *s, const char *verb, int disk, const char *in, struct dm
 {
 	char out[DMG_JREC_VAL_MAX] = "";
 	struct dmg_sess_act *a;
-	int rc;
+	int rc, cancel;
+
+	pthread_mutex_lock(&s->mu);
+	cancel = s->cancel && (s->phase == DMG_PH_BUILDING || s->phase == DMG_PH_SYNCING);
+	pthread_mutex_unlock(&s->mu);
+	if (cancel)
+		return dmg_error_set(err, -ECANCELED, "cancelled by the admin (drbdmig cancel)");
 
 	if (j_act(s, "begin", verb, disk, in, NULL, err) < 0)
 		return err->code;

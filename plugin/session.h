@@ -115,6 +115,8 @@ struct dmg_session {
 					  * migration was stopped here; destination: no
 					  * QEMU here may run the guest (set under mu) */
 	int fenced_journalled;
+	int cancel;                      /* destination: `drbdmig cancel` while building
+					  * (set under mu; the build stops and rolls back) */
 	pthread_mutex_t mu;              /* phase and progress vs. status readers */
 	char reason[DMG_ERROR_MAX];      /* why rolling back / attention */
 	size_t nacts;

@@ -105,6 +105,20 @@ teardown(struct fixture *fx)
 	rmdir(fx->dir);
 }
 
+static int
+accepts(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
+
+	if (fd < 0)
+		return 0;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
 static void
 start_daemon(struct fixture *fx)
 {
@@ -121,9 +135,11 @@ start_daemon(struct fixture *fx)
 		execl(bin, bin, "-d", "-f", fx->conf, "-s", fx->sock, "-L", fx->log, (char *)NULL);
 		_exit(127);
 	}
-	for (i = 0; i < 500 && stat(fx->sock, &st) != 0; i++)
+	/* Ready once it accepts: the socket file exists a moment before listen(). */
+	for (i = 0; i < 1000 && !accepts(fx->sock); i++)
 		usleep(10000);
 	CU_ASSERT_FATAL(stat(fx->sock, &st) == 0);
+	CU_ASSERT_FATAL(accepts(fx->sock));
 }
 
 static void

@@ -766,6 +766,25 @@ test_src_rolled_back_alone(void)
 	world_fini(&w);
 }
 
+/* `drbdmig cancel` while the destination builds: the build stops at its next
+ * step, both hosts roll back, the error says who stopped it. */
+static void
+test_cancel_building(void)
+{
+	struct world w;
+	struct dmg_error err = { 0 };
+
+	world_init(&w, 2, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	w.b.sess->cancel = 1;
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), -ECANCELED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cancelled by the admin"));
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT(check_end(&w));
+	world_fini(&w);
+}
+
 /* Runs one whole migration with an injection on host h at act k.  Returns
  * 0 when k is past the last act (nothing was injected). */
 static int
@@ -924,6 +943,7 @@ register_session_tests(void)
 	CU_add_test(s, "link fenced in the window: source copy kept", test_fenced);
 	CU_add_test(s, "destination fenced: its QEMU stopped, both roll back", test_fenced_dst);
 	CU_add_test(s, "source rolled back alone: the destination follows", test_src_rolled_back_alone);
+	CU_add_test(s, "cancel while building: both roll back", test_cancel_building);
 	CU_add_test(s, "failure injected at every step", test_fail_every_step);
 	CU_add_test(s, "crash before every step, recovery", test_crash_before_every_step);
 	CU_add_test(s, "crash after every step, recovery", test_crash_after_every_step);

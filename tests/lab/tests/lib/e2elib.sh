@@ -58,16 +58,17 @@ restart_libvirtd() {   # the package's postinst asks for it: libvirtd finds hook
 }
 # Both hosts clean: no session, verify clean, no minor, overlay device or metadata LV.
 check_clean() {   # check_clean HOST
-	local h=$1 i
+	local h=$1 i out
 	for i in $(seq 60); do
 		[ -z "$(val "$h" drbdmig -m status)" ] && break
 		sleep 2
 	done
-	check "no open drbdmig session on $h" [ -z "$(val "$h" drbdmig -m status)" ]
-	on "$h" drbdmig verify
-	check "no DRBD minor left on $h" [ -z "$(val "$h" sh -c "grep -E '^ *[0-9]+:' /proc/drbd || true")" ]
-	check "no drbdmig dm device left on $h" [ -z "$(val "$h" sh -c "dmsetup ls | grep '^drbdmig-' || true")" ]
-	check "no metadata LV left on $h" [ -z "$(val "$h" sh -c "lvs --noheadings -o lv_name $VG | grep drbdmig- || true")" ]
+	# One round trip for all of it: each line printed is something left over.
+	out=$(val "$h" sh -c "drbdmig -m status; drbdmig verify >/dev/null 2>&1 || drbdmig verify;
+		grep -E '^ *[0-9]+:' /proc/drbd; dmsetup ls | grep '^drbdmig-';
+		lvs --noheadings -o lv_name $VG | grep drbdmig-; true")
+	[ -z "$out" ] || printf '%s\n' "$out" | sed "s/^/    [$h] /"
+	check "$h is clean: no session, drbdmig verify clean, no DRBD minor, overlay dm device or metadata LV" [ -z "$out" ]
 }
 
 e2e_cleanup() {
@@ -208,24 +209,25 @@ records_ok() {
 # record it reported is there, both hosts are clean, and the guest's LV exists on HOST
 # only (on both with keep: source-after="keep" after a completed migration).
 expect_outcome() {
-	local h=$1 o before
+	local h=$1 o before here there
 	o=$(other "$1")
-	check "the guest runs on $h" [ "$(val "$h" virsh domstate "$DOM")" = running ]
-	check "the guest does not run on $o" \
-		[ "$(val "$o" sh -c "virsh domstate $DOM 2>/dev/null || echo absent")" != running ]
+	# here: state, DRBD in the LV's table, the LV's tags; there: state, the LV
+	here=$(val "$h" sh -c "{ virsh domstate $DOM 2>/dev/null || echo absent; } | tr ' ' _;
+		dmsetup table $VG-$LV | grep -c ' 147:'; lvs --noheadings -o lv_tags $VG/$LV | tr -d ' '" | xargs)
+	there=$(val "$o" sh -c "{ virsh domstate $DOM 2>/dev/null || echo absent; } | tr ' ' _;
+		lvs --noheadings -o lv_name $VG/$LV 2>/dev/null | tr -d ' '; true" | xargs)
+	check "the guest runs on $h, its LV there is its own (no DRBD in the table, untagged) [$here]" \
+		[ "$here" = "running 0" ]
+	check "the guest does not run on $o [$there]" [ "${there%% *}" != running ]
+	if [ "${2:-}" = keep ]; then
+		check "the LV is kept on $o (source-after=keep)" [ "${there#* }" = "$LV" ]
+	else
+		check "no LV of the guest's left on $o" [ "${there#* }" = "$there" ]
+	fi
 	before=$(last_rec)
 	wait_recs "$before" 120
 	check_clean A
 	check_clean B
-	check "the LV on $h maps no DRBD device" \
-		[ -z "$(val "$h" sh -c "dmsetup table $VG-$LV | grep ' 147:' || true")" ]
-	check "the guest's LV on $h is untagged" \
-		[ -z "$(val "$h" sh -c "lvs --noheadings -o lv_tags $VG/$LV | tr -d ' '")" ]
-	if [ "${2:-}" = keep ]; then
-		check "the LV is kept on $o" [ -n "$(val "$o" sh -c "lvs --noheadings -o lv_name $VG/$LV 2>/dev/null || true")" ]
-	else
-		check "no LV left on $o" [ -z "$(val "$o" sh -c "lvs --noheadings -o lv_name $VG/$LV 2>/dev/null || true")" ]
-	fi
 	records_ok "$h"
 	log "case $CASE: ok, guest on $h ($((SECONDS - CASE_T0)) s)"
 }
