@@ -1146,6 +1146,13 @@ src_finish(struct dmg_session *s, struct dmg_error *err)
 	static const char *const leave[] = { "swap-back", "demote", "one-primary" };
 	enum dmg_dom st;
 
+	/* A late or repeated call (the destination timed out and asked again,
+	 * or our own settle thread finished first): done is done. */
+	if (s->phase == DMG_PH_DONE)
+		return 0;
+	if (dmg_phase_closed(s->phase) || s->phase == DMG_PH_ROLLING_BACK)
+		return dmg_error_set(err, -EBUSY, "session %s is %s; not finishing", s->sid,
+				     dmg_phase_name(s->phase));
 	if (s->phase != DMG_PH_FINISHING) {
 		if (s->env->dom_state(s->env->arg, s->uuid, &st, err) < 0)
 			return err->code;
@@ -1163,6 +1170,8 @@ src_close(struct dmg_session *s, struct dmg_error *err)
 	static const char *const clean[] = { "disconnect", "drbd-down", "copy-remove", "md-remove" };
 	size_t i;
 
+	if (s->phase == DMG_PH_DONE)
+		return 0;
 	if (s->phase != DMG_PH_FINISHING)
 		return dmg_error_set(err, -EPROTO, "close before finish");
 	if (run_each(s, clean, NV(clean), err) < 0)

@@ -766,6 +766,38 @@ test_src_rolled_back_alone(void)
 	world_fini(&w);
 }
 
+/* A finish or close reaching the source after it finished (the destination
+ * timed out on a slow step and asked again, or the source's own settle
+ * thread finished first) changes nothing: a closed session stays closed. */
+static void
+test_late_finish(void)
+{
+	struct world w;
+	struct dmg_error err = { 0 };
+	struct dmg_jrec req, reply;
+	struct dmg_session *none = NULL;
+	const char *const verbs[] = { "finish", "close" };
+	size_t v, nobj;
+
+	world_init(&w, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	migrate(&w, 1);
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_DONE);
+	nobj = w.a.nobj;
+	for (v = 0; v < 2; v++) {
+		dmg_jrec_init(&req, verbs[v]);
+		CU_ASSERT_EQUAL(dmg_jrec_set(&req, "sid", "0123abcd", &err), 0);
+		CU_ASSERT_EQUAL(dmg_sess_peer_call(w.a.sess, &req, w.a.dir, &w.a.env, &w.a.log,
+						   &none, &reply, &err), 0);
+		CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_DONE);
+		CU_ASSERT_EQUAL(w.a.nobj, nobj);
+	}
+	CU_ASSERT(check_end(&w));
+	world_fini(&w);
+}
+
 /* `drbdmig cancel` while the destination builds: the build stops at its next
  * step, both hosts roll back, the error says who stopped it. */
 static void
@@ -944,6 +976,7 @@ register_session_tests(void)
 	CU_add_test(s, "destination fenced: its QEMU stopped, both roll back", test_fenced_dst);
 	CU_add_test(s, "source rolled back alone: the destination follows", test_src_rolled_back_alone);
 	CU_add_test(s, "cancel while building: both roll back", test_cancel_building);
+	CU_add_test(s, "late finish or close on the source: no effect", test_late_finish);
 	CU_add_test(s, "failure injected at every step", test_fail_every_step);
 	CU_add_test(s, "crash before every step, recovery", test_crash_before_every_step);
 	CU_add_test(s, "crash after every step, recovery", test_crash_after_every_step);

@@ -19,13 +19,13 @@ MIG_PID=
 # The last record number on the console (0 if none yet).
 last_rec() {
 	local line
-	line=$(grep -a -o 'REC [0-9A-F]\{8\}' "$W/console.log" 2>/dev/null | tail -n1 || true)
+	line=$(grep -a -o 'REC [0-9A-F]\{8\}' "$W/${CONSOLE:-console.log}" 2>/dev/null | tail -n1 || true)
 	[ -n "$line" ] && echo $((16#${line#REC })) || echo 0
 }
 wait_recs() {   # wait_recs MORE_THAN SECONDS
 	local t=$SECONDS
 	while [ "$(last_rec)" -le "$1" ]; do
-		grep -q DISKERR "$W/console.log" 2>/dev/null && fail "the guest reports a disk error"
+		grep -q DISKERR "$W/${CONSOLE:-console.log}" 2>/dev/null && fail "the guest reports a disk error"
 		[ $((SECONDS - t)) -lt "$2" ] || fail "no record above $1 within $2 s (last $(last_rec))"
 		sleep 1
 	done
@@ -41,7 +41,7 @@ daemon_kill9() {   # a daemon crash: SIGKILL, nothing cleaned up
 	log "drbdmigd on $1 killed with SIGKILL"
 }
 daemon_stop() {
-	try "$1" sh -c "test ! -e $PIDF || start-stop-daemon --stop --quiet --retry TERM/10 \
+	try "$1" sh -c "test ! -e $PIDF || start-stop-daemon --stop --quiet --retry TERM/30/KILL/5 \
 		--pidfile $PIDF --exec /usr/sbin/drbdmigd"
 }
 restart_libvirtd() {   # the package's postinst asks for it: libvirtd finds hooks at start
@@ -82,19 +82,22 @@ e2e_cleanup() {
 		[ -f "$W/console.log" ] && { log "guest console (tail):"; tail -n 3 "$W/console.log" | tr -d '\r'; }
 	fi
 	for h in A B; do
-		try "$h" sh -c "tc qdisc del dev eth0 root 2>/dev/null; virsh destroy $DOM; virsh undefine $DOM"
+		for d in $DOM ${EXTRA_DOMS:-}; do
+			try "$h" sh -c "virsh destroy $d; virsh undefine $d"
+		done
+		try "$h" sh -c "tc qdisc del dev eth0 root 2>/dev/null; true"
 		daemon_stop "$h"
 		try "$h" sh -c "for r in \$(drbdsetup show 2>/dev/null | awk '/^resource/ {print \$2}');
 			do drbdsetup down \$r; done; for d in \$(dmsetup ls | awk '/^drbdmig-/ {print \$1}');
-			do dmsetup remove \$d; done; lvs --noheadings -o lv_name $VG | grep -E 'drbdmig-|$LV' |
+			do dmsetup remove \$d; done; lvs --noheadings -o lv_name $VG | grep -E 'drbdmig-|$LV${EXTRA_LVS:+|$EXTRA_LVS}' |
 			xargs -r -I{} lvremove -qy $VG/{}; rm -f /etc/drbd.d/drbdmig-*.res /var/lib/drbdmig/*;
 			test ! -e $CONF.e2e-saved || mv $CONF.e2e-saved $CONF"
 	done
 	exit "$rc"
 }
 
-# e2e_setup: daemons on both hosts, the annotated guest running on A with WANT records.
-e2e_setup() {
+# e2e_daemons: drbdmig configured and started on both hosts as an admin would.
+e2e_daemons() {
 	rm -rf "$W"
 	mkdir -p "$W"
 	log "== build the record guest and its checker"
@@ -116,20 +119,36 @@ e2e_setup() {
 			drbdmigd --check-config >/dev/null' "$CONF" "$G_W" "$(ip_of "$h")"
 		daemon_start "$h"
 	done
+}
 
-	log "== A: the guest's LV and the annotated domain"
-	if val A virsh list --all --name | grep -qx "$DOM"; then fail "domain $DOM already exists on A"; fi
-	rec_lv A "$VG" "$LV" "$LV_MB" "$G_W/recguest.bin"
-	rec_xml "$DOM" "/dev/$VG/$LV" "$G_W/console.log" "<uuid>$UUID</uuid>
+# e2e_guest HOST [POLICY-DISKS]: the annotated record guest DOM on a fresh LV (LV, LV_MB)
+# on HOST, console $W/$CONSOLE, running with WANT records.  POLICY-DISKS: the policy's
+# <drbdmig:disk> elements (default: hda).  Set EXTRA_DISKS for more <disk> devices.
+e2e_guest() {
+	local h=$1 disks=${2:-<drbdmig:disk target=\"hda\"/>}
+	log "== $h: the guest's LV and the annotated domain $DOM"
+	if val "$h" virsh list --all --name | grep -qx "$DOM"; then fail "domain $DOM already exists on $h"; fi
+	rec_lv "$h" "$VG" "$LV" "$LV_MB" "$G_W/recguest.bin"
+	rec_xml "$DOM" "/dev/$VG/$LV" "$G_W/${CONSOLE:-console.log}" "<uuid>$UUID</uuid>
   <metadata>
     <drbdmig:policy xmlns:drbdmig=\"urn:drbdmig:1\" resync-rate=\"200M\">
-      <drbdmig:disk target=\"hda\"/>
+      $disks
     </drbdmig:policy>
   </metadata>" >"$W/$DOM.xml"
-	on A virsh define "$G_W/$DOM.xml"
-	on A virsh start "$DOM"
+	if [ -n "${EXTRA_DISKS:-}" ]; then
+		awk -v extra="$EXTRA_DISKS" '{ print } /<\/disk>/ && !done { print extra; done = 1 }' \
+			"$W/$DOM.xml" >"$W/$DOM.xml.new" && mv "$W/$DOM.xml.new" "$W/$DOM.xml"
+	fi
+	on "$h" virsh define "$G_W/$DOM.xml"
+	on "$h" virsh start "$DOM"
 	wait_recs "${WANT:-64}" 240
-	log "guest writing: record $(last_rec)"
+	log "guest $DOM writing: record $(last_rec)"
+}
+
+# e2e_setup: daemons on both hosts, the annotated guest running on A with WANT records.
+e2e_setup() {
+	e2e_daemons
+	e2e_guest A
 }
 
 # ---- fault cases ---------------------------------------------------------------------------

@@ -1,0 +1,144 @@
+#!/bin/bash
+# Two guests and two disks on real DRBD. Guest multi1 has two annotated disks: hda (its
+# record ring) and hdb (8 MiB of random data, policy source-after="keep"); guest multi2
+# has one. multi1 starts on A, multi2 on B, and both migrate at the same time in opposite
+# directions (`virsh migrate --live --p2p` A -> B and B -> A, two sessions in each
+# daemon, one per direction). Then:
+#   - both guests run on their targets and go on writing; each record ring is intact
+#     with every record the guest reported;
+#   - multi1's hdb on B holds exactly the data it held on A;
+#   - A keeps multi1's hdb LV (keep) and removed its hda LV (default remove); B removed
+#     multi2's LV; nothing else is left over on either host;
+#   - migrating multi1 back to A is refused while A still has the kept hdb LV (the
+#     destination's LV must not exist), with a readable message and nothing changed;
+#     once the admin removed it, both guests migrate back at the same time.
+#
+# Needs LAB_DEB (run-tests.sh's lab stage passes it); skipped without.
+# shellcheck source=lib/testlib.sh
+. "$(dirname "$0")/lib/testlib.sh"
+
+if [ -z "${LAB_DEB:-}" ] || [ ! -f "$LAB_DEB" ]; then
+	log "SKIP: no LAB_DEB (build one with tests/deb/build-deb.sh)"
+	exit 77
+fi
+
+W=$LAB_SHARED/multi
+WANT=64
+EXTRA_DOMS="multi1 multi2"
+EXTRA_LVS="multi1a|multi1b|multi2a"
+# shellcheck source=lib/e2elib.sh
+. "$(dirname "$0")/lib/e2elib.sh"
+
+use() {   # use 1|2: the guest the e2e helpers act on
+	if [ "$1" = 1 ]; then
+		DOM=multi1 LV=multi1a UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000d1 CONSOLE=console1.log
+	else
+		DOM=multi2 LV=multi2a UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000d2 CONSOLE=console2.log
+	fi
+}
+use 1
+M1=
+M2=
+multi_cleanup() {
+	local rc=$?
+	[ -z "$M1" ] || kill "$M1" 2>/dev/null || true
+	[ -z "$M2" ] || kill "$M2" 2>/dev/null || true
+	(exit "$rc")
+	e2e_cleanup
+}
+trap multi_cleanup EXIT
+
+# both SRC1 SRC2: multi1 from SRC1 and multi2 from SRC2, at the same time; fails unless
+# both complete.
+both() {
+	local rc1 rc2
+	use 1; mig_start "$1"; M1=$MIG_PID
+	use 2; mig_start "$2"; M2=$MIG_PID
+	# mig_start keeps one status file; give each its own
+	wait "$M1" || true
+	M1=
+	wait "$M2" || true
+	M2=
+	rc1=$(cat "$W/migrate1.rc" 2>/dev/null || echo 255)
+	rc2=$(cat "$W/migrate2.rc" 2>/dev/null || echo 255)
+	log "multi1: virsh migrate ended with $rc1: $(tr '\n' ' ' <"$W/migrate1.out")"
+	log "multi2: virsh migrate ended with $rc2: $(tr '\n' ' ' <"$W/migrate2.out")"
+	check "multi1 migrated $1 -> $(other "$1")" [ "$rc1" -eq 0 ]
+	check "multi2 migrated $2 -> $(other "$2")" [ "$rc2" -eq 0 ]
+}
+# One status file per guest: mig_start writes $W/migrate.{rc,out}; wrap it.
+mig_start() {
+	local src=$1 dst n
+	dst=$(other "$1")
+	n=${DOM#multi}
+	rm -f "$W/migrate$n.rc" "$W/migrate$n.out"
+	log "virsh migrate --live --p2p $DOM: $src -> $dst (record $(last_rec))"
+	("$LAB" exec "$src" -t 900 -- virsh migrate --live --p2p "$DOM" \
+		"qemu+tcp://$(ip_of "$dst")/system" --migrateuri "tcp://$(ip_of "$dst")" \
+		>"$W/migrate$n.out" 2>&1; echo $? >"$W/migrate$n.rc") &
+	MIG_PID=$!
+}
+guest_ok() {   # guest_ok N HOST: guest N runs on HOST, writes on, its ring is intact
+	use "$1"
+	check "$DOM runs on $2" [ "$(val "$2" virsh domstate "$DOM")" = running ]
+	check "$DOM does not run on $(other "$2")" \
+		[ "$(val "$(other "$2")" sh -c "virsh domstate $DOM 2>/dev/null || echo absent")" != running ]
+	wait_recs "$(last_rec)" 120
+	records_ok "$2"
+}
+lv_on() { val "$1" sh -c "lvs --noheadings -o lv_name $VG/$2 2>/dev/null | tr -d ' '; true"; }
+
+e2e_daemons
+log "== multi1 on A: hda (records) and hdb (random data, source-after=keep)"
+on A lvcreate -qy -Wy -Zy -L 8M -n multi1b "$VG"
+on A dd if=/dev/urandom of="/dev/$VG/multi1b" bs=1M count=8 oflag=direct status=none
+HDB_SUM=$(val A sha256sum "/dev/$VG/multi1b" | cut -d' ' -f1)
+EXTRA_DISKS="    <disk type='block' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source dev='/dev/$VG/multi1b'/>
+      <target dev='hdb' bus='ide'/>
+    </disk>"
+use 1
+e2e_guest A '<drbdmig:disk target="hda"/> <drbdmig:disk target="hdb" source-after="keep"/>'
+EXTRA_DISKS=
+use 2
+e2e_guest B
+
+log "== at the same time: multi1 A -> B, multi2 B -> A"
+both A B
+guest_ok 1 B
+guest_ok 2 A
+check_clean A
+check_clean B
+check "multi1's hdb on B holds the data it held on A" \
+	[ "$(val B sha256sum "/dev/$VG/multi1b" | cut -d' ' -f1)" = "$HDB_SUM" ]
+check "A keeps multi1's hdb (source-after=keep)" [ "$(lv_on A multi1b)" = multi1b ]
+check "A removed multi1's hda (source-after=remove)" [ -z "$(lv_on A multi1a)" ]
+check "B removed multi2's disk" [ -z "$(lv_on B multi2a)" ]
+
+log "== multi1 back to A while A keeps the old hdb: refused, nothing changes"
+use 1
+mig_start B
+wait "$MIG_PID" || true
+rc=$(cat "$W/migrate1.rc" 2>/dev/null || echo 255)
+out=$(tr '\n' ' ' <"$W/migrate1.out")
+log "virsh migrate ended with $rc: $out"
+check "refused" [ "$rc" -ne 0 ]
+check "virsh names the kept LV" grep -q "/dev/vg0/multi1b exists on the destination lab-a already" <<<"$out"
+guest_ok 1 B
+check_clean A
+check_clean B
+
+log "== the admin removes the stale copy; both back at the same time"
+on A lvremove -qy "$VG/multi1b"
+both B A
+guest_ok 1 A
+guest_ok 2 B
+check_clean A
+check_clean B
+check "multi1's hdb on A holds the original data" \
+	[ "$(val A sha256sum "/dev/$VG/multi1b" | cut -d' ' -f1)" = "$HDB_SUM" ]
+check "B keeps multi1's hdb again (keep)" [ "$(lv_on B multi1b)" = multi1b ]
+check "B removed multi1's hda" [ -z "$(lv_on B multi1a)" ]
+check "A removed multi2's disk" [ -z "$(lv_on A multi2a)" ]
+log "PASS: two guests, three disks, both directions at once, keep and remove ($((SECONDS - T_START)) s)"
