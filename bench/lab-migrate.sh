@@ -151,7 +151,7 @@ plot() {
 	done
 }
 
-e2e_setup
+e2e_daemons
 undefine_all
 idle_sector
 for load in idle writing; do
