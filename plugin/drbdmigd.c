@@ -109,6 +109,7 @@ serve(const struct dmg_conf *conf, int dry_run, struct dmg_server *server,
 	struct dmg_virt *virt = NULL;
 	struct dmg_peer_auth auth;
 	struct dmg_error perr = { 0 };
+	const char *pause;
 	char self[256];
 	int rc, left;
 
@@ -121,9 +122,10 @@ serve(const struct dmg_conf *conf, int dry_run, struct dmg_server *server,
 	backend.port_hi = conf->drbd_port_max;
 	snprintf(backend.repl_addr, sizeof(backend.repl_addr), "%s", conf->replication_address);
 	snprintf(backend.hmac_alg, sizeof(backend.hmac_alg), "%.31s", conf->cram_hmac_alg);
-	if (getenv("DRBDMIG_TEST_PAUSE")) {
+	pause = getenv("DRBDMIG_TEST_PAUSE");
+	if (pause) {
 		/* "verb:seconds": lets crash tests kill the daemon mid-phase. */
-		const char *v = getenv("DRBDMIG_TEST_PAUSE"), *colon = strchr(v, ':');
+		const char *v = pause, *colon = strchr(v, ':');
 
 		if (colon && (size_t)(colon - v) < sizeof(backend.pause_verb)) {
 			memcpy(backend.pause_verb, v, (size_t)(colon - v));
