@@ -16,10 +16,6 @@
 # shellcheck source=../tests/lab/tests/lib/testlib.sh
 . "$LAB_SRC/tests/lab/tests/lib/testlib.sh"
 
-if [ -z "${LAB_DEB:-}" ] || [ ! -f "$LAB_DEB" ]; then
-	log "no LAB_DEB: drbdmig must be installed on the lab hosts"
-	exit 1
-fi
 DOM=bench
 LV=benchdisk
 LV_MB=${BENCH_LV_MB:-1024}

@@ -14,14 +14,9 @@
 # the source through DRBD and partly on the target) is complete and intact on the final
 # LV, up to the last record its console reported.
 #
-# Needs LAB_DEB (run-tests.sh's lab stage passes it); skipped without.
+# Needs LAB_DEB (run-tests.sh's lab stage passes it); skipped without (lib/e2elib.sh).
 # shellcheck source=lib/testlib.sh
 . "$(dirname "$0")/lib/testlib.sh"
-
-if [ -z "${LAB_DEB:-}" ] || [ ! -f "$LAB_DEB" ]; then
-	log "SKIP: no LAB_DEB (build one with tests/deb/build-deb.sh)"
-	exit 77
-fi
 
 DOM=e2e
 LV=e2edisk

@@ -11,14 +11,9 @@
 # the guest's console reported must be on A's LV, and after the link is back both hosts
 # must be clean (rolled back; A's LV kept, B's removed).
 #
-# Needs LAB_DEB (run-tests.sh's lab stage passes it); skipped without.
+# Needs LAB_DEB (run-tests.sh's lab stage passes it); skipped without (lib/e2elib.sh).
 # shellcheck source=lib/testlib.sh
 . "$(dirname "$0")/lib/testlib.sh"
-
-if [ -z "${LAB_DEB:-}" ] || [ ! -f "$LAB_DEB" ]; then
-	log "SKIP: no LAB_DEB (build one with tests/deb/build-deb.sh)"
-	exit 77
-fi
 
 DOM=cut
 LV=cutdisk

@@ -12,14 +12,9 @@
 # session and nothing left over on either host (drbdmig verify), A's LV maps no DRBD
 # device, B holds no LV of the guest's.
 #
-# Needs LAB_DEB (run-tests.sh's lab stage passes it); skipped without.
+# Needs LAB_DEB (run-tests.sh's lab stage passes it); skipped without (lib/e2elib.sh).
 # shellcheck source=lib/testlib.sh
 . "$(dirname "$0")/lib/testlib.sh"
-
-if [ -z "${LAB_DEB:-}" ] || [ ! -f "$LAB_DEB" ]; then
-	log "SKIP: no LAB_DEB (build one with tests/deb/build-deb.sh)"
-	exit 77
-fi
 
 DOM=refuse
 LV=refdisk
@@ -45,38 +40,11 @@ trap refuse_cleanup EXIT
 on A modprobe loop
 LOOP=$(val A sh -c 'truncate -s 4M /root/refuse-hdb.img && losetup --show -f /root/refuse-hdb.img')
 [[ $LOOP == /dev/loop* ]] || fail "no loop device on A"
-rec_xml() {   # testlib's, with hdb added
-	cat <<EOF
-<domain type='qemu'>
-  <name>$1</name>
-  $4
-  <memory unit='MiB'>32</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>destroy</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <disk type='block' device='disk'>
-      <driver name='qemu' type='raw' cache='none'/>
-      <source dev='$2'/>
-      <target dev='hda' bus='ide'/>
-    </disk>
-    <disk type='block' device='disk'>
+EXTRA_DISKS="    <disk type='block' device='disk'>
       <driver name='qemu' type='raw' cache='none'/>
       <source dev='$LOOP'/>
       <target dev='hdb' bus='ide'/>
-    </disk>
-    <serial type='file'>
-      <source path='$3' append='on'/>
-      <target port='0'/>
-    </serial>
-    <controller type='usb' model='none'/>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-EOF
-}
+    </disk>"
 e2e_setup
 
 set_policy() { on A virsh metadata "$DOM" urn:drbdmig:1 --key drbdmig --live --set "$1"; }

@@ -6,6 +6,11 @@
 # The caller sets DOM, LV, UUID and W (host side of the shared work dir) first, and may
 # set E2E_CONF_EXTRA (lines for drbdmig.conf).
 
+# Every user needs drbdmig installed from the .deb (run-tests.sh's lab stage passes it).
+if [ -z "${LAB_DEB:-}" ] || [ ! -f "$LAB_DEB" ]; then
+	log "SKIP: no LAB_DEB (build one with tests/deb/build-deb.sh)"
+	exit 77
+fi
 VG=vg0
 LV_MB=${LV_MB:-8}
 G_W=/lab/shared/${W##*/}
