@@ -1252,6 +1252,21 @@ dmg_sess_peer_call(struct dmg_session *s, const struct dmg_jrec *req,
 	return dmg_error_set(err, -EPROTO, "unknown session call '%s'", v);
 }
 
+/* Source: finish and close.  A failure before anything was torn down (e.g.
+ * libvirt restarting, so the guest's state is unknown) is retried later;
+ * one in the middle of the teardown stops the session for an admin. */
+static int
+src_teardown(struct dmg_session *s, struct dmg_error *err)
+{
+	int rc = src_finish(s, err);
+
+	if (rc < 0 && s->phase != DMG_PH_FINISHING)
+		return rc;
+	if (rc < 0 || src_close(s, err) < 0)
+		return stuck(s, err);
+	return 1;
+}
+
 int
 dmg_sess_src_settle(struct dmg_session *s, int peer_lost, struct dmg_error *err)
 {
@@ -1265,18 +1280,12 @@ dmg_sess_src_settle(struct dmg_session *s, int peer_lost, struct dmg_error *err)
 		return 1;
 	if (s->phase == DMG_PH_ROLLING_BACK)
 		return rollback(s, NULL, err) < 0 ? err->code : 1;
-	if (s->phase == DMG_PH_FINISHING) {
-		if (src_finish(s, err) < 0 || src_close(s, err) < 0)
-			return stuck(s, err);
-		return 1;
-	}
+	if (s->phase == DMG_PH_FINISHING)
+		return src_teardown(s, err);
 	if (!peer_lost && call(s, "state", -1, &reply, &perr) == 0 &&
 	    phase_parse(dmg_jrec_get(&reply, "phase"), &theirs) == 0) {
-		if (theirs == DMG_PH_DONE || theirs == DMG_PH_FINISHING) {
-			if (src_finish(s, err) < 0 || src_close(s, err) < 0)
-				return stuck(s, err);
-			return 1;
-		}
+		if (theirs == DMG_PH_DONE || theirs == DMG_PH_FINISHING)
+			return src_teardown(s, err);
 		if (theirs == DMG_PH_ROLLED_BACK || theirs == DMG_PH_ROLLING_BACK)
 			return rollback(s, "the destination rolled back", err) < 0 ? err->code : 1;
 		if (theirs == DMG_PH_ATTENTION)

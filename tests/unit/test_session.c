@@ -31,6 +31,7 @@ struct fhost {
 	int crash_at;             /* crash at this act call */
 	int crash_after;          /* ... after performing it */
 	int dead;
+	int virt_down;            /* libvirt unreachable on this host */
 	int peer_down;            /* calls to this host fail */
 	/* state on disk at the crash */
 	char snap_obj[NOBJ][320];
@@ -263,6 +264,8 @@ fake_dom(void *arg, const char *uuid, enum dmg_dom *st, struct dmg_error *err)
 	(void)uuid;
 	if (h->dead)
 		return dmg_error_set(err, -EIO, "fake: host %s is down", h->name);
+	if (h->virt_down)
+		return dmg_error_set(err, -ENOTCONN, "fake: libvirt on %s is restarting", h->name);
 	*st = h->dom;
 	return 0;
 }
@@ -798,6 +801,32 @@ test_late_finish(void)
 	world_fini(&w);
 }
 
+/* libvirtd restarting on the source at the switchover: the destination's
+ * finish call fails there (the source cannot see its guest) and it tears
+ * down its side alone; the source's settle, asking while libvirt is still
+ * away, waits instead of stopping for an admin, and finishes once it is back. */
+static void
+test_src_libvirt_away(void)
+{
+	struct world w;
+	struct dmg_error err = { 0 };
+
+	world_init(&w, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	migrate(&w, 1);
+	w.a.virt_down = 1;
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_DONE);
+	CU_ASSERT_EQUAL(dmg_sess_src_settle(w.a.sess, 0, &err), -ENOTCONN);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_READY);
+	w.a.virt_down = 0;
+	CU_ASSERT_EQUAL(dmg_sess_src_settle(w.a.sess, 0, &err), 1);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_DONE);
+	CU_ASSERT(check_end(&w));
+	world_fini(&w);
+}
+
 /* `drbdmig cancel` while the destination builds: the build stops at its next
  * step, both hosts roll back, the error says who stopped it. */
 static void
@@ -977,6 +1006,7 @@ register_session_tests(void)
 	CU_add_test(s, "source rolled back alone: the destination follows", test_src_rolled_back_alone);
 	CU_add_test(s, "cancel while building: both roll back", test_cancel_building);
 	CU_add_test(s, "late finish or close on the source: no effect", test_late_finish);
+	CU_add_test(s, "libvirt away on the source at the switchover: waits", test_src_libvirt_away);
 	CU_add_test(s, "failure injected at every step", test_fail_every_step);
 	CU_add_test(s, "crash before every step, recovery", test_crash_before_every_step);
 	CU_add_test(s, "crash after every step, recovery", test_crash_after_every_step);
