@@ -337,6 +337,43 @@ case_kill_dst_finishing() {
 	expect_state B recvm "running (migrated)"
 }
 
+# The admin aborts during the sync (virsh domjobabort): libvirt cancels once the
+# destination's hook returns; both sides roll back, the guest stays where it was
+# (on B, where the previous case left it).  Then `drbdmig cancel` on the
+# destination during the sync: the build stops at once.
+on_b_only() {  # the guest runs on B (and writes), not on A
+	local state
+	state=$(domstate B recvm)
+	[[ $state == running* ]] || { why="source: recvm is '$state', expected running"; return 1; }
+	state=$(domstate A recvm)
+	[[ $state != running* && $state != paused* ]] || { why="destination: recvm is '$state'"; return 1; }
+	expect_writing B recvm "$(rec_lines B recvm)" 20
+}
+case_abort_syncing() {
+	restart_daemon A wait-synced:10 || return 1
+	migrate_bg B A recvm
+	expect_log A "pausing 10 s before wait-synced" 30 || return 1
+	twohost_virsh B domjobabort recvm >/dev/null 2>&1 || { why="domjobabort refused"; return 1; }
+	migrate_wait
+	info "recvm B->A aborted while syncing: rc=$MIG_RC; virsh said: $(echo "$MIG_OUT" | tr '\n' ' ')"
+	((MIG_RC != 0)) || { why="virsh migrate succeeded"; return 1; }
+	on_b_only || return 1
+	expect_closed || return 1
+	expect_log B "phase=rolled-back" || return 1
+}
+case_cancel_syncing() {
+	migrate_bg B A recvm
+	expect_log A "pausing 10 s before wait-synced" 30 || return 1
+	cli A cancel recvm >/dev/null || { why="drbdmig cancel failed"; return 1; }
+	migrate_wait
+	info "recvm B->A cancelled while syncing: rc=$MIG_RC; virsh said: $(echo "$MIG_OUT" | tr '\n' ' ')"
+	((MIG_RC != 0)) || { why="virsh migrate succeeded"; return 1; }
+	[[ $MIG_OUT == *"cancelled by the admin"* ]] || { why="virsh does not say it was cancelled"; return 1; }
+	on_b_only || return 1
+	expect_closed || return 1
+	restart_daemon A || return 1
+}
+
 case_plain() {
 	start_guest A plainvm rec1 || return 1
 	migrate A B plainvm
@@ -408,6 +445,8 @@ run_case "source daemon down: refused before any session, guest stays on A" case
 run_case "destination daemon killed -9 while syncing: refused; restarted, it rolls back both hosts" case_kill_dst_syncing
 run_case "source daemon killed -9 while building: refused; restarted, it rolls back" case_kill_src_building
 run_case "destination daemon killed -9 in the teardown: restarted, it finishes; guest on B" case_kill_dst_finishing
+run_case "virsh domjobabort while syncing: refused, both roll back, guest stays on B" case_abort_syncing
+run_case "drbdmig cancel on the destination while syncing: stops at once, guest stays on B" case_cancel_syncing
 
 info "total $((SECONDS - t_start)) s"
 ((fail == 0))

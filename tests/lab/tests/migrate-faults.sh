@@ -16,6 +16,7 @@
 #                    after 60 s without a link, both roll back
 #   abort-sync       `virsh domjobabort` on the source during the initial sync
 #   abort-memcopy    `virsh domjobabort` on the source while the memory is copied
+#   qemu-dst         the destination's QEMU killed (SIGKILL) while the memory is copied
 #   cut-switchover   DRBD's traffic dropped right after the switchover (source Primary
 #                    still, in its teardown): the teardown completes on both
 #   kill-src-build   drbdmigd on the source killed -9 while it builds, then restarted
@@ -40,7 +41,7 @@
 # shellcheck source=lib/testlib.sh
 . "$(dirname "$0")/lib/testlib.sh"
 
-ALL="sync-hiccup sync-cut abort-sync abort-memcopy cut-switchover kill-src-build
+ALL="sync-hiccup sync-cut abort-sync abort-memcopy qemu-dst cut-switchover kill-src-build
 kill-dst-build kill-src-sync kill-dst-sync kill-src-window kill-dst-window kill-src-finish
 kill-dst-finish libvirtd-src libvirtd-dst crash-dst crash-src"
 # The test suite's part of the matrix (tests/run-tests.sh, CI): one case of each kind.
@@ -162,6 +163,18 @@ c_abort_memcopy() {
 	mig_wait
 	unshape "$SRC"
 	check "the migration was aborted" [ "$MIG_RC" -ne 0 ]
+	expect_outcome "$SRC"
+}
+
+c_qemu_dst() {
+	slow_memcopy "$SRC"
+	mig_start "$SRC"
+	wait_window "$DST"
+	on "$DST" sh -c "kill -9 \$(cat /run/libvirt/qemu/$DOM.pid)"
+	log "the destination's QEMU killed"
+	mig_wait
+	unshape "$SRC"
+	check "the migration failed" [ "$MIG_RC" -ne 0 ]
 	expect_outcome "$SRC"
 }
 
