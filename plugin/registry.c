@@ -81,6 +81,22 @@ env_dom(void *arg, const char *uuid, enum dmg_dom *st, struct dmg_error *err)
 }
 
 static int
+env_migrating(void *arg, const char *uuid)
+{
+	struct dmg_registry *r = arg;
+	struct dmg_error err = { 0 };
+	int active = 1;
+
+	if (!r->virt)
+		return 0;
+	if (dmg_virt_job_bounded(r->virt, uuid, 0, 3000, &active, &err) < 0) {
+		dmg_debug(r->log, "job of %s: %s", uuid, err.msg);
+		return 1;   /* cannot tell: assume it could still switch over */
+	}
+	return active;
+}
+
+static int
 split_endpoint(const char *ep, char *host, size_t hl, unsigned *port)
 {
 	const char *colon = strrchr(ep, ':');
@@ -257,7 +273,8 @@ dmg_registry_new(const struct dmg_reg_conf *conf, struct dmg_backend *b,
 	r->b = b;
 	r->log = log;
 	r->env = (struct dmg_sess_env){ .arg = r, .act = env_act, .dom_state = env_dom,
-					.peer = env_peer, .self = r->self };
+					.migrating = env_migrating, .peer = env_peer,
+					.self = r->self };
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	if (mkdir(r->state_dir, 0700) < 0 && errno != EEXIST) {

@@ -998,6 +998,12 @@ dmg_sess_mark_fenced(struct dmg_session *s, struct dmg_error *err)
 	return 0;
 }
 
+static int
+migrating(const struct dmg_session *s)
+{
+	return s->env->migrating ? s->env->migrating(s->env->arg, s->uuid) != 0 : 0;
+}
+
 void
 dmg_sess_note_gone(struct dmg_session *s)
 {
@@ -1016,6 +1022,9 @@ dmg_sess_cancel(struct dmg_session *s, struct dmg_error *err)
 		return dmg_error_set(err, -EBUSY, "session %s: the guest already runs on the destination; it cannot be cancelled, only finished",
 				     s->sid);
 	if (s->role == DMG_ROLE_SRC) {
+		if (migrating(s))
+			return dmg_error_set(err, -EBUSY, "session %s: a migration of '%s' is running; abort it (virsh domjobabort) instead",
+					     s->sid, s->domain);
 		rc = rollback(s, "cancelled by the admin", err);
 		return rc;
 	}
@@ -1034,6 +1043,7 @@ dmg_sess_cancel(struct dmg_session *s, struct dmg_error *err)
 }
 
 /* ---- the source side ---------------------------------------------------------- */
+
 
 static int
 src_open(const struct dmg_jrec *req, const char *state_dir, const struct dmg_sess_env *env,
@@ -1303,7 +1313,10 @@ dmg_sess_src_settle(struct dmg_session *s, int peer_lost, struct dmg_error *err)
 	 * proves this copy is the live one. */
 	if (s->fenced && here != DMG_DOM_PAUSED)
 		return rollback(s, "destination unreachable; the migration was fenced here", err) < 0 ? err->code : 1;
-	if (here == DMG_DOM_RUNNING)
+	/* Running is proof only once no migration job can still switch the
+	 * guest over: rolling back cuts the replication, and a switchover after
+	 * that would run the guest on a copy without its latest writes. */
+	if (here == DMG_DOM_RUNNING && !migrating(s))
 		return rollback(s, "destination unreachable and the guest runs here", err) < 0 ? err->code : 1;
 	return 0;
 }

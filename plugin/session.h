@@ -88,6 +88,10 @@ struct dmg_sess_env {
 		   const char *in, char *out, size_t outlen, struct dmg_error *err);
 	/* The domain's state in this host's libvirt. */
 	int (*dom_state)(void *arg, const char *uuid, enum dmg_dom *st, struct dmg_error *err);
+	/* 1 when the domain may have a migration job running here (or that
+	 * cannot be told), else 0.  The source never rolls back alone while a
+	 * migration could still switch the guest over.  May be NULL (no job). */
+	int (*migrating)(void *arg, const char *uuid);
 	/* One call to the peer daemon; reply receives its answer line. */
 	int (*peer)(void *arg, const struct dmg_session *s, const struct dmg_jrec *req,
 		    struct dmg_jrec *reply, struct dmg_error *err);

@@ -247,6 +247,9 @@ cmd_boot() {
 	check_host "$h"
 	host_alive "$h" && die "host $h is up"
 	[ -e "$RUN/.drbdmig-lab" ] || die "no lab run dir at $RUN (lab.sh up first)"
+	# the image this run booted from (its kernel; the disks are overlays of it)
+	IMG=$(sed -n 's/^image=//p' "$RUN/state")
+	if [ -z "$IMG" ] || [ ! -f "$IMG/vmlinuz" ]; then die "the image of run $RUN is gone"; fi
 	start_host "$h" keep
 	say "booting $h again (pid $(qemu_pid "$h")) on its own disks"
 	wait_ready "$h" || { kill_host "$h"; exit 1; }

@@ -32,6 +32,7 @@ struct fhost {
 	int crash_after;          /* ... after performing it */
 	int dead;
 	int virt_down;            /* libvirt unreachable on this host */
+	int job;                  /* a migration job runs here */
 	int peer_down;            /* calls to this host fail */
 	/* state on disk at the crash */
 	char snap_obj[NOBJ][320];
@@ -271,6 +272,15 @@ fake_dom(void *arg, const char *uuid, enum dmg_dom *st, struct dmg_error *err)
 }
 
 static int
+fake_migrating(void *arg, const char *uuid)
+{
+	struct fhost *h = arg;
+
+	(void)uuid;
+	return h->job;
+}
+
+static int
 fake_peer(void *arg, const struct dmg_session *s, const struct dmg_jrec *req,
 	  struct dmg_jrec *reply, struct dmg_error *err)
 {
@@ -302,6 +312,7 @@ host_init(struct fhost *h, const char *name, struct fhost *other)
 	snprintf(h->dir, sizeof(h->dir), "/tmp/dmg-sess-XXXXXX");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(h->dir));
 	h->env = (struct dmg_sess_env){ .arg = h, .act = fake_act, .dom_state = fake_dom,
+					.migrating = fake_migrating,
 					.peer = fake_peer, .self = name };
 	dmg_log_open(&h->log, name, 0, 0, DMG_LOG_ERR);
 }
@@ -827,6 +838,33 @@ test_src_libvirt_away(void)
 	world_fini(&w);
 }
 
+/* The destination's daemon is gone while the memory is copied: the guest
+ * still runs on the source, but the migration could still switch it over,
+ * so the source neither rolls back alone nor lets the admin cancel until
+ * the migration job has ended. */
+static void
+test_src_alone_while_migrating(void)
+{
+	struct world w;
+	struct dmg_error err = { 0 };
+
+	world_init(&w, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	w.b.peer_down = 1;
+	w.a.job = 1;
+	CU_ASSERT_EQUAL(dmg_sess_src_settle(w.a.sess, 1, &err), 0);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_READY);
+	CU_ASSERT(has(&w.a, "swap", "vg0/guest0"));
+	CU_ASSERT_EQUAL(dmg_sess_cancel(w.a.sess, &err), -EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "domjobabort"));
+	w.a.job = 0;                     /* the migration failed: the guest stays */
+	CU_ASSERT_EQUAL(dmg_sess_src_settle(w.a.sess, 1, &err), 1);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT(!has(&w.a, "swap", "vg0/guest0"));
+	world_fini(&w);
+}
+
 /* `drbdmig cancel` while the destination builds: the build stops at its next
  * step, both hosts roll back, the error says who stopped it. */
 static void
@@ -1007,6 +1045,7 @@ register_session_tests(void)
 	CU_add_test(s, "cancel while building: both roll back", test_cancel_building);
 	CU_add_test(s, "late finish or close on the source: no effect", test_late_finish);
 	CU_add_test(s, "libvirt away on the source at the switchover: waits", test_src_libvirt_away);
+	CU_add_test(s, "source alone while a migration job runs: waits", test_src_alone_while_migrating);
 	CU_add_test(s, "failure injected at every step", test_fail_every_step);
 	CU_add_test(s, "crash before every step, recovery", test_crash_before_every_step);
 	CU_add_test(s, "crash after every step, recovery", test_crash_after_every_step);
