@@ -1287,6 +1287,13 @@ fence_alone(struct dmg_registry *r, struct entry *e, int64_t until, struct dmg_e
 		if (env_dom(r, uuid, &st, &verr) == 0 &&
 		    (st == DMG_DOM_SHUTOFF || st == DMG_DOM_ABSENT))
 			return 0;
+		/* Destroyed, but a QEMU thread waits in the kernel on the frozen
+		 * I/O, so libvirt cannot see it gone: nothing of it runs any more. */
+		if (stuck_since && r->virt && dmg_virt_qemu_exited(r->virt, dom)) {
+			dmg_warn(r->log, "session=%s domain=%s: the source's QEMU has exited (a thread waits on the frozen I/O)",
+				 sid, dom);
+			return 0;
+		}
 		if (st == DMG_DOM_RUNNING && r->virt)
 			jrc = dmg_virt_job_bounded(r->virt, uuid, i % 5 == 0, 3000, &active, &verr);
 		if (st == DMG_DOM_RUNNING && jrc == 0 && !active)

@@ -1031,3 +1031,35 @@ dmg_virt_destroy(struct dmg_virt *v, const char *uuid, struct dmg_error *err)
 	virConnectClose(c);
 	return rc;
 }
+
+int
+dmg_virt_qemu_exited(struct dmg_virt *v, const char *name)
+{
+	char path[512], buf[512];
+	const char *paren;
+	long pid;
+	FILE *f;
+	int n;
+
+	if (v->uri && strcmp(v->uri, "qemu:///system") != 0)
+		return 0;
+	if (!name || !*name || strchr(name, '/') ||
+	    snprintf(path, sizeof(path), "/run/libvirt/qemu/%s.pid", name) >= (int)sizeof(path))
+		return 0;
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fscanf(f, "%ld", &pid);
+	fclose(f);
+	if (n != 1 || pid <= 1)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT;   /* gone already */
+	n = fgets(buf, sizeof(buf), f) != NULL;
+	fclose(f);
+	/* "pid (comm) S ...": comm may hold spaces and parentheses */
+	paren = n ? strrchr(buf, ')') : NULL;
+	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
