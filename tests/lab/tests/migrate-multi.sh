@@ -11,7 +11,8 @@
 #     multi2's LV; nothing else is left over on either host;
 #   - migrating multi1 back to A is refused while A still has the kept hdb LV (the
 #     destination's LV must not exist), with a readable message and nothing changed;
-#     once the admin removed it, both guests migrate back at the same time.
+#   - with MULTI_ROUNDS=2 (the default; the test suite runs 1): once the admin removed
+#     the kept copy, both guests migrate back at the same time, checked the same way.
 #
 # Needs LAB_DEB (run-tests.sh's lab stage passes it); skipped without (lib/e2elib.sh).
 # shellcheck source=lib/testlib.sh
@@ -132,6 +133,10 @@ guest_ok 1 B
 check_clean A
 check_clean B
 
+if [ "${MULTI_ROUNDS:-2}" -lt 2 ]; then
+	log "PASS: two guests, three disks, both directions at once, keep and remove, one round ($((SECONDS - T_START)) s)"
+	exit 0
+fi
 log "== the admin removes the stale copy; both back at the same time"
 on A lvremove -qy "$VG/multi1b"
 both B A
