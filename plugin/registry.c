@@ -1267,11 +1267,14 @@ wait_left(struct dmg_registry *r, struct entry *e, int64_t until, struct dmg_err
 
 /* The destination cannot be asked: stop the migration from here.  Only
  * libvirt's domain state is read directly (it never waits for QEMU); job
- * calls go through dmg_virt_job_bounded, since a QEMU stuck draining the
- * frozen writes at the switchover blocks them.  A guest paused by the
- * migration for 20 s is taken to be stuck there and is stopped: it
- * restarts from a complete disk rather than continuing elsewhere without
- * writes it saw completed. */
+ * calls go through dmg_virt_job_bounded, since a QEMU stuck on the frozen
+ * writes (draining them at the switchover, or holding its big lock on a
+ * dead migration socket) blocks them.  A running guest with no migration
+ * job left is safe.  One paused by the migration, or whose job calls do
+ * not answer, for 20 s is taken to be stuck and is destroyed: it restarts
+ * from a complete disk rather than continuing elsewhere without writes it
+ * saw completed.  Such a QEMU may not fully exit while a thread of it waits
+ * on the frozen I/O; its main thread gone is enough (nothing of it runs). */
 static int
 fence_alone(struct dmg_registry *r, struct entry *e, int64_t until, struct dmg_error *err)
 {
