@@ -5,8 +5,9 @@
 # (BENCH_LV_MB, default 1024), once idle and once writing hard (the record guest).
 # Per case: total migration time, guest downtime (libvirt's completed job info), bytes
 # sent over the link by both hosts, and the guest's write rate during the migration
-# (records per second on its console) against its rate before. Also the initial DRBD
-# sync rate against raw TCP (dd | nc) on the same link. Plots (PNG, gnuplot) of the
+# (records per second on its console) against its rate before, and the ratios of the
+# two methods; drbdmig's phases (build, initial sync, window). Also the initial DRBD
+# sync's average rate against TCP on the same link (iperf3 -Z; dd | nc). Plots (PNG, gnuplot) of the
 # guest's write rate over time across each migration are written to BENCH_OUT
 # (default: the lab run's shared dir), one per method.
 #
@@ -76,8 +77,24 @@ undefine_all() {
 }
 
 RESULTS=()
+declare -A SECS DOWN MIB BEFORE DURING PHASES
+# Seconds since midnight of a daemon log line's time stamp ("2026-12-01 19:51:23.123 ...").
+log_secs() { awk '{ split($2, t, ":"); printf "%.3f\n", t[1] * 3600 + t[2] * 60 + t[3] }'; }
+# drbdmig's phases on the destination for the last session: build, sync, window (s).
+phase_times() {
+	local sid lines b s r w
+	sid=$(val B sh -c "grep -a -o 'session=[0-9a-f]* domain=$DOM role=dst phase=building' $DLOG | tail -n1 | cut -d' ' -f1")
+	lines=$(val B sh -c "grep -a '$sid' $DLOG")
+	b=$(grep -m1 'phase=building' <<<"$lines" | log_secs)
+	s=$(grep -m1 'phase=syncing' <<<"$lines" | log_secs)
+	r=$(grep -m1 'phase=ready' <<<"$lines" | log_secs)
+	w=$(grep -m1 '(switchover)' <<<"$lines" | log_secs)
+	printf 'build %.1f s, initial sync %.1f s, window %.1f s' "$(echo "$s - $b" | bc)" \
+		"$(echo "$r - $s" | bc)" "$(echo "${w:-$r} - $r" | bc)"
+	SYNC_S=$(echo "$r - $s" | bc)
+}
 run_case() {   # run_case METHOD LOAD
-	local method=$1 load=$2 sector=$G_W/recguest.bin t0 t1 tx0 tx1 r0 r1 rate_before rate_during
+	local method=$1 load=$2 sector=$G_W/recguest.bin t0 t1 tx0 tx1 r0 r1 k=$1/$2
 	[ "$load" = idle ] && sector=$G_W/idle.bin
 	: >"$W/console.log"
 	define_guest A "$sector" "$([ "$method" = drbdmig ] && echo 1 || echo 0)"
@@ -85,7 +102,7 @@ run_case() {   # run_case METHOD LOAD
 	sleep 5
 	r0=$(last_rec)
 	sleep 5
-	rate_before=$(( ($(last_rec) - r0) / 5 ))
+	BEFORE[$k]=$(( ($(last_rec) - r0) / 5 ))
 	[ "$method" = copy-storage-all ] && on B lvcreate -qy -L "${LV_MB}M" -n "$LV" "$VG"
 	tx0=$(( $(tx_bytes A) + $(tx_bytes B) ))
 	r0=$(last_rec)
@@ -103,28 +120,37 @@ run_case() {   # run_case METHOD LOAD
 	sleep 3
 	sample_stop
 	tx1=$(( $(tx_bytes A) + $(tx_bytes B) ))
-	local secs down
-	secs=$(echo "$t1 - $t0" | bc)
-	down=$(downtime_ms A)
-	rate_during=$(echo "($r1 - $r0) / $secs" | bc)
-	[ "$method" = drbdmig ] && check_clean A && check_clean B
-	RESULTS+=("$(printf '%-17s %-7s %8.1f s %8s ms %9.1f MiB %8s rec/s %8s rec/s' "$method" "$load" \
-		"$secs" "${down:-?}" "$(echo "($tx1 - $tx0) / 1048576" | bc -l)" "$rate_before" "$rate_during")")
+	SECS[$k]=$(echo "$t1 - $t0" | bc)
+	DOWN[$k]=$(downtime_ms A)
+	MIB[$k]=$(echo "($tx1 - $tx0) / 1048576" | bc -l)
+	DURING[$k]=$(echo "($r1 - $r0) / ${SECS[$k]}" | bc)
+	if [ "$method" = drbdmig ]; then
+		PHASES[$load]=$(phase_times)
+		check_clean A
+		check_clean B
+	fi
+	RESULTS+=("$(printf '%-17s %-7s %8.1f s %8s ms %9.1f MiB %8s rec/s %8s rec/s %6s %%' "$method" "$load" \
+		"${SECS[$k]}" "${DOWN[$k]:-?}" "${MIB[$k]}" "${BEFORE[$k]}" "${DURING[$k]}" \
+		"$([ "${BEFORE[$k]}" -gt 0 ] && echo $((100 * DURING[$k] / BEFORE[$k])) || echo -)")")
 	log "result: ${RESULTS[-1]}"
 	undefine_all
 }
 
+# The link's TCP rate: iperf3 with zero-copy sends for 10 s (the best user space
+# gets through TCG), and a plain dd | nc stream for comparison.
 sync_vs_tcp() {
 	local t0 t1 mb=256
-	log "== raw TCP on the link: $mb MiB dd | nc"
+	log "== TCP on the link: iperf3 -Z for 10 s, then $mb MiB dd | nc"
+	on B sh -c "iperf3 -s -1 -D -p 7998"
+	sleep 1
+	IPERF_RATE=$(val A sh -c "iperf3 -c 10.99.0.2 -p 7998 -Z -t 10 -f M" |
+		awk '/sender/ { for (i = 1; i <= NF; i++) if ($i == "MBytes/sec") print $(i - 1) }')
 	on B sh -c "setsid -f sh -c 'nc -l -p 7999 > /dev/null' </dev/null >/dev/null 2>&1"
 	sleep 1
 	t0=$(date +%s.%N)
 	on A sh -c "dd if=/dev/zero bs=1M count=$mb status=none | nc -q 1 -N 10.99.0.2 7999"
 	t1=$(date +%s.%N)
-	TCP_RATE=$(echo "$mb / ($t1 - $t0)" | bc -l)
-	SYNC_RATE=$(val B sh -c "grep -a ' sync ' $DLOG | awk '{ for (i = 1; i <= NF; i++) if (\$i == \"KiB/s\") print \$(i - 1) }' | sort -n | tail -n 1")
-	SYNC_RATE=$(echo "${SYNC_RATE:-0} / 1024" | bc -l)
+	NC_RATE=$(echo "$mb / ($t1 - $t0)" | bc -l)
 }
 
 plot() {
@@ -158,9 +184,22 @@ for load in idle writing; do
 done
 sync_vs_tcp
 plot
+ratio() { echo "scale=2; $1 / $2" | bc; }
 echo
 echo "==== migration benchmark (${LV_MB} MiB LV, lab under TCG: compare ratios)"
-printf '%-17s %-7s %10s %11s %13s %14s %14s\n' method load total downtime "link bytes" "writes before" "writes during"
+printf '%-17s %-7s %10s %11s %13s %14s %14s %8s\n' method load total downtime "link bytes" \
+	"writes before" "writes during" "during/before"
 printf '%s\n' "${RESULTS[@]}"
-printf 'initial DRBD sync %.1f MiB/s, raw TCP (dd | nc) %.1f MiB/s, ratio %.2f\n' \
-	"$SYNC_RATE" "$TCP_RATE" "$(echo "$SYNC_RATE / $TCP_RATE" | bc -l)"
+for load in idle writing; do
+	d=drbdmig/$load c=copy-storage-all/$load
+	printf 'drbdmig / copy-storage-all, %-7s: total time %s, downtime %s, link bytes %s' "$load" \
+		"$(ratio "${SECS[$d]}" "${SECS[$c]}")" "$(ratio "${DOWN[$d]:-0}" "${DOWN[$c]:-1}")" \
+		"$(ratio "${MIB[$d]}" "${MIB[$c]}")"
+	if [ "${DURING[$c]}" -gt 0 ]; then
+		printf ', guest writes during the migration %s' "$(ratio "${DURING[$d]}" "${DURING[$c]}")"
+	fi
+	printf '\n  drbdmig phases: %s\n' "${PHASES[$load]}"
+done
+SYNC_RATE=$(echo "$LV_MB / $SYNC_S" | bc -l)
+printf 'initial DRBD sync (writing guest) %.1f MiB/s on average (%s MiB in %.1f s); TCP on the link: iperf3 -Z %.1f MiB/s, dd | nc %.1f MiB/s; sync / iperf3 %.2f\n' \
+	"$SYNC_RATE" "$LV_MB" "$SYNC_S" "${IPERF_RATE:-0}" "$NC_RATE" "$(echo "$SYNC_RATE / ${IPERF_RATE:-1}" | bc -l)"
