@@ -4,7 +4,9 @@
  * a domain without the drbdmig annotation costs a read of stdin and a
  * memmem(); everything else is forwarded to drbdmigd with bounded waits and
  * the answer relayed (XML to stdout, message to stderr, exit status).  Only
- * `migrate begin` can refuse; other events never block a guest. */
+ * `migrate begin` refuses on its own (daemon unreachable, bad input); for
+ * other events only the daemon's answer can (a fenced incoming migration),
+ * so a stopped daemon never blocks a guest. */
 #include "config.h"
 
 #include <errno.h>
