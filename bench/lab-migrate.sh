@@ -91,7 +91,6 @@ phase_times() {
 	w=$(grep -m1 '(switchover)' <<<"$lines" | log_secs)
 	printf 'build %.1f s, initial sync %.1f s, window %.1f s' "$(echo "$s - $b" | bc)" \
 		"$(echo "$r - $s" | bc)" "$(echo "${w:-$r} - $r" | bc)"
-	SYNC_S=$(echo "$r - $s" | bc)
 }
 run_case() {   # run_case METHOD LOAD
 	local method=$1 load=$2 sector=$G_W/recguest.bin t0 t1 tx0 tx1 r0 r1 k=$1/$2
@@ -200,6 +199,7 @@ for load in idle writing; do
 	fi
 	printf '\n  drbdmig phases: %s\n' "${PHASES[$load]}"
 done
+SYNC_S=$(sed -n 's/.*initial sync \([0-9.]*\) s.*/\1/p' <<<"${PHASES[writing]}")
 SYNC_RATE=$(echo "$LV_MB / $SYNC_S" | bc -l)
 printf 'initial DRBD sync (writing guest) %.1f MiB/s on average (%s MiB in %.1f s); TCP on the link: iperf3 -Z %.1f MiB/s, dd | nc %.1f MiB/s; sync / iperf3 %.2f\n' \
 	"$SYNC_RATE" "$LV_MB" "$SYNC_S" "${IPERF_RATE:-0}" "$NC_RATE" "$(echo "$SYNC_RATE / ${IPERF_RATE:-1}" | bc -l)"
