@@ -399,6 +399,17 @@ start_dst(struct world *w)
 				&w->b.sess, &err);
 }
 
+/* A world whose migration window is open: overlay built and synced on both. */
+static void
+world_in_window(struct world *w, size_t ndisks)
+{
+	struct dmg_error err = { 0 };
+
+	world_init(w, ndisks, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(w), 0);
+	CU_ASSERT_EQUAL_FATAL(dmg_sess_build(w->b.sess, 60, &err), 0);
+}
+
 /* What each host holds must be exactly the expected set. */
 static int
 holds_exactly(struct fhost *h, int want_lv, size_t ndisks)
@@ -532,9 +543,7 @@ test_failed_migration(void)
 	struct world w;
 	struct dmg_error err = { 0 };
 
-	world_init(&w, 2, 0);
-	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
-	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	world_in_window(&w, 2);
 	w.b.dom = DMG_DOM_PAUSED;
 	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 0);
 	migrate(&w, 0);                  /* QEMU on B died, A resumes */
@@ -551,9 +560,7 @@ test_cancel(void)
 	struct world w;
 	struct dmg_error err = { 0 };
 
-	world_init(&w, 1, 0);
-	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
-	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	world_in_window(&w, 1);
 	w.b.dom = DMG_DOM_PAUSED;        /* QEMU receiving: cancel refused */
 	CU_ASSERT_EQUAL(dmg_sess_cancel(w.b.sess, &err), -EBUSY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "domjobabort"));
@@ -564,9 +571,7 @@ test_cancel(void)
 	CU_ASSERT_EQUAL(dmg_sess_cancel(w.b.sess, &err), -EALREADY);
 	world_fini(&w);
 
-	world_init(&w, 1, 0);
-	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
-	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	world_in_window(&w, 1);
 	w.b.dom = DMG_DOM_RUNNING;       /* switched over: cancel refused */
 	CU_ASSERT_EQUAL(dmg_sess_mark_switchover(w.b.sess, &err), 0);
 	CU_ASSERT_EQUAL(dmg_sess_cancel(w.b.sess, &err), -EBUSY);
@@ -586,9 +591,7 @@ test_neither_runs(void)
 	struct world w;
 	struct dmg_error err = { 0 };
 
-	world_init(&w, 1, 0);
-	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
-	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	world_in_window(&w, 1);
 	w.b.dom = DMG_DOM_PAUSED;
 	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 0);
 	w.b.sess->blind = 1;
@@ -601,9 +604,7 @@ test_neither_runs(void)
 	CU_ASSERT(has(&w.a, "minor", "drbdmig-0123abcd-0"));   /* nothing torn down */
 	world_fini(&w);
 
-	world_init(&w, 1, 0);
-	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
-	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	world_in_window(&w, 1);
 	w.b.dom = DMG_DOM_PAUSED;
 	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 0);
 	w.b.dom = DMG_DOM_SHUTOFF;
@@ -624,9 +625,7 @@ test_peer_lost_after_switchover(void)
 	struct world w;
 	struct dmg_error err = { 0 };
 
-	world_init(&w, 1, 0);
-	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
-	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	world_in_window(&w, 1);
 	migrate(&w, 1);
 	w.a.peer_down = 1;
 	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
@@ -648,9 +647,7 @@ test_dst_lost_before_switchover(void)
 	struct world w;
 	struct dmg_error err = { 0 };
 
-	world_init(&w, 1, 0);
-	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
-	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	world_in_window(&w, 1);
 	w.a.dom = DMG_DOM_PAUSED;        /* end of memory copy: wait */
 	CU_ASSERT_EQUAL(dmg_sess_src_settle(w.a.sess, 1, &err), 0);
 	w.a.dom = DMG_DOM_RUNNING;
@@ -670,9 +667,7 @@ test_fenced(void)
 	struct world w;
 	struct dmg_error err = { 0 };
 
-	world_init(&w, 1, 0);
-	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
-	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	world_in_window(&w, 1);
 	w.b.dom = DMG_DOM_PAUSED;
 	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 0);
 	w.a.sess->fenced = 1;
@@ -687,9 +682,7 @@ test_fenced(void)
 
 	/* the same with the destination's daemon gone: the source alone, and
 	 * the flag survives a restart through the journal */
-	world_init(&w, 1, 0);
-	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
-	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	world_in_window(&w, 1);
 	CU_ASSERT_EQUAL(dmg_sess_mark_fenced(w.a.sess, &err), 0);
 	{
 		char path[160];
@@ -721,9 +714,7 @@ test_fenced_dst(void)
 	struct dmg_error err = { 0 };
 	char path[160];
 
-	world_init(&w, 2, 0);
-	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
-	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	world_in_window(&w, 2);
 	w.b.dom = DMG_DOM_PAUSED;        /* incoming QEMU */
 	w.b.sess->fenced = 1;
 	CU_ASSERT_EQUAL(dmg_sess_mark_fenced(w.b.sess, &err), 0);
@@ -743,9 +734,7 @@ test_fenced_dst(void)
 	world_fini(&w);
 
 	/* a switchover journalled before the fence wins: the guest runs here */
-	world_init(&w, 1, 0);
-	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
-	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	world_in_window(&w, 1);
 	migrate(&w, 1);
 	CU_ASSERT_EQUAL(dmg_sess_mark_switchover(w.b.sess, &err), 0);
 	w.b.sess->fenced = 1;
@@ -765,9 +754,7 @@ test_src_rolled_back_alone(void)
 	struct world w;
 	struct dmg_error err = { 0 };
 
-	world_init(&w, 1, 0);
-	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
-	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	world_in_window(&w, 1);
 	w.b.peer_down = 1;
 	CU_ASSERT_EQUAL(dmg_sess_src_settle(w.a.sess, 1, &err), 1);
 	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_ROLLED_BACK);
@@ -793,9 +780,7 @@ test_late_finish(void)
 	const char *const verbs[] = { "finish", "close" };
 	size_t v, nobj;
 
-	world_init(&w, 1, 0);
-	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
-	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	world_in_window(&w, 1);
 	migrate(&w, 1);
 	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
 	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_DONE);
@@ -822,9 +807,7 @@ test_src_libvirt_away(void)
 	struct world w;
 	struct dmg_error err = { 0 };
 
-	world_init(&w, 1, 0);
-	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
-	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	world_in_window(&w, 1);
 	migrate(&w, 1);
 	w.a.virt_down = 1;
 	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
@@ -848,9 +831,7 @@ test_src_alone_while_migrating(void)
 	struct world w;
 	struct dmg_error err = { 0 };
 
-	world_init(&w, 1, 0);
-	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
-	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	world_in_window(&w, 1);
 	w.b.peer_down = 1;
 	w.a.job = 1;
 	CU_ASSERT_EQUAL(dmg_sess_src_settle(w.a.sess, 1, &err), 0);
