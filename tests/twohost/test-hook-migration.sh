@@ -86,6 +86,17 @@ log_has() {
 	read -ra files <<<"$(daemon_files "$1")"
 	grep -sqF -- "$2" "${files[@]}"
 }
+log_count() {  # log_count HOST STRING: lines with STRING in HOST's daemon logs
+	local -a files
+	read -ra files <<<"$(daemon_files "$1")"
+	cat -- "${files[@]}" 2>/dev/null | grep -cF -- "$2" || true
+}
+log_more() { (($(log_count "$1" "$2") > $3)); }
+expect_log_new() {  # expect_log_new HOST STRING COUNT SECONDS: more than COUNT lines
+	th_wait "$4" log_more "$1" "$2" "$3" && return 0
+	why="host $1 daemon log has no new '$2'"
+	return 1
+}
 log_line() {
 	local -a files
 	read -ra files <<<"$(daemon_files "$1")"
@@ -362,8 +373,10 @@ case_abort_syncing() {
 	expect_log B "phase=rolled-back" || return 1
 }
 case_cancel_syncing() {
+	local n  # the previous case's daemon logged the same pause: wait for a new one
+	n=$(log_count A "pausing 10 s before wait-synced")
 	migrate_bg B A recvm
-	expect_log A "pausing 10 s before wait-synced" 30 || return 1
+	expect_log_new A "pausing 10 s before wait-synced" "$n" 30 || return 1
 	cli A cancel recvm >/dev/null || { why="drbdmig cancel failed"; return 1; }
 	migrate_wait
 	info "recvm B->A cancelled while syncing: rc=$MIG_RC; virsh said: $(echo "$MIG_OUT" | tr '\n' ' ')"
