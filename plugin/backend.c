@@ -679,6 +679,37 @@ dispatch(struct ctx *c, const char *verb, const char *in, struct dmg_error *err)
 }
 
 int
+dmg_backend_io_frozen(struct dmg_backend *b, const struct dmg_session *s, int disk,
+		      struct dmg_error *err)
+{
+	struct dmg_drbd_status st;
+	int rc;
+
+	if (b->dry_run || !b->fence_peer || disk < 0 || (size_t)disk >= s->ndisks)
+		return 0;
+	rc = minor_state(s->disks[disk].side[s->role].minor, &st, err);
+	if (rc == -ENODEV)
+		return 0;
+	if (rc < 0)
+		return rc;
+	return st.state.susp_fen && st.state.conn < DMG_C_CONNECTED;
+}
+
+int
+dmg_backend_resume_io(struct dmg_backend *b, const struct dmg_session *s, int disk,
+		      struct dmg_error *err)
+{
+	struct dmg_drbd_req r;
+
+	if (b->dry_run)
+		return 0;
+	if (disk < 0 || (size_t)disk >= s->ndisks)
+		return dmg_error_set(err, -EINVAL, "resume-io: no disk %d", disk);
+	dmg_drbd_req_minor(&r, DMG_DRBD_RESUME_IO, s->disks[disk].side[s->role].minor);
+	return drbd_do(&r, err);
+}
+
+int
 dmg_backend_act(void *arg, struct dmg_session *s, const char *verb, int disk,
 		const char *in, char *out, size_t outlen, struct dmg_error *err)
 {

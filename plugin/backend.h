@@ -58,6 +58,16 @@ int dmg_backend_reserve(struct dmg_backend *b, uint32_t *minor, uint32_t *port,
 /* Gives back what a closed session's side held. */
 void dmg_backend_release(struct dmg_backend *b, uint32_t minor, uint32_t port);
 
+/* 1 when the disk's I/O is frozen by DRBD's fencing (susp-fen) with the
+ * replication link down, 0 when not (or no DRBD device, or dry-run): the
+ * state a fence-peer handler that failed leaves for good. */
+int dmg_backend_io_frozen(struct dmg_backend *b, const struct dmg_session *s, int disk,
+			  struct dmg_error *err);
+/* DRBD's resume-io on the disk's minor (drbdadm resume-io): only once the
+ * fencing decision said it is safe. */
+int dmg_backend_resume_io(struct dmg_backend *b, const struct dmg_session *s, int disk,
+			  struct dmg_error *err);
+
 /* This host's replication address towards peer (an IPv4 literal or name):
  * the configured one, else the source address the kernel routes from. */
 int dmg_backend_local_addr(const struct dmg_backend *b, const char *peer, char *out,

@@ -31,6 +31,7 @@ enum dmg_drbd_cmd {
 	DMG_DRBD_PRIMARY = 14,
 	DMG_DRBD_SECONDARY = 15,
 	DMG_DRBD_DETACH = 18,
+	DMG_DRBD_RESUME_IO = 24,
 	DMG_DRBD_DOWN = 27,
 	DMG_DRBD_CHG_DISK_OPTS = 28,
 	DMG_DRBD_CHG_NET_OPTS = 29,
@@ -132,7 +133,7 @@ int dmg_drbd_req_detach(struct dmg_drbd_req *r, uint32_t minor, int force,
 int dmg_drbd_req_resource(struct dmg_drbd_req *r, enum dmg_drbd_cmd cmd,
 			  const char *resource, struct dmg_error *err); /* down, del-resource */
 void dmg_drbd_req_minor(struct dmg_drbd_req *r, enum dmg_drbd_cmd cmd,
-			uint32_t minor);                    /* del-minor, get-status */
+			uint32_t minor);                    /* del-minor, get-status, resume-io */
 /* Status of every minor (of one resource, if resource is not NULL). */
 int dmg_drbd_req_status_dump(struct dmg_drbd_req *r, const char *resource,
 			     struct dmg_error *err);

@@ -34,6 +34,8 @@ struct entry {
 	int64_t closed_ms;           /* first seen closed; freed a while later */
 	int kick;
 	int resumed;                 /* libvirt said: resumed after migration, here */
+	int fencing;                 /* fence() calls running for it (table lock) */
+	int64_t frozen_ms;           /* DRBD I/O seen frozen, no fence running, since */
 	struct entry *next;
 };
 
@@ -232,7 +234,7 @@ reap(struct dmg_registry *r)
 			e->closed_ms = now;
 		/* Keep closed entries a few seconds: a CLI or peer thread may
 		 * still hold a pointer it found a moment ago. */
-		if (!e->closed_ms || now - e->closed_ms < 5000 || e->building ||
+		if (!e->closed_ms || now - e->closed_ms < 5000 || e->building || e->fencing ||
 		    e->s->phase == DMG_PH_ATTENTION || pthread_mutex_trylock(&e->op) != 0) {
 			pp = &e->next;
 			continue;
@@ -396,6 +398,8 @@ settle_one(struct dmg_registry *r, struct entry *e, int64_t now)
 		dmg_warn(r->log, "session=%s domain=%s: waiting: %s", s->sid, s->domain, err.msg);
 }
 
+static void watch_frozen(struct dmg_registry *r, struct entry *e, int64_t now);
+
 static void *
 settle_thread(void *arg)
 {
@@ -424,6 +428,7 @@ settle_thread(void *arg)
 		e = r->head;
 		pthread_mutex_unlock(&r->mu);
 		for (; e; e = e->next) {
+			watch_frozen(r, e, now);
 			if (e->building || pthread_mutex_trylock(&e->op) != 0)
 				continue;
 			settle_one(r, e, now);
@@ -1339,29 +1344,17 @@ fence_alone(struct dmg_registry *r, struct entry *e, int64_t until, struct dmg_e
  * stopped from here (fence_alone).  Until then writes stay frozen, never
  * completed: a frozen guest is better than a lost write. */
 static int
-fence(struct dmg_registry *r, const char *res, struct dmg_buf *body, struct dmg_error *err)
+fence_entry(struct dmg_registry *r, struct entry *e, const char *res, struct dmg_buf *body,
+	    struct dmg_error *err)
 {
-	const char *line = "fence exit=4\n";
+	const char *line = "fence exit=4\n", *sid = e->s->sid;
 	struct dmg_error perr = { 0 };
 	struct dmg_jrec req, reply;
 	enum dmg_phase phase;
-	struct entry *e;
-	char sid[DMG_SID_LEN + 1];
 	const char *result;
 	int64_t until;
 	int rc;
 
-	if (!res || strncmp(res, "drbdmig-", 8) != 0 || strlen(res) < 8 + DMG_SID_LEN)
-		return dmg_error_set(err, -EINVAL, "fence: '%s' is not a drbdmig resource", res ? res : "");
-	memcpy(sid, res + 8, DMG_SID_LEN);
-	sid[DMG_SID_LEN] = '\0';
-	pthread_mutex_lock(&r->mu);
-	e = find_sid(r, sid);
-	pthread_mutex_unlock(&r->mu);
-	if (!e) {
-		dmg_warn(r->log, "fence-peer for %s: no such session; peer outdated", res);
-		return buf_add(body, line, strlen(line)) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
-	}
 	/* No op lock: the step that is waiting for this answer may hold it. */
 	pthread_mutex_lock(&e->s->mu);
 	phase = e->s->phase;
@@ -1401,6 +1394,131 @@ frozen:
 	snprintf(perr.msg, sizeof(perr.msg), "%s", err->msg);
 	return dmg_error_set(err, -ETIMEDOUT, "fence %s: %s; I/O stays frozen (resume with `drbdadm resume-io` only once the guest runs on one host)",
 			     res, perr.msg);
+}
+
+static int
+fence(struct dmg_registry *r, const char *res, struct dmg_buf *body, struct dmg_error *err)
+{
+	const char *line = "fence exit=4\n";
+	struct entry *e;
+	char sid[DMG_SID_LEN + 1];
+	int rc;
+
+	if (!res || strncmp(res, "drbdmig-", 8) != 0 || strlen(res) < 8 + DMG_SID_LEN)
+		return dmg_error_set(err, -EINVAL, "fence: '%s' is not a drbdmig resource", res ? res : "");
+	memcpy(sid, res + 8, DMG_SID_LEN);
+	sid[DMG_SID_LEN] = '\0';
+	pthread_mutex_lock(&r->mu);
+	e = find_sid(r, sid);
+	if (e)
+		e->fencing++;   /* keeps the entry, and the watchdog off it */
+	pthread_mutex_unlock(&r->mu);
+	if (!e) {
+		dmg_warn(r->log, "fence-peer for %s: no such session; peer outdated", res);
+		return buf_add(body, line, strlen(line)) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
+	}
+	rc = fence_entry(r, e, res, body, err);
+	pthread_mutex_lock(&r->mu);
+	e->fencing--;
+	e->frozen_ms = 0;
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+/* The watchdog behind the fence-peer handler.  When the handler fails --
+ * drbdadm finds no handler, cannot run, or the helper's exit status is
+ * lost -- DRBD logs "fence-peer helper broken" and leaves the resource's
+ * I/O frozen for good: a guest hung until the link comes back.  So a disk
+ * seen frozen (susp-fen, link down) for FROZEN_GRACE_MS with no fence()
+ * running gets the handler's decision from here, on its own thread (it may
+ * wait for the guest to leave), and I/O resumes only once fence() says it
+ * is safe, exactly as the handler's exit code 4 would. */
+#define FROZEN_GRACE_MS 10000
+
+struct fence_job {
+	struct dmg_registry *r;
+	struct entry *e;
+	int disk;
+};
+
+static void *
+fence_job_run(void *arg)
+{
+	struct fence_job *j = arg;
+	struct dmg_registry *r = j->r;
+	struct entry *e = j->e;
+	struct dmg_session *s = e->s;
+	struct dmg_buf body = { 0 };
+	struct dmg_error err = { 0 };
+	char res[DMG_SESS_NAME_MAX];
+	int rc;
+
+	dmg_sess_res_name(s, j->disk, res, sizeof(res));
+	dmg_warn(r->log, "session=%s domain=%s: %s: I/O frozen with the replication link lost and no answer from the fence-peer handler; fencing from drbdmigd",
+		 s->sid, s->domain, res);
+	rc = fence(r, res, &body, &err);
+	if (rc == 0 && body.data && strstr((const char *)body.data, "exit=4")) {
+		if (dmg_backend_resume_io(r->b, s, j->disk, &err) < 0)
+			dmg_err(r->log, "session=%s: %s: resume-io: %s", s->sid, res, err.msg);
+		else
+			dmg_warn(r->log, "session=%s domain=%s: %s: I/O resumed by drbdmigd",
+				 s->sid, s->domain, res);
+	} else {
+		dmg_err(r->log, "session=%s domain=%s: %s: %s", s->sid, s->domain, res,
+			rc < 0 ? err.msg : "no fencing decision; I/O stays frozen");
+	}
+	dmg_buf_free(&body);
+	pthread_mutex_lock(&r->mu);
+	e->fencing--;
+	pthread_mutex_unlock(&r->mu);
+	free(j);
+	return NULL;
+}
+
+static void
+watch_frozen(struct dmg_registry *r, struct entry *e, int64_t now)
+{
+	enum dmg_phase ph = e->s->phase;
+	struct dmg_error err = { 0 };
+	struct fence_job *j;
+	pthread_attr_t attr;
+	pthread_t t;
+	int frozen = -1, busy;
+	size_t i;
+
+	if (!r->b || (ph != DMG_PH_READY && ph != DMG_PH_FINISHING && ph != DMG_PH_ROLLING_BACK))
+		return;
+	pthread_mutex_lock(&r->mu);
+	busy = e->fencing;
+	if (busy)
+		e->frozen_ms = 0;
+	pthread_mutex_unlock(&r->mu);
+	if (busy)
+		return;
+	for (i = 0; i < e->s->ndisks && frozen < 0; i++)
+		if (dmg_backend_io_frozen(r->b, e->s, (int)i, &err) > 0)
+			frozen = (int)i;
+	pthread_mutex_lock(&r->mu);
+	if (frozen < 0 || e->fencing) {
+		e->frozen_ms = 0;
+	} else if (!e->frozen_ms) {
+		e->frozen_ms = now;
+	} else if (now - e->frozen_ms > FROZEN_GRACE_MS && (j = calloc(1, sizeof(*j)))) {
+		j->r = r;
+		j->e = e;
+		j->disk = frozen;
+		e->fencing++;
+		e->frozen_ms = 0;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, fence_job_run, j) != 0) {
+			e->fencing--;
+			free(j);
+			dmg_err(r->log, "session=%s: cannot start the fencing thread", e->s->sid);
+		}
+		pthread_attr_destroy(&attr);
+	}
+	pthread_mutex_unlock(&r->mu);
 }
 
 /* The peer verb "fence", on the destination: the source lost the link in

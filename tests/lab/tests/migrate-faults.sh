@@ -17,6 +17,10 @@
 #   abort-sync       `virsh domjobabort` on the source during the initial sync
 #   abort-memcopy    `virsh domjobabort` on the source while the memory is copied
 #   qemu-dst         the destination's QEMU killed (SIGKILL) while the memory is copied
+#   handler-broken   the source's fence-peer handler broken (/bin/true bound over it:
+#                    DRBD logs "fence-peer helper broken" and would keep I/O frozen),
+#                    DRBD's traffic dropped in the window: drbdmigd's watchdog fences
+#                    and resumes I/O, the migration fails, the guest goes on on the source
 #   cut-switchover   DRBD's traffic dropped right after the switchover (source Primary
 #                    still, in its teardown): the teardown completes on both
 #   kill-src-build   drbdmigd on the source killed -9 while it builds, then restarted
@@ -41,12 +45,13 @@
 # shellcheck source=lib/testlib.sh
 . "$(dirname "$0")/lib/testlib.sh"
 
-ALL="sync-hiccup sync-cut abort-sync abort-memcopy qemu-dst cut-switchover kill-src-build
+ALL="sync-hiccup sync-cut abort-sync abort-memcopy qemu-dst handler-broken cut-switchover kill-src-build
 kill-dst-build kill-src-sync kill-dst-sync kill-src-window kill-dst-window kill-src-finish
 kill-dst-finish libvirtd-src libvirtd-dst crash-dst crash-src"
 # The test suite's part of the matrix (tests/run-tests.sh, CI): a link lost and
-# regained, a daemon killed in the dual-primary window, a host crash.
-QUICK="sync-hiccup kill-src-window crash-src"
+# regained, the link lost in the window with the fence-peer handler broken, a daemon
+# killed in the dual-primary window, a host crash.
+QUICK="sync-hiccup handler-broken kill-src-window crash-src"
 case ${FAULT_CASES:-quick} in
 all) CASES=$ALL ;;
 quick) CASES=$QUICK ;;
@@ -58,6 +63,7 @@ LV_MB=${FAULT_LV_MB:-48}         # 24 s of initial sync at SLOW_RATE
 UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000fa
 WANT=64
 W=$LAB_SHARED/faults
+HANDLER=/usr/libexec/drbdmig/drbdmig-fence-peer
 # DRBD's ports: one u32 mask covers 7808..7871 (0x1e80 / 0xffc0).
 E2E_CONF_EXTRA=$'drbd_port_min = 7808\ndrbd_port_max = 7871'
 FAST='<policy resync-rate="1G"><disk target="hda"/></policy>'
@@ -67,13 +73,13 @@ SLOW='<policy resync-rate="2M" sync-mode="fixed"><disk target="hda"/></policy>'
 
 faults_cleanup() {
 	local rc=$?
+	set +e   # a cleanup does all it can (and `(exit 1)` would end it under -e)
 	mig_kill
 	for h in A B; do
 		"$LAB" exec "$h" -t 10 -- true >/dev/null 2>&1 || "$LAB" boot "$h" || true
-		try "$h" sh -c "tc qdisc del dev eth0 root 2>/dev/null; true"
+		try "$h" sh -c "tc qdisc del dev eth0 root 2>/dev/null; umount $HANDLER 2>/dev/null; true"
 	done
-	(exit "$rc")
-	e2e_cleanup
+	e2e_cleanup "$rc"
 }
 trap faults_cleanup EXIT
 e2e_setup
@@ -176,6 +182,22 @@ c_qemu_dst() {
 	mig_wait
 	unshape "$SRC"
 	check "the migration failed" [ "$MIG_RC" -ne 0 ]
+	expect_outcome "$SRC"
+}
+
+c_handler_broken() {
+	on "$SRC" mount --bind /bin/true "$HANDLER"
+	slow_memcopy "$SRC"
+	mig_start "$SRC"
+	wait_window "$DST"
+	drbd_cut "$DST"
+	mig_wait
+	unshape "$SRC"
+	link_back "$DST"
+	on "$SRC" umount "$HANDLER"
+	check "the migration failed" [ "$MIG_RC" -ne 0 ]
+	check "DRBD found the handler broken" case_log "$SRC" "fencing from drbdmigd"
+	check "drbdmigd fenced and resumed I/O" case_log "$SRC" "I/O resumed by drbdmigd"
 	expect_outcome "$SRC"
 }
 

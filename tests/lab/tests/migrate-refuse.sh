@@ -28,11 +28,11 @@ GOOD='<policy resync-rate="200M"><disk target="hda"/></policy>'
 
 refuse_cleanup() {
 	local rc=$?
+	set +e   # a cleanup does all it can (and `(exit 1)` would end it under -e)
 	mig_kill
 	try B sh -c "vgs vgaway >/dev/null 2>&1 && vgrename -q vgaway vg0; lvremove -qy vg0/filler 2>/dev/null; true"
 	try A sh -c "virsh destroy $DOM; virsh undefine $DOM; test -z '$LOOP' || losetup -d '$LOOP'; rm -f /root/refuse-hdb.img"
-	(exit "$rc")
-	e2e_cleanup
+	e2e_cleanup "$rc"
 }
 trap refuse_cleanup EXIT
 

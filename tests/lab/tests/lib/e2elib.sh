@@ -45,9 +45,10 @@ daemon_kill9() {   # a daemon crash: SIGKILL, nothing cleaned up
 	on "$1" sh -c "kill -9 \$(cat $PIDF)"   # pid and socket files stay, as after a crash
 	log "drbdmigd on $1 killed with SIGKILL"
 }
+# By name, not --exec: a daemon started before a reinstall runs a deleted binary.
 daemon_stop() {
 	try "$1" sh -c "test ! -e $PIDF || start-stop-daemon --stop --quiet --retry TERM/30/KILL/5 \
-		--pidfile $PIDF --exec /usr/sbin/drbdmigd"
+		--pidfile $PIDF --name drbdmigd"
 }
 restart_libvirtd() {   # the package's postinst asks for it: libvirtd finds hooks at start
 	# Only when the hook is newer than the running libvirtd (the lab's init
@@ -76,8 +77,9 @@ check_clean() {   # check_clean HOST
 	check "$h is clean: no session, drbdmig verify clean, no DRBD minor, overlay dm device or metadata LV" [ -z "$out" ]
 }
 
-e2e_cleanup() {
-	local rc=$?
+e2e_cleanup() {   # e2e_cleanup [RC]: the EXIT trap, or called by a test's own with its $?
+	local rc=${1:-$?}
+	set +e
 	trap - EXIT
 	if [ "$rc" -ne 0 ]; then
 		for h in A B; do
@@ -122,6 +124,7 @@ e2e_daemons() {
 			install -m 600 "$2/peer.psk" /etc/drbdmig/peer.psk
 			{ cat "$2/drbdmig.conf"; echo "peer_listen = $3"; } >"$1"
 			drbdmigd --check-config >/dev/null' "$CONF" "$G_W" "$(ip_of "$h")"
+		daemon_stop "$h"   # one a failed test before may have left
 		daemon_start "$h"
 	done
 }
