@@ -93,6 +93,31 @@ self_host(const struct dmg_conf *c, const struct dmg_backend *b, char *out, size
 }
 
 /* Everything that needs threads starts here, after daemonize()'s fork. */
+/* DRBD runs its handlers (drbdmig's fence-peer among them) through the
+ * module's usermode helper.  A path the kernel cannot execute -- a stray
+ * newline from `echo path > .../usermode_helper` is enough -- makes every
+ * helper call "return 0", and fencing then leaves I/O frozen (drbdmigd's
+ * watchdog fences instead, 10 s later).  Warn at start. */
+static void
+check_usermode_helper(struct dmg_log *log)
+{
+	const char *param = "/sys/module/drbd/parameters/usermode_helper";
+	char path[256];
+	size_t n;
+	FILE *f = fopen(param, "re");
+
+	if (!f)
+		return;   /* module not loaded yet: nothing to say */
+	n = fread(path, 1, sizeof(path) - 1, f);
+	fclose(f);
+	path[n] = '\0';
+	if (n && path[n - 1] == '\n')
+		path[--n] = '\0';   /* the kernel's own line end */
+	if (!n || strchr(path, '\n') || access(path, X_OK) != 0)
+		dmg_warn(log, "DRBD's usermode helper (%s) is '%s', which cannot be executed: DRBD's handler calls fail (set it with printf, no newline: printf %%s /sbin/drbdadm > %s)",
+			 param, path, param);
+}
+
 static int
 serve(const struct dmg_conf *conf, int dry_run, struct dmg_server *server,
       struct dmg_handler *handler, struct dmg_log *log, struct dmg_error *err)
@@ -134,6 +159,8 @@ serve(const struct dmg_conf *conf, int dry_run, struct dmg_server *server,
 				 backend.pause_s, backend.pause_verb);
 		}
 	}
+	if (!dry_run)
+		check_usermode_helper(log);
 	if (!dry_run && access(DMG_FENCE_PEER_PATH, X_OK) == 0)
 		backend.fence_peer = DMG_FENCE_PEER_PATH;
 	else if (!dry_run)

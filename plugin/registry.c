@@ -35,6 +35,7 @@ struct entry {
 	int kick;
 	int resumed;                 /* libvirt said: resumed after migration, here */
 	int fencing;                 /* fence() calls running for it (table lock) */
+	int refs;                    /* the watchdog looks at it outside the lock */
 	int64_t frozen_ms;           /* DRBD I/O seen frozen, no fence running, since */
 	struct entry *next;
 };
@@ -49,11 +50,12 @@ struct dmg_registry {
 	struct dmg_sess_env env;
 	pthread_mutex_t mu;          /* the table, stop, kick */
 	pthread_cond_t cv;
+	pthread_cond_t wcv;          /* wakes the watchdog (stop) */
 	struct entry *head;
 	char stampq[16][VIR_UUID_STRING_BUFLEN];   /* domains to stamp (settle thread) */
 	int nstamp, stamp_all;
 	int stop, started;
-	pthread_t thread;
+	pthread_t thread, wthread;
 };
 
 /* ---- the world as the engine sees it ------------------------------------- */
@@ -234,7 +236,7 @@ reap(struct dmg_registry *r)
 			e->closed_ms = now;
 		/* Keep closed entries a few seconds: a CLI or peer thread may
 		 * still hold a pointer it found a moment ago. */
-		if (!e->closed_ms || now - e->closed_ms < 5000 || e->building || e->fencing ||
+		if (!e->closed_ms || now - e->closed_ms < 5000 || e->building || e->fencing || e->refs ||
 		    e->s->phase == DMG_PH_ATTENTION || pthread_mutex_trylock(&e->op) != 0) {
 			pp = &e->next;
 			continue;
@@ -279,6 +281,7 @@ dmg_registry_new(const struct dmg_reg_conf *conf, struct dmg_backend *b,
 					.self = r->self };
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
+	pthread_cond_init(&r->wcv, NULL);
 	if (mkdir(r->state_dir, 0700) < 0 && errno != EEXIST) {
 		int rc = dmg_error_sys(err, -errno, "cannot create %s", r->state_dir);
 
@@ -312,16 +315,25 @@ dmg_registry_free(struct dmg_registry *r)
 		pthread_mutex_lock(&r->mu);
 		r->stop = 1;
 		pthread_cond_signal(&r->cv);
+		pthread_cond_broadcast(&r->wcv);
 		pthread_mutex_unlock(&r->mu);
 		pthread_join(r->thread, NULL);
+		pthread_join(r->wthread, NULL);
 	}
 	while ((e = r->head)) {
 		r->head = e->next;
+		pthread_mutex_lock(&r->mu);
+		if (e->fencing) {   /* a fence job still runs on it: the process is exiting */
+			pthread_mutex_unlock(&r->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&r->mu);
 		dmg_sess_free(e->s);
 		pthread_mutex_destroy(&e->op);
 		free(e);
 	}
 	pthread_cond_destroy(&r->cv);
+	pthread_cond_destroy(&r->wcv);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
 }
@@ -398,7 +410,7 @@ settle_one(struct dmg_registry *r, struct entry *e, int64_t now)
 		dmg_warn(r->log, "session=%s domain=%s: waiting: %s", s->sid, s->domain, err.msg);
 }
 
-static void watch_frozen(struct dmg_registry *r, struct entry *e, int64_t now);
+static void *watch_thread(void *arg);
 
 static void *
 settle_thread(void *arg)
@@ -428,7 +440,6 @@ settle_thread(void *arg)
 		e = r->head;
 		pthread_mutex_unlock(&r->mu);
 		for (; e; e = e->next) {
-			watch_frozen(r, e, now);
 			if (e->building || pthread_mutex_trylock(&e->op) != 0)
 				continue;
 			settle_one(r, e, now);
@@ -446,6 +457,18 @@ dmg_registry_start(struct dmg_registry *r, struct dmg_error *err)
 
 	if (rc)
 		return dmg_error_set(err, -rc, "cannot start the settle thread");
+	/* Its own thread: a settle step can block on the very frozen I/O the
+	 * watchdog is there to resume (a table swap waiting for it). */
+	rc = pthread_create(&r->wthread, NULL, watch_thread, r);
+	if (rc) {
+		pthread_mutex_lock(&r->mu);
+		r->stop = 1;
+		pthread_cond_signal(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		pthread_join(r->thread, NULL);
+		r->stop = 0;
+		return dmg_error_set(err, -rc, "cannot start the watchdog thread");
+	}
 	r->started = 1;
 	return 0;
 }
@@ -1519,6 +1542,43 @@ watch_frozen(struct dmg_registry *r, struct entry *e, int64_t now)
 		pthread_attr_destroy(&attr);
 	}
 	pthread_mutex_unlock(&r->mu);
+}
+
+/* Every second: each open session's disks, looked at outside the table
+ * lock (a netlink call may wait behind a DRBD state change), the entry
+ * pinned by refs so that reap() leaves it alone meanwhile. */
+static void *
+watch_thread(void *arg)
+{
+	struct dmg_registry *r = arg;
+
+	for (;;) {
+		struct entry *e, *next;
+		struct timespec ts;
+
+		pthread_mutex_lock(&r->mu);
+		if (!r->stop) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&r->wcv, &r->mu, &ts);
+		}
+		if (r->stop) {
+			pthread_mutex_unlock(&r->mu);
+			return NULL;
+		}
+		if ((e = r->head))
+			e->refs++;
+		pthread_mutex_unlock(&r->mu);
+		while (e) {
+			watch_frozen(r, e, dmg_now_ms());
+			pthread_mutex_lock(&r->mu);
+			if ((next = e->next))
+				next->refs++;
+			e->refs--;
+			pthread_mutex_unlock(&r->mu);
+			e = next;
+		}
+	}
 }
 
 /* The peer verb "fence", on the destination: the source lost the link in

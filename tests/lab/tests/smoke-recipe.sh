@@ -96,7 +96,7 @@ drbd_helper_true() {
 	sh_on "$1" '
 		if [ -d /sys/module/drbd ]; then
 			cat /sys/module/drbd/parameters/usermode_helper >/run/smoke-helper.orig
-			echo /bin/true >/sys/module/drbd/parameters/usermode_helper
+			printf %s /bin/true >/sys/module/drbd/parameters/usermode_helper
 		else
 			echo unload >/run/smoke-helper.orig
 			modprobe drbd usermode_helper=/bin/true
@@ -109,7 +109,7 @@ drbd_helper_restore() {
 	"$LAB" exec "$1" -- sh -c '
 		orig=$(cat /run/smoke-helper.orig 2>/dev/null) || exit 0
 		rm -f /run/smoke-helper.orig
-		if [ "$orig" = unload ]; then rmmod drbd; else echo "$orig" >/sys/module/drbd/parameters/usermode_helper; fi'
+		if [ "$orig" = unload ]; then rmmod drbd; else printf %s "$orig" >/sys/module/drbd/parameters/usermode_helper; fi'
 }
 
 rm -rf "${LAB_SHARED:?}/smoke"

@@ -58,7 +58,10 @@ cleanup() {
 		try "$h" $ST resfile-remove /etc/drbd.d $RES
 		try "$h" lvremove -qy $VG/$META $VG/$LV $VG/$LVF $VG/$LVF-small
 		try "$h" rm -rf $W /usr/local/sbin/stortool
-		[ -s "$LAB_SHARED/ovl-umh-$h" ] && try "$h" cp /lab/shared/ovl-umh-$h $UMH
+		# printf, not echo or cp: the kernel keeps a trailing newline in the path,
+		# which then cannot be executed (every helper call "returns 0").
+		[ -s "$LAB_SHARED/ovl-umh-$h" ] &&
+			try "$h" sh -c "printf %s \"\$(cat /lab/shared/ovl-umh-$h)\" > $UMH"
 	done
 	rm -f "$LAB_SHARED"/ovl-*
 	exit "$rc"
@@ -75,7 +78,7 @@ UMH=/sys/module/drbd/parameters/usermode_helper
 for h in A B; do
 	on "$h" modprobe drbd
 	val "$h" cat $UMH > "$LAB_SHARED/ovl-umh-$h"
-	on "$h" sh -c "echo /sbin/drbdadm > $UMH"
+	on "$h" sh -c "printf %s /sbin/drbdadm > $UMH"   # no newline (see cleanup)
 done
 NAME_A=$(name_of A) NAME_B=$(name_of B)
 
