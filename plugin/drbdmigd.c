@@ -92,7 +92,6 @@ self_host(const struct dmg_conf *c, const struct dmg_backend *b, char *out, size
 		snprintf(out, len, "%s", b->host);
 }
 
-/* Everything that needs threads starts here, after daemonize()'s fork. */
 /* DRBD runs its handlers (drbdmig's fence-peer among them) through the
  * module's usermode helper.  A path the kernel cannot execute -- a stray
  * newline from `echo path > .../usermode_helper` is enough -- makes every
@@ -118,6 +117,7 @@ check_usermode_helper(struct dmg_log *log)
 			 param, path, param);
 }
 
+/* Everything that needs threads starts here, after daemonize()'s fork. */
 static int
 serve(const struct dmg_conf *conf, int dry_run, struct dmg_server *server,
       struct dmg_handler *handler, struct dmg_log *log, struct dmg_error *err)
