@@ -250,9 +250,17 @@ cmd_boot() {
 	# the image this run booted from (its kernel; the disks are overlays of it)
 	IMG=$(sed -n 's/^image=//p' "$RUN/state")
 	if [ -z "$IMG" ] || [ ! -f "$IMG/vmlinuz" ]; then die "the image of run $RUN is gone"; fi
+	# and its link's ports: `check` moves them, and a host booted on others has no link
+	PORT_BASE=$(sed -n 's/^port_base=//p' "$RUN/state")
+	[ -n "$PORT_BASE" ] || die "run $RUN does not record its link's ports"
 	start_host "$h" keep
 	say "booting $h again (pid $(qemu_pid "$h")) on its own disks"
 	wait_ready "$h" || { kill_host "$h"; exit 1; }
+	local peer
+	peer=$(host_peer "$h")
+	if host_alive "$peer" && ! cmd_exec "$h" -t 20 -- ping -c 2 -W 5 "$(host_ip "$peer")" >/dev/null; then
+		die "host $h is up again but cannot reach $peer over the link"
+	fi
 }
 
 cmd_up() {
@@ -280,6 +288,7 @@ cmd_up() {
 	mkdir -p "$RUN/shared" "$RUN/results"
 	touch "$RUN/.drbdmig-lab"
 	echo "image=$IMG" >"$RUN/state"
+	echo "port_base=$PORT_BASE" >>"$RUN/state"
 	[ -z "${LAB_DEB:-}" ] || echo "deb=$LAB_DEB" >>"$RUN/state"
 	make_initrd
 	# From here on a failure must not leave QEMUs behind.
@@ -297,6 +306,7 @@ cmd_status() {
 	echo "run dir: $RUN"
 	echo "cache:   $LAB_CACHE (image key $("$LAB_DIR/image/build.sh" --key))"
 	[ -r "$RUN/state" ] && sed 's/^/state:   /' "$RUN/state"
+	[ ! -r "$RUN/state" ] || PORT_BASE=$(sed -n 's/^port_base=//p' "$RUN/state")
 	for h in "${HOSTS[@]}"; do
 		pid=$(qemu_pid "$h")
 		if host_alive "$h"; then

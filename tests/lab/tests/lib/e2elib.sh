@@ -83,7 +83,8 @@ e2e_cleanup() {   # e2e_cleanup [RC]: the EXIT trap, or called by a test's own w
 	trap - EXIT
 	if [ "$rc" -ne 0 ]; then
 		for h in A B; do
-			try "$h" sh -c "drbdmig status; drbdmig verify; tail -n 60 $DLOG; cat /proc/drbd;
+			try "$h" sh -c "drbdmig status; drbdmig verify;
+				grep -av -e 'call state' -e 'cli status' $DLOG | tail -n 60; cat /proc/drbd;
 				dmsetup ls; lvs; virsh list --all"
 		done
 		[ -f "$W/console.log" ] && { log "guest console (tail):"; tail -n 3 "$W/console.log" | tr -d '\r'; }
@@ -94,10 +95,13 @@ e2e_cleanup() {   # e2e_cleanup [RC]: the EXIT trap, or called by a test's own w
 		done
 		try "$h" sh -c "tc qdisc del dev eth0 root 2>/dev/null; true"
 		daemon_stop "$h"
-		try "$h" sh -c "for r in \$(drbdsetup show 2>/dev/null | awk '/^resource/ {print \$2}');
+		# the guests' LVs may still map onto DRBD, which holds the overlay: them first
+		try "$h" sh -c "lvs --noheadings -o lv_name $VG | awk '{print \$1}' |
+			grep -E 'drbdmig-|$LV${EXTRA_LVS:+|$EXTRA_LVS}' >/tmp/e2e-lvs; for l in \$(cat /tmp/e2e-lvs);
+			do dmsetup remove $VG-\$(echo \$l | sed s/-/--/g) 2>/dev/null; done;
+			for r in \$(drbdsetup show 2>/dev/null | awk '/^resource/ {print \$2}');
 			do drbdsetup down \$r; done; for d in \$(dmsetup ls | awk '/^drbdmig-/ {print \$1}');
-			do dmsetup remove \$d; done; lvs --noheadings -o lv_name $VG | grep -E 'drbdmig-|$LV${EXTRA_LVS:+|$EXTRA_LVS}' |
-			xargs -r -I{} lvremove -qy $VG/{}; rm -f /etc/drbd.d/drbdmig-*.res /var/lib/drbdmig/*;
+			do dmsetup remove \$d; done; xargs -r -I{} lvremove -qy $VG/{} </tmp/e2e-lvs; rm -f /tmp/e2e-lvs /etc/drbd.d/drbdmig-*.res /var/lib/drbdmig/*;
 			test ! -e $CONF.e2e-saved || mv $CONF.e2e-saved $CONF"
 	done
 	exit "$rc"
@@ -195,8 +199,8 @@ wait_log() {
 	done
 }
 show_log() {   # show_log HOST [REGEX]: this case's daemon log lines on HOST
-	sh_on "$1" "tail -n +$(logoff "$1") $DLOG | grep -v -e 'call state' -e 'cli status' |
-		grep -E \"\${1:-.}\" | tail -n 40" "${2:-.}" | sed 's/^/    /' || true
+	sh_on "$1" "tail -n +$(logoff "$1") $DLOG | grep -av -e 'call state' -e 'cli status' |
+		grep -aE \"\${1:-.}\" | tail -n 40" "${2:-.}" | sed 's/^/    /' || true
 }
 
 # mig_start SRC [VIRSH-ARGS...]: `virsh migrate --live --p2p` of the guest from SRC to
