@@ -1302,7 +1302,9 @@ wait_left(struct dmg_registry *r, struct entry *e, int64_t until, struct dmg_err
  * not answer, for 20 s is taken to be stuck and is destroyed: it restarts
  * from a complete disk rather than continuing elsewhere without writes it
  * saw completed.  Such a QEMU may not fully exit while a thread of it waits
- * on the frozen I/O; its main thread gone is enough (nothing of it runs). */
+ * on the frozen I/O (libvirt's destroy then times out on its job lock): its
+ * SIGKILL pending, or its main thread gone, is enough (nothing of it runs
+ * any more, and it never sent its final state, which comes after the drain). */
 static int
 fence_alone(struct dmg_registry *r, struct entry *e, int64_t until, struct dmg_error *err)
 {

@@ -1032,14 +1032,57 @@ dmg_virt_destroy(struct dmg_virt *v, const char *uuid, struct dmg_error *err)
 	return rc;
 }
 
+/* Hex signal mask of a "Key:\t0000000000000100" line of /proc/PID/status. */
+static int
+status_mask(const char *status, const char *key, unsigned long long *mask)
+{
+	size_t klen = strlen(key);
+	const char *p;
+	char *end;
+
+	for (p = status; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, key, klen) != 0 || p[klen] != ':')
+			continue;
+		p += klen + 1;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		errno = 0;
+		*mask = strtoull(p, &end, 16);
+		return end != p && errno == 0 && (*end == '\n' || *end == '\0') ? 0 : -EINVAL;
+	}
+	return -ENOENT;
+}
+
+int
+dmg_proc_status_dying(const char *status)
+{
+	const unsigned long long kill_bit = 1ULL << (9 - 1);   /* SIGKILL */
+	unsigned long long m;
+	const char *st;
+
+	if (!status)
+		return 0;
+	st = strncmp(status, "State:", 6) == 0 ? status : strstr(status, "\nState:");
+	if (st) {
+		st += *st == '\n' ? 7 : 6;
+		while (*st == ' ' || *st == '\t')
+			st++;
+		if (*st == 'Z' || *st == 'X')
+			return 1;
+	}
+	if (status_mask(status, "SigPnd", &m) == 0 && (m & kill_bit))
+		return 1;
+	return status_mask(status, "ShdPnd", &m) == 0 && (m & kill_bit);
+}
+
 int
 dmg_virt_qemu_exited(struct dmg_virt *v, const char *name)
 {
-	char path[512], buf[512];
-	const char *paren;
+	char path[512], buf[4096];
+	size_t n;
 	long pid;
 	FILE *f;
-	int n;
+	int k;
 
 	if (v->uri && strcmp(v->uri, "qemu:///system") != 0)
 		return 0;
@@ -1049,17 +1092,16 @@ dmg_virt_qemu_exited(struct dmg_virt *v, const char *name)
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
-	n = fscanf(f, "%ld", &pid);
+	k = fscanf(f, "%ld", &pid);
 	fclose(f);
-	if (n != 1 || pid <= 1)
+	if (k != 1 || pid <= 1)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT;   /* gone already */
-	n = fgets(buf, sizeof(buf), f) != NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
-	/* "pid (comm) S ...": comm may hold spaces and parentheses */
-	paren = n ? strrchr(buf, ')') : NULL;
-	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+	buf[n] = '\0';
+	return dmg_proc_status_dying(buf);
 }

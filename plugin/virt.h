@@ -117,11 +117,17 @@ int dmg_virt_job_bounded(struct dmg_virt *v, const char *uuid, int abort_it, int
 int dmg_virt_destroy(struct dmg_virt *v, const char *uuid, struct dmg_error *err);
 
 /* 1 when the QEMU of domain `name` (per the pid file of libvirt's system
- * QEMU driver) has exited or is exiting -- its main thread a zombie, kept
- * only by a thread waiting in the kernel (e.g. on frozen DRBD I/O) -- so
- * that nothing of it can run the guest or send its state any more.  0 when
- * it lives or this cannot be told (no pid file, another libvirt URI). */
+ * QEMU driver) has exited or is exiting -- its main thread a zombie, or
+ * SIGKILL pending while a thread waits in the kernel (e.g. on frozen DRBD
+ * I/O) -- so that nothing of it can run the guest or send its state any
+ * more.  0 when it lives or this cannot be told (no pid file, another
+ * libvirt URI). */
 int dmg_virt_qemu_exited(struct dmg_virt *v, const char *name);
+
+/* The test behind it, on the text of a /proc/PID/status: 1 for a process
+ * that is a zombie or dead, or has SIGKILL pending (it never returns to
+ * user space: a thread in uninterruptible sleep only delays its exit). */
+int dmg_proc_status_dying(const char *status);
 
 /* "stopped/migrated", "started/booted", "reconnected", ...; never NULL. */
 const char *dmg_virt_event_str(int event, int detail);

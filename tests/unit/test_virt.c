@@ -2,10 +2,13 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
 
 #include "policy.h"
 #include "unit.h"
@@ -494,6 +497,107 @@ test_module_down(void)
 	free(text);
 }
 
+/* /proc/PID/status as Linux 6.1 prints it (shortened), with STATE/SIGPND/SHDPND. */
+static char *
+proc_status(const char *state, const char *sigpnd, const char *shdpnd)
+{
+	static const char fmt[] = "Name:\tqemu-system-x86\nUmask:\t0077\nState:\t%s\n"
+				  "Tgid:\t461\nPid:\t461\nThreads:\t1\nSigQ:\t4/3796\n"
+				  "SigPnd:\t%s\nShdPnd:\t%s\nSigBlk:\t0000000010002240\n"
+				  "SigIgn:\t0000000000001000\nSigCgt:\t0000000100004043\n";
+	size_t n = sizeof(fmt) + strlen(state) + strlen(sigpnd) + strlen(shdpnd);
+	char *s = malloc(n);
+
+	CU_ASSERT_FATAL(s != NULL);
+	snprintf(s, n, fmt, state, sigpnd, shdpnd);
+	return s;
+}
+
+static void
+expect_dying(const char *state, const char *sigpnd, const char *shdpnd, int want)
+{
+	char *s = proc_status(state, sigpnd, shdpnd);
+
+	CU_ASSERT_EQUAL(dmg_proc_status_dying(s), want);
+	free(s);
+}
+
+static void
+test_proc_dying(void)
+{
+	const char *const zero = "0000000000000000";
+
+	expect_dying("S (sleeping)", zero, zero, 0);
+	expect_dying("R (running)", zero, zero, 0);
+	/* what a destroyed QEMU blocked on DRBD's frozen I/O showed in the lab */
+	expect_dying("D (disk sleep)", "0000000000000100", zero, 1);
+	expect_dying("D (disk sleep)", zero, "0000000000000100", 1);
+	expect_dying("D (disk sleep)", "0000000000004100", zero, 1);
+	expect_dying("D (disk sleep)", zero, zero, 0);
+	/* SIGTERM, SIGSTOP pending: it may still run */
+	expect_dying("S (sleeping)", "0000000000004000", "0000000000040000", 0);
+	expect_dying("Z (zombie)", zero, zero, 1);
+	expect_dying("X (dead)", zero, zero, 1);
+	/* unreadable masks are no evidence */
+	expect_dying("D (disk sleep)", "01x0", "zz", 0);
+	expect_dying("D (disk sleep)", "", "", 0);
+	CU_ASSERT_EQUAL(dmg_proc_status_dying(NULL), 0);
+	CU_ASSERT_EQUAL(dmg_proc_status_dying(""), 0);
+	CU_ASSERT_EQUAL(dmg_proc_status_dying("State:\tZ (zombie)\n"), 1);
+	CU_ASSERT_EQUAL(dmg_proc_status_dying("Name:\tx\nSigPnd:\t100"), 1);
+	CU_ASSERT_EQUAL(dmg_proc_status_dying("Name:\tx\nXSigPnd:\t100\n"), 0);
+}
+
+/* The same test on real processes: this one, and a child killed and not reaped. */
+static char *
+read_status(pid_t pid)
+{
+	char path[64], *buf = calloc(1, 8192);
+	size_t n;
+	FILE *f;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	f = fopen(path, "re");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	n = fread(buf, 1, 8191, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void
+test_proc_dying_live(void)
+{
+	char *s = read_status(getpid());
+	struct timespec ts = { 0, 10000000 };
+	pid_t child;
+	int i, dying = 0, st;
+
+	CU_ASSERT_EQUAL(dmg_proc_status_dying(s), 0);
+	free(s);
+	child = fork();
+	CU_ASSERT_FATAL(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	s = read_status(child);
+	CU_ASSERT_EQUAL(dmg_proc_status_dying(s), 0);
+	free(s);
+	CU_ASSERT_EQUAL(kill(child, SIGKILL), 0);
+	for (i = 0; i < 500 && !dying; i++) {   /* until the kernel has made it a zombie */
+		s = read_status(child);
+		dying = dmg_proc_status_dying(s);
+		free(s);
+		if (!dying)
+			nanosleep(&ts, NULL);
+	}
+	CU_ASSERT_EQUAL(dying, 1);
+	CU_ASSERT_EQUAL(waitpid(child, &st, 0), child);
+	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+}
+
 void
 register_virt_tests(void)
 {
@@ -511,4 +615,6 @@ register_virt_tests(void)
 	CU_add_test(s, "event and state names", test_event_str);
 	CU_add_test(s, "module on libvirt's test driver", test_module_test_driver);
 	CU_add_test(s, "module with libvirtd down", test_module_down);
+	CU_add_test(s, "QEMU dying: /proc status", test_proc_dying);
+	CU_add_test(s, "QEMU dying: real processes", test_proc_dying_live);
 }
