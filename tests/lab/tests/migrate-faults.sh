@@ -284,6 +284,11 @@ restart_guest() {
 	log "every record the guest reported ($2) is on $1's LV"
 	on "$1" "$G_W/reccheck" --min-seq "$2" "/dev/$VG/$LV"
 	on "$1" dd if=/dev/zero of="/dev/$VG/$LV" bs=512 seek=1 count=4096 oflag=direct status=none
+	# A guest that came to HOST by migration is transient there: stopped, it is gone.
+	if ! val "$1" virsh list --all --name | grep -qx "$DOM"; then
+		log "the guest was transient on $1 (it came by migration): defined again"
+		on "$1" virsh define "$G_W/$DOM.xml"
+	fi
 	log "the guest starts again on $1"
 	on "$1" virsh start "$DOM"
 	wait_recs 0 120
