@@ -1032,13 +1032,12 @@ dmg_virt_destroy(struct dmg_virt *v, const char *uuid, struct dmg_error *err)
 	return rc;
 }
 
-/* Hex signal mask of a "Key:\t0000000000000100" line of /proc/PID/status. */
-static int
-status_mask(const char *status, const char *key, unsigned long long *mask)
+/* The value of a "Key:\tvalue" line of /proc/PID/status, or NULL. */
+static const char *
+status_value(const char *status, const char *key)
 {
 	size_t klen = strlen(key);
 	const char *p;
-	char *end;
 
 	for (p = status; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		if (strncmp(p, key, klen) != 0 || p[klen] != ':')
@@ -1046,33 +1045,36 @@ status_mask(const char *status, const char *key, unsigned long long *mask)
 		p += klen + 1;
 		while (*p == ' ' || *p == '\t')
 			p++;
-		errno = 0;
-		*mask = strtoull(p, &end, 16);
-		return end != p && errno == 0 && (*end == '\n' || *end == '\0') ? 0 : -EINVAL;
+		return p;
 	}
-	return -ENOENT;
+	return NULL;
+}
+
+/* A hex signal mask line ("SigPnd:\t0000000000000100") holds SIGKILL. */
+static int
+status_has_kill(const char *status, const char *key)
+{
+	const char *v = status_value(status, key);
+	unsigned long long m;
+	char *end;
+
+	if (!v)
+		return 0;
+	errno = 0;
+	m = strtoull(v, &end, 16);
+	if (end == v || errno != 0 || (*end != '\n' && *end != '\0'))
+		return 0;
+	return (m & (1ULL << (9 - 1))) != 0;   /* bit 9: SIGKILL */
 }
 
 int
 dmg_proc_status_dying(const char *status)
 {
-	const unsigned long long kill_bit = 1ULL << (9 - 1);   /* SIGKILL */
-	unsigned long long m;
-	const char *st;
+	const char *st = status ? status_value(status, "State") : NULL;
 
-	if (!status)
-		return 0;
-	st = strncmp(status, "State:", 6) == 0 ? status : strstr(status, "\nState:");
-	if (st) {
-		st += *st == '\n' ? 7 : 6;
-		while (*st == ' ' || *st == '\t')
-			st++;
-		if (*st == 'Z' || *st == 'X')
-			return 1;
-	}
-	if (status_mask(status, "SigPnd", &m) == 0 && (m & kill_bit))
+	if (st && (*st == 'Z' || *st == 'X'))
 		return 1;
-	return status_mask(status, "ShdPnd", &m) == 0 && (m & kill_bit);
+	return status && (status_has_kill(status, "SigPnd") || status_has_kill(status, "ShdPnd"));
 }
 
 int
