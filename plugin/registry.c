@@ -27,7 +27,7 @@
 struct entry {
 	struct dmg_session *s;
 	pthread_mutex_t op;          /* engine calls on s */
-	int building;                /* the hook thread owns it */
+	int building;                /* the hook thread owns it and holds op (table lock) */
 	int recovered;
 	int64_t ready_ms;            /* when READY was seen (destination) */
 	int64_t last_peer_ms;        /* last call from the peer (source) */
@@ -181,8 +181,12 @@ env_act(void *arg, struct dmg_session *s, const char *verb, int disk, const char
 
 /* ---- table ------------------------------------------------------------------ */
 
+/* Publishes s.  A session being built is published with its op lock held
+ * by the caller (the hook thread), so that no settle tick can see it between
+ * its creation and its build: it would take the fresh BUILDING session for
+ * an interrupted one and roll it back under the build. */
 static struct entry *
-add_entry(struct dmg_registry *r, struct dmg_session *s, int recovered)
+add_entry(struct dmg_registry *r, struct dmg_session *s, int recovered, int building)
 {
 	struct entry *e = calloc(1, sizeof(*e));
 
@@ -192,6 +196,10 @@ add_entry(struct dmg_registry *r, struct dmg_session *s, int recovered)
 	e->recovered = recovered;
 	e->last_peer_ms = dmg_now_ms();
 	pthread_mutex_init(&e->op, NULL);
+	if (building) {
+		pthread_mutex_lock(&e->op);
+		e->building = 1;
+	}
 	pthread_mutex_lock(&r->mu);
 	e->next = r->head;
 	r->head = e;
@@ -440,7 +448,8 @@ settle_thread(void *arg)
 		e = r->head;
 		pthread_mutex_unlock(&r->mu);
 		for (; e; e = e->next) {
-			if (e->building || pthread_mutex_trylock(&e->op) != 0)
+			/* A session being built holds its op lock. */
+			if (pthread_mutex_trylock(&e->op) != 0)
 				continue;
 			settle_one(r, e, now);
 			pthread_mutex_unlock(&e->op);
@@ -508,7 +517,7 @@ dmg_registry_recover(struct dmg_registry *r, struct dmg_error *err)
 		}
 		dmg_info(r->log, "session=%s domain=%s role=%s recovered in phase %s", s->sid,
 			 s->domain, s->role == DMG_ROLE_DST ? "dst" : "src", dmg_phase_name(s->phase));
-		if (!add_entry(r, s, 1)) {
+		if (!add_entry(r, s, 1, 0)) {
 			dmg_sess_free(s);
 			closedir(d);
 			return dmg_error_set(err, -ENOMEM, "out of memory");
@@ -854,7 +863,7 @@ dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
 			      &r->env, r->log, &s, err);
 	if (rc < 0)
 		goto fail;
-	e = add_entry(r, s, 0);
+	e = add_entry(r, s, 0, 1);
 	if (!e) {
 		s->phase = DMG_PH_ROLLED_BACK;
 		dmg_sess_free(s);
@@ -863,15 +872,15 @@ dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
 	}
 	dmg_info(r->log, "session=%s domain=%s role=dst source=%s disks=%zu: building the overlay",
 		 sid, p->domain, ep, p->ndisks);
-	pthread_mutex_lock(&e->op);
-	e->building = 1;
 	/* Finish (or give up) before the hook does, so that a build never
 	 * completes after libvirt stopped waiting for it. */
 	tmo = r->conf.sync_timeout;
 	if (r->conf.hook_timeout > 20 && tmo > r->conf.hook_timeout - 15)
 		tmo = r->conf.hook_timeout - 15;
 	rc = dmg_sess_build(s, (int)tmo, err);
+	pthread_mutex_lock(&r->mu);
 	e->building = 0;
+	pthread_mutex_unlock(&r->mu);
 	pthread_mutex_unlock(&e->op);
 	kick(r);
 	return rc;
@@ -964,7 +973,7 @@ dmg_registry_peer(struct dmg_registry *r, const struct dmg_jrec *req,
 		if (strcmp(req->step, "open") != 0)
 			return dmg_error_set(err, -ENOENT, "no such session %s", sid ? sid : "");
 		rc = dmg_sess_peer_call(NULL, req, r->state_dir, &r->env, r->log, &created, reply, err);
-		if (rc == 0 && created && !add_entry(r, created, 0)) {
+		if (rc == 0 && created && !add_entry(r, created, 0, 0)) {
 			dmg_sess_free(created);
 			return dmg_error_set(err, -ENOMEM, "out of memory");
 		}
@@ -1228,14 +1237,17 @@ cli_session_op(struct dmg_registry *r, const char *verb, const char *name,
 {
 	struct entry *e;
 	char line[512];
-	int rc;
+	int rc, building;
 
 	if (!name || !*name)
 		return dmg_error_set(err, -EINVAL, "%s: which domain?", verb);
 	e = find_named(r, name);
 	if (!e)
 		return dmg_error_set(err, -ENOENT, "no drbdmig session for '%s' on this host", name);
-	if (e->building && strcmp(verb, "cancel") == 0) {
+	pthread_mutex_lock(&r->mu);
+	building = e->building;
+	pthread_mutex_unlock(&r->mu);
+	if (building && strcmp(verb, "cancel") == 0) {
 		/* The hook thread owns the session: ask it to stop at its next
 		 * step or sync poll; it rolls back and refuses the migration. */
 		pthread_mutex_lock(&e->s->mu);

@@ -841,6 +841,12 @@ dmg_sess_build(struct dmg_session *s, int sync_timeout_s, struct dmg_error *err)
 	struct dmg_error rerr = { 0 };
 	int rc;
 
+	/* Only a fresh destination session is built; building one that was
+	 * already rolled back would bring its overlay up again, unowned. */
+	if (s->role != DMG_ROLE_DST || s->phase != DMG_PH_BUILDING)
+		return dmg_error_set(err, -ESTALE, "session %s is %s (%s): it cannot be built",
+				     s->sid, dmg_phase_name(s->phase),
+				     s->role == DMG_ROLE_DST ? "destination" : "source");
 	rc = build_steps(s, sync_timeout_s, err);
 	if (rc == 0)
 		return 0;

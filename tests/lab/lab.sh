@@ -500,7 +500,7 @@ start_rss_sampler() {
 }
 
 cmd_check() {
-	local reason t0 passed=0 failed=0 skipped=0 lines=() n rc t own_run=
+	local reason t0 passed=0 failed=0 skipped=0 lines=() n rc t why own_run=
 	t0=$SECONDS
 	if ! reason=$(can_run); then
 		skip "$reason"
@@ -523,7 +523,10 @@ cmd_check() {
 		case $2 in
 		0) passed=$((passed + 1)); lines+=("PASS  $1 ($3 s)") ;;
 		77) skipped=$((skipped + 1)); lines+=("SKIP  $1 ($3 s)") ;;
-		*) failed=$((failed + 1)); lines+=("FAIL  $1 ($3 s, rc=$2)") ;;
+		*) failed=$((failed + 1)); lines+=("FAIL  $1 ($3 s, rc=$2)")
+		   # CI shows only the end of the output: say there which check failed
+		   why=$(grep -a -m1 -E '^\[[^]]*\] FAIL' "$RUN/results/$1.log" 2>/dev/null || true)
+		   [ -z "$why" ] || lines+=("      ${why#*] }") ;;
 		esac
 	}
 	t=$SECONDS

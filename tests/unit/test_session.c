@@ -865,6 +865,31 @@ test_cancel_building(void)
 	world_fini(&w);
 }
 
+/* A settle that finds the fresh session first rolls it back (the daemon
+ * publishes a session being built with its op lock held so that this cannot
+ * happen); a build after that must refuse and change nothing. */
+static void
+test_build_after_rollback(void)
+{
+	struct world w;
+	struct dmg_error err = { 0 };
+	int nb, na;
+
+	world_init(&w, 2, 0);
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ROLLED_BACK);
+	nb = w.b.nact;
+	na = w.a.nact;
+	CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), -ESTALE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is rolled-back"));
+	CU_ASSERT_EQUAL(w.b.nact, nb);
+	CU_ASSERT_EQUAL(w.a.nact, na);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT(check_end(&w));
+	world_fini(&w);
+}
+
 /* Runs one whole migration with an injection on host h at act k.  Returns
  * 0 when k is past the last act (nothing was injected). */
 static int
@@ -1024,6 +1049,7 @@ register_session_tests(void)
 	CU_add_test(s, "destination fenced: its QEMU stopped, both roll back", test_fenced_dst);
 	CU_add_test(s, "source rolled back alone: the destination follows", test_src_rolled_back_alone);
 	CU_add_test(s, "cancel while building: both roll back", test_cancel_building);
+	CU_add_test(s, "build refused on a rolled-back session", test_build_after_rollback);
 	CU_add_test(s, "late finish or close on the source: no effect", test_late_finish);
 	CU_add_test(s, "libvirt away on the source at the switchover: waits", test_src_libvirt_away);
 	CU_add_test(s, "source alone while a migration job runs: waits", test_src_alone_while_migrating);
