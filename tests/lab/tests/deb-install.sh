@@ -1,11 +1,11 @@
 #!/bin/bash
 # The Debian package on a lab host, the way an admin without systemd uses it (the lab has
 # no systemd): dpkg -i (postinst tells to restart libvirtd, restarts nothing), the installed
-# layout, drbdmigd --check-config, the start path of drbdmigd(8) for hosts without
-# systemd (`drbdmigd -p PIDFILE` returns once ready; start-stop-daemon stops it), the
-# installed hook against the daemon (refusal while it is down, events while it is up),
-# drbdmig ping, then dpkg -r (files gone, the edited conffile kept and kept again over a
-# reinstall) and dpkg -P (everything gone).
+# layout and the enabled unit, drbdmigd --check-config, the start path of drbdmigd(8) for
+# hosts without systemd (`drbdmigd -p PIDFILE` returns once ready; start-stop-daemon stops
+# it), the installed hook against the daemon (refusal while it is down, events while it is
+# up), drbdmig ping, then dpkg -r (files gone, the edited conffile kept and kept again over
+# a reinstall) and dpkg -P (everything gone).
 #
 # Needs LAB_DEB (tests/deb/build-deb.sh; run-tests.sh's lab stage passes it); skipped
 # without. Runs on host A; if lab.sh up installed LAB_DEB there, it is purged first and
@@ -86,6 +86,9 @@ check "the conffile is registered" \
 	grep -q "^ $CONF " <<<"$(val $H dpkg-query -W -f='${Conffiles}\n' drbdmig)"
 check "/var/lib/drbdmig has mode 700" [ "$(val $H stat -c %a /var/lib/drbdmig)" = 700 ]
 check "the unit is installed" grep -qx /lib/systemd/system/drbdmigd.service <<<"$(val $H dpkg -L drbdmig)"
+# postinst enables it (deb-systemd-helper works without a running systemd)
+check "the unit is enabled (multi-user.target wants it)" [ "$(val $H readlink \
+	/etc/systemd/system/multi-user.target.wants/drbdmigd.service)" = /lib/systemd/system/drbdmigd.service ]
 check "drbdmigd --check-config accepts the shipped configuration" \
 	grep -q "configuration OK" <<<"$(val $H drbdmigd --check-config)"
 
@@ -131,7 +134,8 @@ log "== dpkg -P removes everything"
 on $H dpkg -P drbdmig
 check "purged" [ "$(state)" = none ]
 for f in $CONF /etc/drbdmig /var/lib/drbdmig /usr/sbin/drbdmigd /usr/bin/drbdmig $HOOK \
-	/usr/libexec/drbdmig /lib/systemd/system/drbdmigd.service; do
+	/usr/libexec/drbdmig /lib/systemd/system/drbdmigd.service \
+	/etc/systemd/system/multi-user.target.wants/drbdmigd.service; do
 	check "$f is gone" [ "$(rc_of sh -c "test -e $f || test -L $f")" = 1 ]
 done
 log "PASS ($((SECONDS - T_START)) s)"
