@@ -386,7 +386,11 @@ cmd_exec() {
 		stream_from "$jd/out" out_off 1
 		stream_from "$jd/err" err_off 2
 		rc=$(cat "$jd/rc")
-		rm -rf "$jd"
+		# Out of the agent's sight first, in one rename: rm -rf alone removes
+		# 'started' before 'cmd', and the agent, polling jobs/*, then ran the
+		# job a second time (CI: a `virsh migrate` ran again on the host it had
+		# left, and its files made the rm fail).
+		mv "$jd" "$jobs/.done.$id" && rm -rf "$jobs/.done.$id"
 	fi
 	[ -z "$cancelled" ] || rc=130
 	return "$rc"
