@@ -50,7 +50,7 @@ serve(struct dmg_peersrv *p, struct dmg_peer_conn *c)
 			return;
 		}
 		dmg_debug(p->log, "peer %s: call %s", dmg_peer_conn_name(c), req.step);
-		rc = dmg_registry_peer(p->r, &req, &reply, &err);
+		rc = dmg_registry_peer(p->r, dmg_peer_conn_name(c), &req, &reply, &err);
 		if (rc == 0)
 			n = dmg_jrec_format_line(&reply, line, sizeof(line), &err);
 		dl = dmg_now_ms() + (int64_t)p->timeout_s * 1000;

@@ -943,7 +943,7 @@ fence_closed(struct dmg_registry *r, const char *sid, struct dmg_jrec *reply,
 }
 
 int
-dmg_registry_peer(struct dmg_registry *r, const struct dmg_jrec *req,
+dmg_registry_peer(struct dmg_registry *r, const char *identity, const struct dmg_jrec *req,
 		  struct dmg_jrec *reply, struct dmg_error *err)
 {
 	const char *sid = dmg_jrec_get(req, "sid");

@@ -64,8 +64,9 @@ void dmg_registry_stamp(struct dmg_registry *r, const char *domain);
  * returns 0, or a positive "something is wrong" for verify, or negative. */
 int dmg_registry_cli(struct dmg_registry *r, const struct dmg_jrec *req,
 		     struct dmg_buf *body, struct dmg_error *err);
-/* Peer verbs (session calls, whohas). */
-int dmg_registry_peer(struct dmg_registry *r, const struct dmg_jrec *req,
+/* Peer verbs (session calls, whohas), from the authenticated peer named
+ * identity (the `peers` entry it proved to be). */
+int dmg_registry_peer(struct dmg_registry *r, const char *identity, const struct dmg_jrec *req,
 		      struct dmg_jrec *reply, struct dmg_error *err);
 
 #endif
