@@ -11,6 +11,29 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Lock ordering (take only in this order; never hold one while waiting on
+ * the network, libvirt or storage unless said):
+ *
+ *   entry->op          engine calls on one session (build, settle, peer
+ *                      verbs, cancel/cleanup).  Held for whole steps, even
+ *                      across peer calls and storage; the build holds it for
+ *                      the whole sync.  Only ever one op lock at a time.
+ *     r->mu            the table (head, next), and per entry: building,
+ *                      refs, fencing, kick, resumed, frozen_ms; stop, the
+ *                      stamp queue.  Short; nothing slow under it.
+ *       s->mu          one session's phase/progress/flags vs. readers
+ *                      (status, hooks, the fence paths, which never take op).
+ *   b->mu              the backend's minor/port sets (leaf; taken alone).
+ *
+ * Lifetimes: an entry is freed only by reap() on the settle thread, and only
+ * when its session is closed, no one holds a reference (refs), no build or
+ * fence runs on it, and its op lock is free.  Whoever uses an entry outside
+ * r->mu holds a reference taken under r->mu (entry_get/entry_put); the
+ * settle thread itself walks the list unlocked, since it alone unlinks.
+ *
+ * Threads: the settle thread (settle, reap, stamps), the watchdog (frozen
+ * DRBD I/O), one per fence job, and the callers' threads: hook requests
+ * (migrate begin builds on it), CLI requests, peer connections. */
 #include "dm.h"
 #include "drbd.h"
 #include "drbdconf.h"
@@ -31,17 +54,17 @@ struct entry {
 	int recovered;
 	int64_t ready_ms;            /* when READY was seen (destination) */
 	int64_t last_peer_ms;        /* last call from the peer (source) */
-	int64_t closed_ms;           /* first seen closed; freed a while later */
 	int kick;
 	int resumed;                 /* libvirt said: resumed after migration, here */
 	int fencing;                 /* fence() calls running for it (table lock) */
-	int refs;                    /* the watchdog looks at it outside the lock */
+	int refs;                    /* users outside the table lock (table lock) */
 	int64_t frozen_ms;           /* DRBD I/O seen frozen, no fence running, since */
 	struct entry *next;
 };
 
 struct dmg_registry {
 	struct dmg_reg_conf conf;
+	struct dmg_conf peers;       /* the `peers` list and default port only */
 	char state_dir[256], self[300];
 	struct dmg_backend *b;
 	struct dmg_virt *virt;
@@ -85,6 +108,24 @@ env_dom(void *arg, const char *uuid, enum dmg_dom *st, struct dmg_error *err)
 }
 
 static int
+env_policy(void *arg, const char *uuid, struct dmg_policy **out, struct dmg_error *err)
+{
+	struct dmg_registry *r = arg;
+	char *xml = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	if (!r->virt)
+		return dmg_error_set(err, -ENOTCONN, "no libvirt connection");
+	rc = dmg_virt_live_xml(r->virt, uuid, &xml, &len, err);
+	if (rc == 0 && (rc = dmg_policy_parse(xml, len, out, err)) < 0)
+		dmg_error_prefix(err, "the live XML of %s here", uuid);
+	free(xml);
+	return rc;
+}
+
+static int
 env_migrating(void *arg, const char *uuid)
 {
 	struct dmg_registry *r = arg;
@@ -118,6 +159,24 @@ split_endpoint(const char *ep, char *host, size_t hl, unsigned *port)
 	}
 	*port = (unsigned)p;
 	return *host ? 0 : -EINVAL;
+}
+
+/* The endpoint "host:port" of the `peers` entry whose host is name (or, if
+ * addr is given, whose host is addr); -ENOENT when there is none. */
+static int
+peer_endpoint(const struct dmg_registry *r, const char *name, const char *addr, char *ep,
+	      size_t len)
+{
+	char host[256];
+	unsigned port;
+	size_t i;
+
+	for (i = 0; dmg_conf_peer(&r->peers, i, host, sizeof(host), &port); i++)
+		if ((name && strcmp(host, name) == 0) || (addr && strcmp(host, addr) == 0)) {
+			snprintf(ep, len, "%s:%u", host, port);
+			return 0;
+		}
+	return -ENOENT;
 }
 
 /* One call to the drbdmig daemon at endpoint ep. */
@@ -219,6 +278,30 @@ find_sid(struct dmg_registry *r, const char *sid)
 	return NULL;
 }
 
+/* The entry of sid with a reference held (NULL if none); entry_put() it. */
+static struct entry *
+entry_get(struct dmg_registry *r, const char *sid)
+{
+	struct entry *e;
+
+	pthread_mutex_lock(&r->mu);
+	e = find_sid(r, sid);
+	if (e)
+		e->refs++;
+	pthread_mutex_unlock(&r->mu);
+	return e;
+}
+
+static void
+entry_put(struct dmg_registry *r, struct entry *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&r->mu);
+	e->refs--;
+	pthread_mutex_unlock(&r->mu);
+}
+
 static void
 release_sides(struct dmg_registry *r, struct dmg_session *s)
 {
@@ -238,13 +321,8 @@ reap(struct dmg_registry *r)
 
 	pthread_mutex_lock(&r->mu);
 	for (pp = &r->head; (e = *pp);) {
-		int64_t now = dmg_now_ms();
-
-		if (dmg_phase_closed(e->s->phase) && !e->closed_ms)
-			e->closed_ms = now;
-		/* Keep closed entries a few seconds: a CLI or peer thread may
-		 * still hold a pointer it found a moment ago. */
-		if (!e->closed_ms || now - e->closed_ms < 5000 || e->building || e->fencing || e->refs ||
+		/* Whoever still uses the entry holds a reference. */
+		if (!dmg_phase_closed(e->s->phase) || e->building || e->fencing || e->refs ||
 		    e->s->phase == DMG_PH_ATTENTION || pthread_mutex_trylock(&e->op) != 0) {
 			pp = &e->next;
 			continue;
@@ -278,6 +356,9 @@ dmg_registry_new(const struct dmg_reg_conf *conf, struct dmg_backend *b,
 	if (!r)
 		return dmg_error_set(err, -ENOMEM, "out of memory");
 	r->conf = *conf;
+	snprintf(r->peers.peers, sizeof(r->peers.peers), "%s", conf->peers ? conf->peers : "");
+	r->peers.peer_port = conf->self_port ? conf->self_port : DEFAULT_PEER_PORT;
+	r->conf.peers = r->peers.peers;
 	snprintf(r->state_dir, sizeof(r->state_dir), "%s", conf->state_dir);
 	r->conf.state_dir = r->state_dir;
 	snprintf(r->self, sizeof(r->self), "%s:%u", conf->self_host ? conf->self_host : "",
@@ -286,7 +367,7 @@ dmg_registry_new(const struct dmg_reg_conf *conf, struct dmg_backend *b,
 	r->log = log;
 	r->env = (struct dmg_sess_env){ .arg = r, .act = env_act, .dom_state = env_dom,
 					.migrating = env_migrating, .peer = env_peer,
-					.self = r->self };
+					.dom_policy = env_policy, .self = r->self };
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	pthread_cond_init(&r->wcv, NULL);
@@ -681,34 +762,40 @@ struct whohas {
 	char found[300];
 };
 
-/* Falls back to asking the configured peers who runs the domain. */
+/* The source is always one of `peers`: the stamp in the guest's metadata
+ * (anyone who can edit the domain can write it) only chooses among them.
+ * Without a stamp, the configured peers are asked who runs the domain. */
 static int
 find_source(struct dmg_registry *r, const struct dmg_policy *p, const char *xml, size_t len,
 	    char *ep, size_t eplen, struct dmg_error *err)
 {
-	char host[DMG_VIRT_HOST_MAX], addr[DMG_VIRT_ADDR_MAX], list[1024], *tok, *save = NULL;
+	char host[DMG_VIRT_HOST_MAX], addr[DMG_VIRT_ADDR_MAX], phost[256];
 	struct dmg_error serr = { 0 };
 	unsigned port;
+	size_t i;
 
 	if (dmg_virt_parse_stamp(xml, len, host, sizeof(host), addr, sizeof(addr), &port, &serr) == 0) {
-		snprintf(ep, eplen, "%s:%u", addr, port);
-		return 0;
+		if (peer_endpoint(r, host, addr, ep, eplen) == 0)
+			return 0;
+		return dmg_error_set(err, -EACCES, "the source host named in '%s''s drbdmig stamp (%s, %s) is not in this host's peers list; add it to `peers` in drbdmig.conf",
+				     p->domain, host, addr);
 	}
-	snprintf(list, sizeof(list), "%s", r->conf.peers ? r->conf.peers : "");
-	for (tok = strtok_r(list, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+	for (i = 0; dmg_conf_peer(&r->peers, i, phost, sizeof(phost), &port); i++) {
 		struct dmg_jrec req, reply;
 		struct dmg_error perr = { 0 };
+		char cand[300];
 		const char *st;
 
+		snprintf(cand, sizeof(cand), "%s:%u", phost, port);
 		dmg_jrec_init(&req, "whohas");
 		if (dmg_jrec_set(&req, "uuid", p->uuid, &perr) < 0 ||
-		    peer_call_ep(r, tok, &req, r->conf.peer_timeout, &reply, &perr) < 0) {
-			dmg_warn(r->log, "asking %s who runs %s: %s", tok, p->domain, perr.msg);
+		    peer_call_ep(r, cand, &req, r->conf.peer_timeout, &reply, &perr) < 0) {
+			dmg_warn(r->log, "asking %s who runs %s: %s", cand, p->domain, perr.msg);
 			continue;
 		}
 		st = dmg_jrec_get(&reply, "state");
 		if (st && (strcmp(st, "running") == 0 || strcmp(st, "paused") == 0)) {
-			snprintf(ep, eplen, "%s", tok);
+			snprintf(ep, eplen, "%s", cand);
 			return 0;
 		}
 	}
@@ -757,7 +844,7 @@ probe_source(struct dmg_registry *r, const char *ep, const struct dmg_policy *p,
 
 		dmg_jrec_init(&req, "probe");
 		if ((rc = dmg_jrec_set(&req, "uuid", p->uuid, err)) < 0 ||
-		    (rc = dmg_jrec_set(&req, "path", disks[i].path, err)) < 0)
+		    (rc = dmg_jrec_set(&req, "target", disks[i].target, err)) < 0)
 			return rc;
 		rc = peer_call_ep(r, ep, &req, r->conf.peer_timeout, &reply, err);
 		if (rc < 0) {
@@ -774,25 +861,44 @@ probe_source(struct dmg_registry *r, const char *ep, const struct dmg_policy *p,
 	return 0;
 }
 
-/* The peer verb "probe", on the source: validation only, nothing changes. */
+/* The peer verb "probe", on the source: validation only, nothing changes.
+ * The request names a target; which LV that is, and whether the domain is
+ * drbdmig's to touch at all, comes from this host's own libvirt. */
 static int
 probe(struct dmg_registry *r, const struct dmg_jrec *req, struct dmg_jrec *reply,
       struct dmg_error *err)
 {
-	const char *uuid = dmg_jrec_get(req, "uuid"), *path = dmg_jrec_get(req, "path");
+	const char *uuid = dmg_jrec_get(req, "uuid"), *target = dmg_jrec_get(req, "target");
 	char vg[DMG_SESS_NAME_MAX], lv[DMG_SESS_NAME_MAX], size[24];
+	const struct dmg_policy_disk *pd = NULL;
+	struct dmg_policy *p = NULL;
 	enum dmg_dom st = DMG_DOM_UNKNOWN;
 	uint64_t bytes = 0;
+	size_t i;
 	int rc;
 
-	if (!uuid || !path || !*path)
-		return dmg_error_set(err, -EPROTO, "probe: uuid and path are required");
+	if (!uuid || !target || !*target)
+		return dmg_error_set(err, -EPROTO, "probe: uuid and target are required");
 	if ((rc = env_dom(r, uuid, &st, err)) < 0)
 		return rc;
 	if (st != DMG_DOM_RUNNING && st != DMG_DOM_PAUSED)
 		return dmg_error_set(err, -ESRCH, "domain %s is not running on %s (%s)", uuid,
 				     r->b->host, dmg_dom_name(st));
-	if ((rc = dmg_backend_probe(r->b, path, vg, sizeof(vg), lv, sizeof(lv), &bytes, err)) < 0)
+	if ((rc = env_policy(r, uuid, &p, err)) < 0)
+		return rc;
+	if (!p)
+		return dmg_error_set(err, -EPERM, "domain %s carries no drbdmig policy on %s", uuid,
+				     r->b->host);
+	for (i = 0; i < p->ndisks && !pd; i++)
+		if (strcmp(p->disks[i].target, target) == 0)
+			pd = &p->disks[i];
+	if (!pd)
+		rc = dmg_error_set(err, -EPERM, "'%s' is not an annotated disk of domain '%s' on %s",
+				   target, p->domain, r->b->host);
+	else
+		rc = dmg_backend_probe(r->b, pd->source, vg, sizeof(vg), lv, sizeof(lv), &bytes, err);
+	dmg_policy_free(p);
+	if (rc < 0)
 		return rc;
 	snprintf(size, sizeof(size), "%" PRIu64, bytes);
 	dmg_jrec_init(reply, "probe");
@@ -807,7 +913,7 @@ dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
 			   const char *xml, size_t len, struct dmg_error *err)
 {
 	struct dmg_sess_disk disks[DMG_SESS_DISKS_MAX];
-	char sid[DMG_SID_LEN + 1], secret[65], ep[300], srchost[256];
+	char sid[DMG_SID_LEN + 1], secret[65], tok[DMG_TOK_LEN + 1], ep[300], srchost[256];
 	struct dmg_session *s = NULL;
 	struct entry *e;
 	unsigned srcport, tmo;
@@ -857,10 +963,11 @@ dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
 	if ((rc = probe_source(r, ep, p, disks, p->ndisks, err)) < 0 ||
 	    (rc = dmg_backend_dst_check(r->b, disks, p->ndisks, err)) < 0)
 		goto fail;
-	if ((rc = hexrand(sid, DMG_SID_LEN / 2, err)) < 0 || (rc = hexrand(secret, 16, err)) < 0)
+	if ((rc = hexrand(sid, DMG_SID_LEN / 2, err)) < 0 || (rc = hexrand(secret, 16, err)) < 0 ||
+	    (rc = hexrand(tok, DMG_TOK_LEN / 2, err)) < 0)
 		goto fail;
 	rc = dmg_sess_new_dst(r->state_dir, sid, p->domain, p->uuid, ep, disks, p->ndisks, secret,
-			      &r->env, r->log, &s, err);
+			      tok, &r->env, r->log, &s, err);
 	if (rc < 0)
 		goto fail;
 	e = add_entry(r, s, 0, 1);
@@ -897,11 +1004,13 @@ fail:
 static int fence_dst(struct dmg_registry *r, struct entry *e, struct dmg_jrec *reply,
 		     struct dmg_error *err);
 
-/* A closed session's final phase, read from its .closed journal. */
+/* A closed session's final phase, read from its .closed journal, for the
+ * session's own peer only. */
 static int
-closed_phase(struct dmg_registry *r, const char *sid, struct dmg_jrec *reply,
-	     struct dmg_error *err)
+closed_phase(struct dmg_registry *r, const char *caller, const struct dmg_jrec *req,
+	     struct dmg_jrec *reply, struct dmg_error *err)
 {
+	const char *sid = dmg_jrec_get(req, "sid");
 	char path[512];
 	struct dmg_session *s = NULL;
 	int rc;
@@ -914,8 +1023,11 @@ closed_phase(struct dmg_registry *r, const char *sid, struct dmg_jrec *reply,
 	rc = dmg_sess_load(path, &r->env, r->log, &s, err);
 	if (rc < 0)
 		return rc;
-	dmg_jrec_init(reply, "state");
-	rc = dmg_jrec_set(reply, "phase", dmg_phase_name(s->phase), err);
+	rc = dmg_sess_check_caller(s, caller, req, err);
+	if (rc == 0) {
+		dmg_jrec_init(reply, "state");
+		rc = dmg_jrec_set(reply, "phase", dmg_phase_name(s->phase), err);
+	}
 	if (rc == 0)
 		rc = dmg_jrec_set(reply, "dom", "unknown", err);
 	dmg_journal_close(s->j);
@@ -926,12 +1038,13 @@ closed_phase(struct dmg_registry *r, const char *sid, struct dmg_jrec *reply,
 
 /* "fence" for a session closed here: done means the guest ran here. */
 static int
-fence_closed(struct dmg_registry *r, const char *sid, struct dmg_jrec *reply,
-	     struct dmg_error *err)
+fence_closed(struct dmg_registry *r, const char *caller, const struct dmg_jrec *req,
+	     struct dmg_jrec *reply, struct dmg_error *err)
 {
+	const char *sid = dmg_jrec_get(req, "sid");
 	struct dmg_jrec st;
 	const char *ph;
-	int rc = closed_phase(r, sid, &st, err);
+	int rc = closed_phase(r, caller, req, &st, err);
 
 	if (rc < 0)
 		return rc;
@@ -948,9 +1061,14 @@ dmg_registry_peer(struct dmg_registry *r, const char *identity, const struct dmg
 {
 	const char *sid = dmg_jrec_get(req, "sid");
 	struct dmg_session *created = NULL;
+	char caller[300];
 	struct entry *e;
 	int rc;
 
+	/* The channel serves only `peers`; checked again here, since every
+	 * session a caller opens or touches is bound to its entry. */
+	if (!identity || peer_endpoint(r, identity, NULL, caller, sizeof(caller)) < 0)
+		return dmg_error_set(err, -EACCES, "not a configured peer");
 	if (strcmp(req->step, "probe") == 0)
 		return probe(r, req, reply, err);
 	if (strcmp(req->step, "whohas") == 0) {
@@ -962,17 +1080,16 @@ dmg_registry_peer(struct dmg_registry *r, const char *identity, const struct dmg
 		dmg_jrec_init(reply, "whohas");
 		return dmg_jrec_set(reply, "state", dmg_dom_name(st), err);
 	}
-	pthread_mutex_lock(&r->mu);
-	e = find_sid(r, sid);
-	pthread_mutex_unlock(&r->mu);
+	e = entry_get(r, sid);
 	if (!e) {
 		if (strcmp(req->step, "state") == 0)
-			return closed_phase(r, sid, reply, err);
+			return closed_phase(r, caller, req, reply, err);
 		if (strcmp(req->step, "fence") == 0)
-			return fence_closed(r, sid, reply, err);
+			return fence_closed(r, caller, req, reply, err);
 		if (strcmp(req->step, "open") != 0)
 			return dmg_error_set(err, -ENOENT, "no such session %s", sid ? sid : "");
-		rc = dmg_sess_peer_call(NULL, req, r->state_dir, &r->env, r->log, &created, reply, err);
+		rc = dmg_sess_peer_call(NULL, caller, req, r->state_dir, &r->env, r->log, &created,
+					reply, err);
 		if (rc == 0 && created && !add_entry(r, created, 0, 0)) {
 			dmg_sess_free(created);
 			return dmg_error_set(err, -ENOMEM, "out of memory");
@@ -982,15 +1099,28 @@ dmg_registry_peer(struct dmg_registry *r, const char *identity, const struct dmg
 				 created->domain, created->peer);
 		return rc;
 	}
-	e->last_peer_ms = dmg_now_ms();
-	if (strcmp(req->step, "fence") == 0)
-		return fence_dst(r, e, reply, err);
-	if (strcmp(req->step, "state") == 0)   /* never waits for a running step */
-		return dmg_sess_peer_call(e->s, req, r->state_dir, &r->env, r->log, &created, reply, err);
-	pthread_mutex_lock(&e->op);
-	rc = dmg_sess_peer_call(e->s, req, r->state_dir, &r->env, r->log, &created, reply, err);
-	pthread_mutex_unlock(&e->op);
-	kick(r);
+	rc = dmg_sess_check_caller(e->s, caller, req, err);
+	if (rc == 0) {
+		pthread_mutex_lock(&r->mu);
+		e->last_peer_ms = dmg_now_ms();
+		pthread_mutex_unlock(&r->mu);
+	}
+	if (rc < 0) {
+		dmg_warn(r->log, "session=%s: call '%s' from peer %s refused: not its session",
+			 e->s->sid, req->step, caller);
+	} else if (strcmp(req->step, "fence") == 0) {
+		rc = fence_dst(r, e, reply, err);
+	} else if (strcmp(req->step, "state") == 0) {   /* never waits for a running step */
+		rc = dmg_sess_peer_call(e->s, caller, req, r->state_dir, &r->env, r->log, &created,
+					reply, err);
+	} else {
+		pthread_mutex_lock(&e->op);
+		rc = dmg_sess_peer_call(e->s, caller, req, r->state_dir, &r->env, r->log, &created,
+					reply, err);
+		pthread_mutex_unlock(&e->op);
+		kick(r);
+	}
+	entry_put(r, e);
 	return rc;
 }
 
@@ -1216,7 +1346,8 @@ cli_verify(struct dmg_registry *r, int remove, struct dmg_buf *body, struct dmg_
 	return v.bad;
 }
 
-/* Sessions named by domain name, uuid or sid. */
+/* The session named by domain name, uuid or sid, with a reference held
+ * (entry_put() it). */
 static struct entry *
 find_named(struct dmg_registry *r, const char *name)
 {
@@ -1227,23 +1358,39 @@ find_named(struct dmg_registry *r, const char *name)
 		if (strcmp(e->s->domain, name) == 0 || strcmp(e->s->uuid, name) == 0 ||
 		    strcmp(e->s->sid, name) == 0)
 			break;
+	if (e)
+		e->refs++;
 	pthread_mutex_unlock(&r->mu);
 	return e;
 }
+
+static int cli_entry_op(struct dmg_registry *r, struct entry *e, const char *verb,
+			struct dmg_buf *body, struct dmg_error *err);
 
 static int
 cli_session_op(struct dmg_registry *r, const char *verb, const char *name,
 	       struct dmg_buf *body, struct dmg_error *err)
 {
 	struct entry *e;
-	char line[512];
-	int rc, building;
+	int rc;
 
 	if (!name || !*name)
 		return dmg_error_set(err, -EINVAL, "%s: which domain?", verb);
 	e = find_named(r, name);
 	if (!e)
 		return dmg_error_set(err, -ENOENT, "no drbdmig session for '%s' on this host", name);
+	rc = cli_entry_op(r, e, verb, body, err);
+	entry_put(r, e);
+	return rc;
+}
+
+static int
+cli_entry_op(struct dmg_registry *r, struct entry *e, const char *verb, struct dmg_buf *body,
+	     struct dmg_error *err)
+{
+	char line[512];
+	int rc, building;
+
 	pthread_mutex_lock(&r->mu);
 	building = e->building;
 	pthread_mutex_unlock(&r->mu);
@@ -1405,6 +1552,8 @@ fence_entry(struct dmg_registry *r, struct entry *e, const char *res, struct dmg
 	until = dmg_now_ms() + 600000;
 	dmg_jrec_init(&req, "fence");
 	rc = dmg_jrec_set(&req, "sid", sid, &perr);
+	if (rc == 0)
+		rc = dmg_jrec_set(&req, "tok", e->s->tok, &perr);
 	if (rc == 0)
 		rc = peer_call_ep(r, e->s->peer, &req, r->conf.peer_timeout, &reply, &perr);
 	result = rc == 0 ? dmg_jrec_get(&reply, "result") : NULL;

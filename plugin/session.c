@@ -132,7 +132,7 @@ j_session(struct dmg_session *s, struct dmg_error *err)
 	    jset(&r, "role", s->role == DMG_ROLE_DST ? "dst" : "src", err) < 0 ||
 	    jset(&r, "domain", s->domain, err) < 0 || jset(&r, "uuid", s->uuid, err) < 0 ||
 	    jset(&r, "peer", s->peer, err) < 0 || jset(&r, "secret", s->secret, err) < 0 ||
-	    jsetu(&r, "ndisks", s->ndisks, err) < 0)
+	    jset(&r, "tok", s->tok, err) < 0 || jsetu(&r, "ndisks", s->ndisks, err) < 0)
 		return err->code;
 	return jwrite(s, &r, err);
 }
@@ -457,8 +457,9 @@ copy_str(char *dst, size_t len, const char *src, const char *what, struct dmg_er
 int
 dmg_sess_new_dst(const char *state_dir, const char *sid, const char *domain,
 		 const char *uuid, const char *peer, const struct dmg_sess_disk *disks,
-		 size_t ndisks, const char *secret, const struct dmg_sess_env *env,
-		 struct dmg_log *log, struct dmg_session **out, struct dmg_error *err)
+		 size_t ndisks, const char *secret, const char *tok,
+		 const struct dmg_sess_env *env, struct dmg_log *log,
+		 struct dmg_session **out, struct dmg_error *err)
 {
 	struct dmg_session *s;
 	size_t i;
@@ -474,7 +475,8 @@ dmg_sess_new_dst(const char *state_dir, const char *sid, const char *domain,
 	if ((rc = copy_str(s->domain, sizeof(s->domain), domain, "domain name", err)) < 0 ||
 	    (rc = copy_str(s->uuid, sizeof(s->uuid), uuid, "domain uuid", err)) < 0 ||
 	    (rc = copy_str(s->peer, sizeof(s->peer), peer, "peer", err)) < 0 ||
-	    (rc = copy_str(s->secret, sizeof(s->secret), secret, "secret", err)) < 0) {
+	    (rc = copy_str(s->secret, sizeof(s->secret), secret, "secret", err)) < 0 ||
+	    (rc = copy_str(s->tok, sizeof(s->tok), tok, "session handle", err)) < 0) {
 		sess_release(s);
 		return rc;
 	}
@@ -605,7 +607,9 @@ load_session(struct dmg_session *s, const struct dmg_jrec *r, struct dmg_error *
 	    copy_str(s->domain, sizeof(s->domain), dmg_jrec_get(r, "domain"), "domain", err) < 0 ||
 	    copy_str(s->uuid, sizeof(s->uuid), dmg_jrec_get(r, "uuid"), "uuid", err) < 0 ||
 	    copy_str(s->peer, sizeof(s->peer), dmg_jrec_get(r, "peer"), "peer", err) < 0 ||
-	    copy_str(s->secret, sizeof(s->secret), dmg_jrec_get(r, "secret"), "secret", err) < 0)
+	    copy_str(s->secret, sizeof(s->secret), dmg_jrec_get(r, "secret"), "secret", err) < 0 ||
+	    (dmg_jrec_get(r, "tok") &&
+	     copy_str(s->tok, sizeof(s->tok), dmg_jrec_get(r, "tok"), "tok", err) < 0))
 		return dmg_error_set(err, -EBADMSG, "session record is incomplete");
 	s->role = strcmp(role, "dst") == 0 ? DMG_ROLE_DST : DMG_ROLE_SRC;
 	s->ndisks = n;
@@ -735,16 +739,14 @@ call(struct dmg_session *s, const char *verb, int disk, struct dmg_jrec *reply,
 	struct dmg_jrec req;
 
 	dmg_jrec_init(&req, verb);
-	if (jset(&req, "sid", s->sid, err) < 0 ||
+	if (jset(&req, "sid", s->sid, err) < 0 || jset(&req, "tok", s->tok, err) < 0 ||
 	    (disk >= 0 && jsetu(&req, "i", (uint64_t)disk, err) < 0))
 		return err->code;
+	/* The source takes path and policy of a target from its own libvirt. */
 	if (disk >= 0 && strcmp(verb, "disk") == 0) {
 		const struct dmg_sess_disk *d = &s->disks[disk];
 
-		if (jset(&req, "target", d->target, err) < 0 || jset(&req, "path", d->path, err) < 0 ||
-		    jsetu(&req, "keep", (uint64_t)d->keep_source, err) < 0 ||
-		    jsetu(&req, "rate", d->rate_kib, err) < 0 ||
-		    jsetu(&req, "dynamic", (uint64_t)d->dynamic, err) < 0 ||
+		if (jset(&req, "target", d->target, err) < 0 ||
 		    jset(&req, "dhost", d->side[DMG_ROLE_DST].host, err) < 0 ||
 		    jset(&req, "daddr", d->side[DMG_ROLE_DST].addr, err) < 0 ||
 		    jsetu(&req, "dminor", d->side[DMG_ROLE_DST].minor, err) < 0 ||
@@ -753,7 +755,6 @@ call(struct dmg_session *s, const char *verb, int disk, struct dmg_jrec *reply,
 	}
 	if (strcmp(verb, "open") == 0 &&
 	    (jset(&req, "domain", s->domain, err) < 0 || jset(&req, "uuid", s->uuid, err) < 0 ||
-	     jset(&req, "peer", s->env->self, err) < 0 ||
 	     jset(&req, "secret", s->secret, err) < 0 || jsetu(&req, "ndisks", s->ndisks, err) < 0))
 		return err->code;
 	if (strcmp(verb, "rollback") == 0 && jset(&req, "reason", s->reason, err) < 0)
@@ -1051,36 +1052,102 @@ dmg_sess_cancel(struct dmg_session *s, struct dmg_error *err)
 /* ---- the source side ---------------------------------------------------------- */
 
 
+/* Constant time: a wrong handle must not tell how much of it was right. */
 static int
-src_open(const struct dmg_jrec *req, const char *state_dir, const struct dmg_sess_env *env,
-	 struct dmg_log *log, struct dmg_session **created, struct dmg_error *err)
+tok_equal(const char *a, const char *b)
 {
-	const char *sid = dmg_jrec_get(req, "sid");
+	size_t la = strlen(a), lb = strlen(b), i;
+	unsigned char d = la != lb;
+
+	for (i = 0; i < la && i < lb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+static int
+tok_valid(const char *t)
+{
+	return t && strlen(t) == DMG_TOK_LEN && strspn(t, "0123456789abcdef") == DMG_TOK_LEN;
+}
+
+int
+dmg_sess_check_caller(const struct dmg_session *s, const char *caller,
+		      const struct dmg_jrec *req, struct dmg_error *err)
+{
+	const char *tok = dmg_jrec_get(req, "tok");
+
+	/* Both are checked, and refused alike: a caller learns nothing about
+	 * another peer's session. */
+	if (!caller || strcmp(caller, s->peer) != 0 || !tok_equal(tok ? tok : "", s->tok))
+		return dmg_error_set(err, -EACCES, "session %s: not a session of this peer", s->sid);
+	return 0;
+}
+
+/* The source's own view of the guest: the live policy from this host's
+ * libvirt.  A domain without one is never touched. */
+static int
+own_policy(const struct dmg_sess_env *env, const char *uuid, struct dmg_policy **p,
+	   struct dmg_error *err)
+{
+	int rc;
+
+	*p = NULL;
+	if (!env->dom_policy)
+		return dmg_error_set(err, -ENOTSUP, "this host cannot read domain policies");
+	rc = env->dom_policy(env->arg, uuid, p, err);
+	if (rc < 0)
+		return rc;
+	if (!*p)
+		return dmg_error_set(err, -EPERM, "domain %s carries no drbdmig policy on this host",
+				     uuid);
+	return 0;
+}
+
+static int
+src_open(const char *caller, const struct dmg_jrec *req, const char *state_dir,
+	 const struct dmg_sess_env *env, struct dmg_log *log, struct dmg_session **created,
+	 struct dmg_error *err)
+{
+	const char *sid = dmg_jrec_get(req, "sid"), *tok = dmg_jrec_get(req, "tok");
+	struct dmg_policy *p = NULL;
 	struct dmg_session *s;
 	enum dmg_dom st;
 	uint64_t n;
 	int rc;
 
-	if (!sid || num(req, "ndisks", DMG_SESS_DISKS_MAX, &n) < 0 || n == 0)
-		return dmg_error_set(err, -EPROTO, "open: sid and ndisks (1..%d) are required",
+	if (!sid || !tok_valid(tok) || num(req, "ndisks", DMG_SESS_DISKS_MAX, &n) < 0 || n == 0)
+		return dmg_error_set(err, -EPROTO, "open: sid, tok and ndisks (1..%d) are required",
 				     DMG_SESS_DISKS_MAX);
+	if (!caller || !*caller)
+		return dmg_error_set(err, -EACCES, "open: the caller is not a configured peer");
 	rc = sess_alloc(state_dir, sid, env, log, &s, err);
 	if (rc < 0)
 		return rc;
 	s->role = DMG_ROLE_SRC;
 	s->ndisks = n;
-	if ((rc = copy_str(s->domain, sizeof(s->domain), dmg_jrec_get(req, "domain"), "domain", err)) < 0 ||
-	    (rc = copy_str(s->uuid, sizeof(s->uuid), dmg_jrec_get(req, "uuid"), "uuid", err)) < 0 ||
+	if ((rc = copy_str(s->uuid, sizeof(s->uuid), dmg_jrec_get(req, "uuid"), "uuid", err)) < 0 ||
 	    (rc = copy_str(s->secret, sizeof(s->secret), dmg_jrec_get(req, "secret"), "secret", err)) < 0 ||
-	    (rc = copy_str(s->peer, sizeof(s->peer), dmg_jrec_get(req, "peer"), "peer", err)) < 0 ||
+	    (rc = copy_str(s->tok, sizeof(s->tok), tok, "tok", err)) < 0 ||
+	    (rc = copy_str(s->peer, sizeof(s->peer), caller, "peer", err)) < 0 ||
 	    (rc = env->dom_state(env->arg, s->uuid, &st, err)) < 0) {
 		sess_release(s);
 		return rc;
 	}
 	if (st != DMG_DOM_RUNNING && st != DMG_DOM_PAUSED) {
 		sess_release(s);
-		return dmg_error_set(err, -ESRCH, "domain '%s' is not running on this host (%s)",
-				     dmg_jrec_get(req, "domain"), dmg_dom_name(st));
+		return dmg_error_set(err, -ESRCH, "domain %s is not running on this host (%s)",
+				     s->uuid, dmg_dom_name(st));
+	}
+	rc = own_policy(env, s->uuid, &p, err);
+	if (rc == 0 && n > p->ndisks)
+		rc = dmg_error_set(err, -EPERM, "open: %" PRIu64 " disks asked, domain '%s' annotates %zu",
+				   n, p->domain, p->ndisks);
+	if (rc == 0)
+		rc = copy_str(s->domain, sizeof(s->domain), p->domain, "domain", err);
+	dmg_policy_free(p);
+	if (rc < 0) {
+		sess_release(s);
+		return rc;
 	}
 	rc = dmg_journal_open(s->jpath, 1, &s->j, err);
 	if (rc < 0) {
@@ -1095,38 +1162,73 @@ src_open(const struct dmg_jrec *req, const char *state_dir, const struct dmg_ses
 	return 0;
 }
 
+/* Fills d (target, path, policy) from this host's live policy for the
+ * target the destination named; the request's own values are ignored. */
+static int
+src_own_disk(struct dmg_session *s, const char *target, struct dmg_sess_disk *d,
+	     struct dmg_error *err)
+{
+	const struct dmg_policy_disk *pd = NULL;
+	struct dmg_policy *p = NULL;
+	size_t i;
+	int rc;
+
+	if (!target || !*target)
+		return dmg_error_set(err, -EPROTO, "disk: target is required");
+	for (i = 0; i < s->ndisks; i++)
+		if (strcmp(s->disks[i].target, target) == 0)
+			return dmg_error_set(err, -EPROTO, "disk: target %s named twice", target);
+	rc = own_policy(s->env, s->uuid, &p, err);
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < p->ndisks && !pd; i++)
+		if (strcmp(p->disks[i].target, target) == 0)
+			pd = &p->disks[i];
+	if (!pd)
+		rc = dmg_error_set(err, -EPERM, "disk: '%s' is not an annotated disk of domain '%s' on this host",
+				   target, s->domain);
+	if (rc == 0 && ((rc = copy_str(d->target, sizeof(d->target), pd->target, "target", err)) < 0 ||
+			(rc = copy_str(d->path, sizeof(d->path), pd->source, "path", err)) < 0))
+		dmg_error_prefix(err, "disk %s", target);
+	if (rc == 0) {
+		d->keep_source = pd->source_after == DMG_SOURCE_KEEP;
+		d->rate_kib = (uint32_t)pd->resync_rate_kib;
+		d->dynamic = pd->sync_mode == DMG_SYNC_DYNAMIC;
+	}
+	dmg_policy_free(p);
+	return rc;
+}
+
 static int
 src_disk(struct dmg_session *s, const struct dmg_jrec *req, struct dmg_jrec *reply,
 	 struct dmg_error *err)
 {
 	static const char *const up[] = { "md-create", "copy-create", "drbd-up", "swap-to-drbd" };
-	struct dmg_sess_disk *d;
+	struct dmg_sess_disk *d, mine;
 	struct dmg_sess_side *dd;
-	uint64_t i, v, minor, port;
+	uint64_t i, minor, port;
 	char out[DMG_JREC_VAL_MAX] = "";
 	size_t k;
 
 	if (num(req, "i", s->ndisks - 1, &i) < 0 || *s->disks[i].target)
 		return dmg_error_set(err, -EPROTO, "disk: bad or repeated disk index");
-	d = &s->disks[i];
-	dd = &d->side[DMG_ROLE_DST];
-	if (copy_str(d->target, sizeof(d->target), dmg_jrec_get(req, "target"), "target", err) < 0 ||
-	    copy_str(d->path, sizeof(d->path), dmg_jrec_get(req, "path"), "path", err) < 0 ||
-	    copy_str(dd->host, sizeof(dd->host), dmg_jrec_get(req, "dhost"), "dhost", err) < 0 ||
+	memset(&mine, 0, sizeof(mine));
+	if (src_own_disk(s, dmg_jrec_get(req, "target"), &mine, err) < 0)
+		return err->code;
+	dd = &mine.side[DMG_ROLE_DST];
+	if (copy_str(dd->host, sizeof(dd->host), dmg_jrec_get(req, "dhost"), "dhost", err) < 0 ||
 	    copy_str(dd->addr, sizeof(dd->addr), dmg_jrec_get(req, "daddr"), "daddr", err) < 0 ||
 	    num(req, "dminor", UINT32_MAX, &minor) < 0 || num(req, "dport", 65535, &port) < 0)
 		return dmg_error_set(err, -EPROTO, "disk: incomplete request");
 	dd->minor = (uint32_t)minor;
 	dd->port = (uint32_t)port;
-	if (num(req, "keep", 1, &v) == 0)
-		d->keep_source = (int)v;
-	if (num(req, "rate", UINT32_MAX, &v) == 0)
-		d->rate_kib = (uint32_t)v;
-	if (num(req, "dynamic", 1, &v) == 0)
-		d->dynamic = (int)v;
+	d = &s->disks[i];
+	*d = mine;
 	/* Validation fills vg, lv, size and this host's side; nothing changes. */
-	if (s->env->act(s->env->arg, s, "source-size", (int)i, NULL, out, sizeof(out), err) < 0)
+	if (s->env->act(s->env->arg, s, "source-size", (int)i, NULL, out, sizeof(out), err) < 0) {
+		memset(d, 0, sizeof(*d));
 		return err->code;
+	}
 	if (j_disk(s, (int)i, err) < 0 || j_side(s, (int)i, DMG_ROLE_DST, err) < 0 ||
 	    j_side(s, (int)i, DMG_ROLE_SRC, err) < 0)
 		return err->code;
@@ -1218,7 +1320,7 @@ src_state(struct dmg_session *s, struct dmg_jrec *reply, struct dmg_error *err)
 }
 
 int
-dmg_sess_peer_call(struct dmg_session *s, const struct dmg_jrec *req,
+dmg_sess_peer_call(struct dmg_session *s, const char *caller, const struct dmg_jrec *req,
 		   const char *state_dir, const struct dmg_sess_env *env,
 		   struct dmg_log *log, struct dmg_session **created,
 		   struct dmg_jrec *reply, struct dmg_error *err)
@@ -1229,10 +1331,12 @@ dmg_sess_peer_call(struct dmg_session *s, const struct dmg_jrec *req,
 	if (strcmp(v, "open") == 0) {
 		if (s)
 			return dmg_error_set(err, -EEXIST, "session %s exists already", s->sid);
-		return src_open(req, state_dir, env, log, created, err);
+		return src_open(caller, req, state_dir, env, log, created, err);
 	}
 	if (!s)
 		return dmg_error_set(err, -ENOENT, "no such session");
+	if (dmg_sess_check_caller(s, caller, req, err) < 0)
+		return err->code;
 	if (strcmp(v, "state") == 0)
 		return src_state(s, reply, err);
 	if (s->role != DMG_ROLE_SRC)

@@ -24,8 +24,10 @@
 #include "error.h"
 #include "journal.h"
 #include "log.h"
+#include "policy.h"
 
 #define DMG_SID_LEN        8              /* hex digits */
+#define DMG_TOK_LEN        32             /* hex digits: 128 random bits */
 #define DMG_SESS_DISKS_MAX 16
 #define DMG_SESS_NAME_MAX  128
 #define DMG_SESS_ACTS_MAX  ((size_t)DMG_SESS_DISKS_MAX * 16)
@@ -92,6 +94,13 @@ struct dmg_sess_env {
 	 * cannot be told), else 0.  The source never rolls back alone while a
 	 * migration could still switch the guest over.  May be NULL (no job). */
 	int (*migrating)(void *arg, const char *uuid);
+	/* The drbdmig policy of domain uuid as this host's libvirt has it live
+	 * (*out NULL when the domain carries none); free with
+	 * dmg_policy_free().  The source takes its disks from here, never
+	 * from the destination's request.  May be NULL: the source then
+	 * refuses every session. */
+	int (*dom_policy)(void *arg, const char *uuid, struct dmg_policy **out,
+			  struct dmg_error *err);
 	/* One call to the peer daemon; reply receives its answer line. */
 	int (*peer)(void *arg, const struct dmg_session *s, const struct dmg_jrec *req,
 		    struct dmg_jrec *reply, struct dmg_error *err);
@@ -104,7 +113,10 @@ struct dmg_session {
 	char sid[DMG_SID_LEN + 1];
 	enum dmg_role role;
 	char domain[256], uuid[40];
-	char peer[DMG_SESS_NAME_MAX];    /* peer daemon endpoint "host:port" */
+	char peer[DMG_SESS_NAME_MAX];    /* peer daemon endpoint "host:port", from this
+					  * host's own `peers`: the only caller served */
+	char tok[DMG_TOK_LEN + 1];       /* the session's handle: every peer call carries
+					  * it ("" in journals of older versions) */
 	char secret[65];                 /* DRBD cram-hmac secret (hex) */
 	size_t ndisks;
 	struct dmg_sess_disk disks[DMG_SESS_DISKS_MAX];
@@ -145,8 +157,9 @@ void dmg_sess_md_name(const struct dmg_session *s, int disk, char *buf, size_t l
  * the source. */
 int dmg_sess_new_dst(const char *state_dir, const char *sid, const char *domain,
 		     const char *uuid, const char *peer, const struct dmg_sess_disk *disks,
-		     size_t ndisks, const char *secret, const struct dmg_sess_env *env,
-		     struct dmg_log *log, struct dmg_session **out, struct dmg_error *err);
+		     size_t ndisks, const char *secret, const char *tok,
+		     const struct dmg_sess_env *env, struct dmg_log *log,
+		     struct dmg_session **out, struct dmg_error *err);
 
 /* Destination: builds both sides and syncs; returns 0 in DMG_PH_READY (the
  * hook may let libvirt go on) or a negative code after rolling back (or in
@@ -175,9 +188,16 @@ void dmg_sess_note_gone(struct dmg_session *s);
 /* Either side: `drbdmig cancel` before the switchover; refused after it. */
 int dmg_sess_cancel(struct dmg_session *s, struct dmg_error *err);
 
-/* Source: one peer call for session s (NULL for "open", which creates it in
- * *created).  Fills reply.  Returns 0 or a negative code with err set. */
-int dmg_sess_peer_call(struct dmg_session *s, const struct dmg_jrec *req,
+/* Whether a peer call req from caller (the endpoint of the `peers` entry
+ * the connection authenticated as) may act on s: the caller must be the
+ * session's peer and req must carry the session's handle.  0 or -EACCES. */
+int dmg_sess_check_caller(const struct dmg_session *s, const char *caller,
+			  const struct dmg_jrec *req, struct dmg_error *err);
+
+/* Source: one peer call from caller for session s (NULL for "open", which
+ * creates it in *created, owned by caller).  Fills reply.  Returns 0 or a
+ * negative code with err set. */
+int dmg_sess_peer_call(struct dmg_session *s, const char *caller, const struct dmg_jrec *req,
 		       const char *state_dir, const struct dmg_sess_env *env,
 		       struct dmg_log *log, struct dmg_session **created,
 		       struct dmg_jrec *reply, struct dmg_error *err);

@@ -1013,6 +1013,36 @@ dmg_virt_job_bounded(struct dmg_virt *v, const char *uuid, int abort_it, int tim
 }
 
 int
+dmg_virt_live_xml(struct dmg_virt *v, const char *uuid, char **xml, size_t *len,
+		  struct dmg_error *err)
+{
+	virConnectPtr c;
+	virDomainPtr d;
+	int rc = 0;
+
+	*xml = NULL;
+	*len = 0;
+	c = virt_ref(v);
+	if (!c)
+		return not_connected(v, err);
+	d = lookup(c, uuid);
+	if (!d || virDomainIsActive(d) != 1) {
+		rc = dmg_error_set(err, -ESRCH, "domain %s is not active on this host", uuid);
+	} else {
+		/* No flags: the live definition, without secrets. */
+		*xml = virDomainGetXMLDesc(d, 0);
+		if (!*xml)
+			rc = dmg_error_set(err, -EIO, "libvirt: XML of %s: %s", uuid, virt_errmsg());
+		else
+			*len = strlen(*xml);
+	}
+	if (d)
+		virDomainFree(d);
+	virConnectClose(c);
+	return rc;
+}
+
+int
 dmg_virt_destroy(struct dmg_virt *v, const char *uuid, struct dmg_error *err)
 {
 	virConnectPtr c;

@@ -113,6 +113,11 @@ int dmg_virt_each_annotated(struct dmg_virt *v,
 int dmg_virt_job_bounded(struct dmg_virt *v, const char *uuid, int abort_it, int timeout_ms,
 			 int *active, struct dmg_error *err);
 
+/* The live XML of the active domain uuid (*xml malloc'ed, free() it).
+ * -ESRCH when no such domain is active here. */
+int dmg_virt_live_xml(struct dmg_virt *v, const char *uuid, char **xml, size_t *len,
+		      struct dmg_error *err);
+
 /* Stops the domain hard (QEMU killed); a missing domain is fine. */
 int dmg_virt_destroy(struct dmg_virt *v, const char *uuid, struct dmg_error *err);
 

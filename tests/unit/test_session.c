@@ -34,6 +34,9 @@ struct fhost {
 	int virt_down;            /* libvirt unreachable on this host */
 	int job;                  /* a migration job runs here */
 	int peer_down;            /* calls to this host fail */
+	size_t pol_disks;         /* the live policy: disks vda.. on vg0/guest0.. */
+	int pol_keep;
+	int no_policy;            /* the domain carries no policy here */
 	/* state on disk at the crash */
 	char snap_obj[NOBJ][320];
 	size_t snap_nobj;
@@ -49,6 +52,7 @@ struct fhost {
 };
 
 #define OBJ_MAX 320
+#define TOK "00112233445566778899aabbccddeeff"
 
 /* Objects are "kind:name" strings. */
 static int
@@ -271,6 +275,39 @@ fake_dom(void *arg, const char *uuid, enum dmg_dom *st, struct dmg_error *err)
 	return 0;
 }
 
+/* The domain's live policy as this host's libvirt would parse it. */
+static int
+fake_policy(void *arg, const char *uuid, struct dmg_policy **out, struct dmg_error *err)
+{
+	struct fhost *h = arg;
+	struct dmg_policy *p;
+	size_t i;
+
+	(void)uuid;
+	*out = NULL;
+	if (h->dead)
+		return dmg_error_set(err, -EIO, "fake: host %s is down", h->name);
+	if (h->no_policy)
+		return 0;
+	p = calloc(1, sizeof(*p));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	p->domain = strdup("guest");
+	p->ndisks = h->pol_disks;
+	p->disks = calloc(h->pol_disks ? h->pol_disks : 1, sizeof(*p->disks));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p->disks);
+	for (i = 0; i < h->pol_disks; i++) {
+		char path[64];
+
+		snprintf(p->disks[i].target, sizeof(p->disks[i].target), "vd%c", (char)('a' + i));
+		snprintf(path, sizeof(path), "/dev/vg0/guest%zu", i);
+		p->disks[i].source = strdup(path);
+		p->disks[i].resync_rate_kib = 102400;
+		p->disks[i].source_after = h->pol_keep ? DMG_SOURCE_KEEP : DMG_SOURCE_REMOVE;
+	}
+	*out = p;
+	return 0;
+}
+
 static int
 fake_migrating(void *arg, const char *uuid)
 {
@@ -297,14 +334,15 @@ fake_peer(void *arg, const struct dmg_session *s, const struct dmg_jrec *req,
 		dmg_jrec_set(reply, "dom", dmg_dom_name(o->dom), err);
 		return 0;
 	}
-	rc = dmg_sess_peer_call(o->sess, req, o->dir, &o->env, &o->log, &created, reply, err);
+	rc = dmg_sess_peer_call(o->sess, h->env.self, req, o->dir, &o->env, &o->log, &created,
+				reply, err);
 	if (created)
 		o->sess = created;
 	return rc;
 }
 
 static void
-host_init(struct fhost *h, const char *name, struct fhost *other)
+host_init(struct fhost *h, const char *name, const char *ep, struct fhost *other)
 {
 	memset(h, 0, sizeof(*h));
 	h->name = name;
@@ -312,8 +350,8 @@ host_init(struct fhost *h, const char *name, struct fhost *other)
 	snprintf(h->dir, sizeof(h->dir), "/tmp/dmg-sess-XXXXXX");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(h->dir));
 	h->env = (struct dmg_sess_env){ .arg = h, .act = fake_act, .dom_state = fake_dom,
-					.migrating = fake_migrating,
-					.peer = fake_peer, .self = name };
+					.migrating = fake_migrating, .dom_policy = fake_policy,
+					.peer = fake_peer, .self = ep };
 	dmg_log_open(&h->log, name, 0, 0, DMG_LOG_ERR);
 }
 
@@ -358,10 +396,12 @@ world_init(struct world *w, size_t ndisks, int keep)
 {
 	size_t i;
 
-	host_init(&w->a, "hostA", &w->b);
-	host_init(&w->b, "hostB", &w->a);
+	host_init(&w->a, "hostA", "hostA:7780", &w->b);
+	host_init(&w->b, "hostB", "hostB:7780", &w->a);
 	w->ndisks = ndisks;
 	w->keep = keep;
+	w->a.pol_disks = w->b.pol_disks = ndisks;
+	w->a.pol_keep = w->b.pol_keep = keep;
 	w->a.dom = DMG_DOM_RUNNING;
 	w->b.dom = DMG_DOM_ABSENT;
 	for (i = 0; i < ndisks; i++) {
@@ -395,8 +435,8 @@ start_dst(struct world *w)
 		d->side[DMG_ROLE_DST].port = 7800 + (uint32_t)i;
 	}
 	return dmg_sess_new_dst(w->b.dir, "0123abcd", "guest", "6c2a0c3e-0000-4000-8000-000000000001",
-				"hostA:7780", disks, w->ndisks, "s3cr3t", &w->b.env, &w->b.log,
-				&w->b.sess, &err);
+				"hostA:7780", disks, w->ndisks, "s3cr3t", TOK, &w->b.env,
+				&w->b.log, &w->b.sess, &err);
 }
 
 /* A world whose migration window is open: overlay built and synced on both. */
@@ -788,8 +828,9 @@ test_late_finish(void)
 	for (v = 0; v < 2; v++) {
 		dmg_jrec_init(&req, verbs[v]);
 		CU_ASSERT_EQUAL(dmg_jrec_set(&req, "sid", "0123abcd", &err), 0);
-		CU_ASSERT_EQUAL(dmg_sess_peer_call(w.a.sess, &req, w.a.dir, &w.a.env, &w.a.log,
-						   &none, &reply, &err), 0);
+		CU_ASSERT_EQUAL(dmg_jrec_set(&req, "tok", TOK, &err), 0);
+		CU_ASSERT_EQUAL(dmg_sess_peer_call(w.a.sess, "hostB:7780", &req, w.a.dir, &w.a.env,
+						   &w.a.log, &none, &reply, &err), 0);
 		CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_DONE);
 		CU_ASSERT_EQUAL(w.a.nobj, nobj);
 	}
@@ -1034,6 +1075,131 @@ test_status_lines(void)
 	world_fini(&w);
 }
 
+/* One peer call to the source as caller, straight into its engine. */
+static int
+src_call(struct world *w, const char *caller, const char *verb, const char *const *kv,
+	 struct dmg_jrec *reply, struct dmg_error *err)
+{
+	struct dmg_session *created = NULL;
+	struct dmg_jrec req;
+	int rc;
+
+	dmg_jrec_init(&req, verb);
+	for (; kv && kv[0]; kv += 2)
+		CU_ASSERT_EQUAL_FATAL(dmg_jrec_set(&req, kv[0], kv[1], err), 0);
+	rc = dmg_sess_peer_call(w->a.sess, caller, &req, w->a.dir, &w->a.env, &w->a.log, &created,
+				reply, err);
+	if (created)
+		w->a.sess = created;
+	return rc;
+}
+
+static const char *const open_kv[] = { "sid", "0123abcd", "tok", TOK, "uuid", "u-1",
+				       "secret", "s3cr3t", "ndisks", "1", NULL };
+
+static size_t
+journals_in(const char *dir)
+{
+	char cmd[256], *out;
+	size_t len = 0, n;
+
+	snprintf(cmd, sizeof(cmd), "ls %s | grep -c journal > %s/.count", dir, dir);
+	CU_ASSERT(system(cmd) >= 0);
+	snprintf(cmd, sizeof(cmd), "%s/.count", dir);
+	out = read_file(cmd, &len);
+	n = out ? strtoul(out, NULL, 10) : 0;
+	free(out);
+	unlink(cmd);
+	return n;
+}
+
+/* The source takes a disk's LV and policy from its own libvirt: the path
+ * (and keep/rate) in a request are ignored, a target the domain does not
+ * annotate is refused before any step, and a domain without the policy
+ * gets no session at all. */
+static void
+test_src_own_disks(void)
+{
+	const char *const other[] = { "sid", "0123abcd", "tok", TOK, "i", "0", "target", "vda",
+				      "path", "/dev/vg0/other", "keep", "1", "dhost", "hostB",
+				      "daddr", "10.0.0.2", "dminor", "100", "dport", "7800", NULL };
+	const char *const unannotated[] = { "sid", "0123abcd", "tok", TOK, "i", "0", "target", "vdz",
+					    "path", "/dev/vg0/guest0", "dhost", "hostB",
+					    "daddr", "10.0.0.2", "dminor", "100", "dport", "7800", NULL };
+	struct world w;
+	struct dmg_error err = { 0 };
+	struct dmg_jrec reply;
+	int nact;
+
+	world_init(&w, 1, 0);
+	add(&w.a, "lv", "vg0/other");
+	w.a.no_policy = 1;
+	CU_ASSERT_EQUAL(src_call(&w, "hostB:7780", "open", open_kv, &reply, &err), -EPERM);
+	CU_ASSERT_PTR_NULL(w.a.sess);
+	CU_ASSERT_EQUAL(journals_in(w.a.dir), 0);
+	w.a.no_policy = 0;
+	CU_ASSERT_EQUAL_FATAL(src_call(&w, "hostB:7780", "open", open_kv, &reply, &err), 0);
+	CU_ASSERT_STRING_EQUAL(w.a.sess->peer, "hostB:7780");
+	CU_ASSERT_STRING_EQUAL(w.a.sess->domain, "guest");
+	nact = w.a.nact;
+	CU_ASSERT_EQUAL(src_call(&w, "hostB:7780", "disk", unannotated, &reply, &err), -EPERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "vdz"));
+	CU_ASSERT_EQUAL(w.a.nact, nact);
+	CU_ASSERT_EQUAL(src_call(&w, "hostB:7780", "disk", other, &reply, &err), 0);
+	CU_ASSERT_STRING_EQUAL(w.a.sess->disks[0].path, "/dev/vg0/guest0");
+	CU_ASSERT_STRING_EQUAL(w.a.sess->disks[0].lv, "guest0");
+	CU_ASSERT_EQUAL(w.a.sess->disks[0].keep_source, 0);
+	CU_ASSERT(has(&w.a, "lv", "vg0/other"));
+	CU_ASSERT(has(&w.a, "lv", "vg0/guest0"));
+	CU_ASSERT(has(&w.a, "swap", "vg0/guest0"));
+	CU_ASSERT(!has(&w.a, "swap", "vg0/other"));
+	CU_ASSERT_EQUAL(dmg_sess_src_settle(w.a.sess, 1, &err), 1);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT(has(&w.a, "lv", "vg0/other"));
+	CU_ASSERT(has(&w.a, "lv", "vg0/guest0"));
+	CU_ASSERT_EQUAL(w.a.nobj, 2);
+	world_fini(&w);
+}
+
+/* A session answers only its own peer, and only with its handle: another
+ * configured peer, or the right one without the handle, changes nothing. */
+static void
+test_caller_binding(void)
+{
+	const char *const right[] = { "sid", "0123abcd", "tok", TOK, NULL };
+	const char *const wrong_tok[] = { "sid", "0123abcd", "tok", "00112233445566778899aabbccddeef0", NULL };
+	const char *const no_tok[] = { "sid", "0123abcd", NULL };
+	const char *const verbs[] = { "rollback", "finish", "close", "state", "dual" };
+	struct world w;
+	struct dmg_error err = { 0 };
+	struct dmg_jrec reply, req;
+	size_t v, nobj;
+
+	world_in_window(&w, 1);
+	nobj = w.a.nobj;
+	for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
+		CU_ASSERT_EQUAL(src_call(&w, "hostC:7780", verbs[v], right, &reply, &err), -EACCES);
+		CU_ASSERT_EQUAL(src_call(&w, "hostB:7780", verbs[v], wrong_tok, &reply, &err), -EACCES);
+		CU_ASSERT_EQUAL(src_call(&w, "hostB:7780", verbs[v], no_tok, &reply, &err), -EACCES);
+		CU_ASSERT_EQUAL(src_call(&w, NULL, verbs[v], right, &reply, &err), -EACCES);
+		CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_READY);
+		CU_ASSERT_EQUAL(w.a.nobj, nobj);
+	}
+	/* The destination's calls from the source are bound the same way. */
+	dmg_jrec_init(&req, "fence");
+	CU_ASSERT_EQUAL(dmg_jrec_set(&req, "sid", "0123abcd", &err), 0);
+	CU_ASSERT_EQUAL(dmg_jrec_set(&req, "tok", TOK, &err), 0);
+	CU_ASSERT_EQUAL(dmg_sess_check_caller(w.b.sess, "hostA:7780", &req, &err), 0);
+	CU_ASSERT_EQUAL(dmg_sess_check_caller(w.b.sess, "hostC:7780", &req, &err), -EACCES);
+	/* A second open of the same session from anyone is refused too. */
+	CU_ASSERT_EQUAL(src_call(&w, "hostC:7780", "open", open_kv, &reply, &err), -EEXIST);
+	CU_ASSERT_EQUAL(src_call(&w, "hostB:7780", "state", right, &reply, &err), 0);
+	migrate(&w, 1);
+	settle_all(&w);
+	CU_ASSERT(check_end(&w));
+	world_fini(&w);
+}
+
 void
 register_session_tests(void)
 {
@@ -1058,4 +1224,6 @@ register_session_tests(void)
 	CU_add_test(s, "crash after every step, recovery", test_crash_after_every_step);
 	CU_add_test(s, "damaged journal refused", test_journal_damage);
 	CU_add_test(s, "status lines", test_status_lines);
+	CU_add_test(s, "source takes its disks from its own libvirt", test_src_own_disks);
+	CU_add_test(s, "a session answers only its peer, with its handle", test_caller_binding);
 }
