@@ -38,10 +38,29 @@ level_name(int level)
 	}
 }
 
+/* Control bytes become \xNN: a value from a peer, the hook's stdin or a
+ * file can then neither forge a log line (a newline) nor hide text from a
+ * terminal (an escape sequence), whichever caller forgot to check it. */
+static void
+escape(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *in && o + 5 < len; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(out + o, len - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
 void
 dmg_log(struct dmg_log *l, int level, const char *fmt, ...)
 {
-	char msg[2048], ts[64];
+	char raw[2048], msg[4 * 2048], ts[64];
 	struct timespec now;
 	struct tm tm;
 	va_list ap;
@@ -49,8 +68,9 @@ dmg_log(struct dmg_log *l, int level, const char *fmt, ...)
 	if (level > l->level)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	escape(raw, msg, sizeof(msg));
 	if (l->to_syslog)
 		syslog(level, "%s", msg);
 	if (!l->to_stderr && !l->file)

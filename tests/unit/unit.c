@@ -50,6 +50,7 @@ main(void)
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
+	register_log_tests();
 	register_policy_tests();
 	register_proto_tests();
 	register_conf_tests();
