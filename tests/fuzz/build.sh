@@ -29,4 +29,8 @@ $CLANG $flags -o "$out/fuzz_storage" "$here/fuzz_storage.c" "$src/plugin/drbd_ms
 # shellcheck disable=SC2086
 $CLANG $flags -o "$out/fuzz_peer" "$here/fuzz_peer.c" "$src/plugin/peer_msg.c" \
 	"$src/plugin/proto.c" "$src/plugin/journal.c" "$src/plugin/error.c"
-echo "fuzz: built $out/fuzz_policy $out/fuzz_proto $out/fuzz_storage $out/fuzz_peer"
+# shellcheck disable=SC2086
+$CLANG $flags $xml_cflags -o "$out/fuzz_verbs" "$here/fuzz_verbs.c" "$src/plugin/session.c" \
+	"$src/plugin/journal.c" "$src/plugin/policy.c" "$src/plugin/log.c" "$src/plugin/error.c" \
+	$xml_libs -lpthread
+echo "fuzz: built $out/fuzz_policy $out/fuzz_proto $out/fuzz_storage $out/fuzz_peer $out/fuzz_verbs"

@@ -37,9 +37,22 @@ seed() {   # seed <target> <corpus dir>
 		printf '\001DMG1\000\001\000\006\000\000\000\025\000\012\000\000\000\004\000\000\000\001\000\013\000\000\000\005ping\n' > "$2/call"
 		printf '\002DMG1\000\001\000\006\000\000\000\044\000\012\000\000\000\004\000\000\000\002\000\013\000\000\000\024set-rate rate=4%%20M\n' > "$2/call2"
 		printf '\001DMG1\000\001\000\007\000\000\000\022\000\012\000\000\000\004\000\000\000\001\000\006\000\000\000\004\000\000\000\000' > "$2/result" ;;
+	fuzz_verbs)
+		# caller byte, then request lines: a whole build from the right
+		# peer; the same with the other peer's calls mixed in
+		{ printf '\000'
+		  printf 'open sid=0123abcd tok=00112233445566778899aabbccddeeff uuid=u secret=s ndisks=2\n'
+		  printf 'disk sid=0123abcd tok=00112233445566778899aabbccddeeff i=0 target=vda path=/dev/vg0/root dhost=d daddr=10.0.0.2 dminor=1 dport=7800\n'
+		  printf 'connect sid=0123abcd tok=00112233445566778899aabbccddeeff\n'
+		  printf 'rollback sid=0123abcd tok=00112233445566778899aabbccddeeff reason=x\n'; } > "$2/build"
+		{ printf '\252'
+		  printf 'open sid=0123abcd tok=00112233445566778899aabbccddeeff uuid=u secret=s ndisks=1\n'
+		  printf 'disk sid=0123abcd tok=00112233445566778899aabbccddeeff i=0 target=vdb dhost=d daddr=a dminor=1 dport=1\n'
+		  printf 'finish sid=0123abcd tok=00112233445566778899aabbccddeeff\n'
+		  printf 'state sid=0123abcd tok=00112233445566778899aabbccddeeff\n'; } > "$2/mixed" ;;
 	esac
 }
-for t in fuzz_policy fuzz_proto fuzz_storage fuzz_peer; do
+for t in fuzz_policy fuzz_proto fuzz_storage fuzz_peer fuzz_verbs; do
 	corpus="$out/corpus-$t"
 	seed "$t" "$corpus"
 	log="$out/$t.log"
