@@ -68,6 +68,14 @@ do_valgrind() {
 	local rc=$?
 	grep -E '==[0-9]+==' valgrind.out | head -n 40
 	tail -n 8 valgrind.out
+	# The daemon's session table under helgrind: its threads race the
+	# settle thread's reaping (tests/unit/test_registry.c).
+	HOOK_BIN=$PWD/hooks/drbdmig-hook DAEMON_BIN=$PWD/plugin/drbdmigd \
+	TEST_DATA=$top/tests/data XML_DIR=$top/xml UNIT_SUITE=registry \
+	valgrind -q --tool=helgrind --suppressions="$top/tests/unit/helgrind.supp" --error-exitcode=1 \
+		tests/unit/unit > helgrind.out 2>&1 || rc=1
+	grep -E '==[0-9]+==' helgrind.out | head -n 40
+	echo "--- helgrind, suite registry:"; tail -n 6 helgrind.out
 	return $rc
 }
 

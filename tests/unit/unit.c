@@ -64,8 +64,21 @@ main(void)
 	register_journal_tests();
 	register_peer_tests();
 	register_virt_tests();
+	register_registry_tests();
 	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
+	/* UNIT_SUITE=name runs one suite (e.g. under helgrind, which is slow). */
+	if (getenv("UNIT_SUITE")) {
+		CU_pSuite s = CU_get_suite(getenv("UNIT_SUITE"));
+
+		if (!s) {
+			fprintf(stderr, "unit: no suite '%s'\n", getenv("UNIT_SUITE"));
+			CU_cleanup_registry();
+			return 1;
+		}
+		CU_basic_run_suite(s);
+	} else {
+		CU_basic_run_tests();
+	}
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
 	if (CU_get_error() != CUE_SUCCESS)
 		failed++;

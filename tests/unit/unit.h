@@ -19,6 +19,7 @@ void register_journal_tests(void);
 void register_peer_tests(void);
 void register_virt_tests(void);
 void register_log_tests(void);
+void register_registry_tests(void);
 
 /* Reads a whole file (tests only); NULL if missing. */
 char *read_file(const char *path, size_t *len);
