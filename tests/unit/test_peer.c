@@ -3,8 +3,11 @@
  * tests/data/pki/make-pki.sh (certtool, psktool). */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "peer.h"
+#include "peersrv.h"
 #include "unit.h"
 #include "wire.h"
 
@@ -579,6 +584,238 @@ test_x509_cn_only(void)
 	dmg_peer_ctx_free(cc);
 }
 
+/* ---- the daemon's server (peersrv) ---------------------------------------------- */
+
+/* The handler stub: counts calls and answers "ok who=<identity>". */
+struct stub {
+	pthread_mutex_t mu;
+	int calls;
+	char who[256];
+};
+
+static int
+stub_fn(void *arg, const char *identity, const struct dmg_jrec *req, struct dmg_jrec *reply,
+	struct dmg_error *err)
+{
+	struct stub *st = arg;
+
+	(void)req;
+	pthread_mutex_lock(&st->mu);
+	st->calls++;
+	snprintf(st->who, sizeof(st->who), "%s", identity);
+	pthread_mutex_unlock(&st->mu);
+	dmg_jrec_init(reply, "ok");
+	return dmg_jrec_set(reply, "who", identity, err);
+}
+
+struct psrv {
+	struct dmg_log log;
+	struct stub st;
+	struct dmg_peersrv *ps;
+	uint16_t port;
+};
+
+static void
+psrv_start(struct psrv *v, struct dmg_peer_ctx *pc, unsigned hs_timeout, unsigned hs_max,
+	   unsigned per_addr)
+{
+	struct dmg_peersrv_conf conf = { .addr = "127.0.0.1", .timeout_s = 5,
+					 .handshake_timeout_s = hs_timeout, .handshake_max = hs_max,
+					 .handshake_per_address = per_addr, .conns_max = 4,
+					 .fn = stub_fn };
+	struct dmg_error err = { 0 };
+
+	memset(v, 0, sizeof(*v));
+	pthread_mutex_init(&v->st.mu, NULL);
+	dmg_log_open(&v->log, "test", 0, 0, DMG_LOG_DEBUG);
+	v->log.file = tmpfile();
+	conf.arg = &v->st;
+	conf.log = &v->log;
+	CU_ASSERT_EQUAL_FATAL(dmg_peersrv_start(pc, &conf, &v->ps, &err), 0);
+	v->port = dmg_peersrv_port(v->ps);
+}
+
+/* Stops the server; returns its log (free it). */
+static char *
+psrv_stop(struct psrv *v)
+{
+	char *text = calloc(1, 65536);
+	size_t n;
+
+	dmg_peersrv_stop(v->ps);
+	rewind(v->log.file);
+	n = fread(text, 1, 65535, v->log.file);
+	text[n] = '\0';
+	fclose(v->log.file);
+	pthread_mutex_destroy(&v->st.mu);
+	return text;
+}
+
+/* One call over a new connection to the peersrv; returns the status of the
+ * connect and call, *who the answer's identity. */
+static int
+psrv_call(struct psrv *v, struct dmg_peer_ctx *cc, const char *host, char *who, size_t wlen)
+{
+	struct dmg_peer_conn *p = NULL;
+	struct dmg_error err = { 0 };
+	struct dmg_jrec req;
+	struct dmg_msg res = { 0 };
+	int rc;
+
+	rc = dmg_peer_connect(cc, host, v->port, dmg_now_ms() + 3000, &p, &err);
+	if (rc == 0) {
+		dmg_jrec_init(&req, "ping");
+		rc = dmg_peer_call(p, &req, dmg_now_ms() + 3000, &res, &err);
+	}
+	if (rc == 0 && res.body)
+		snprintf(who, wlen, "%s", res.body);
+	dmg_msg_clear(&res);
+	dmg_peer_close(p);
+	return rc;
+}
+
+/* A TCP connection to the server from address src that sends nothing (or
+ * bytes). */
+static int
+raw_from(const char *src, uint16_t port, const char *bytes)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	inet_pton(AF_INET, src, &sa.sin_addr);
+	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	sa.sin_port = htons(port);
+	CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	if (bytes)
+		CU_ASSERT(write(fd, bytes, strlen(bytes)) == (ssize_t)strlen(bytes));
+	return fd;
+}
+
+/* Has the server closed fd?  Waits up to wait_ms for it. */
+static int
+closed(int fd, int wait_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char buf[256];
+
+	while (poll(&pfd, 1, wait_ms) == 1) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n <= 0)
+			return 1;   /* EOF or reset */
+		/* an alert: keep reading to the end */
+	}
+	return 0;
+}
+
+/* Through the daemon's server: a configured X.509 peer reaches the handler
+ * under its identity; a certificate of the same CA for a host not in peers
+ * never does, and the refusal is one line naming it and its address. */
+static void
+test_peersrv_identity(void)
+{
+	struct dmg_peer_ctx *sc, *good, *monitor;
+	struct psrv v;
+	char who[256] = "", *log;
+
+	NEED_PKI();
+	sc = ctx_x509("ca.pem", "server", NULL, NULL);
+	good = ctx_x509("ca.pem", NULL, "client", NULL);
+	monitor = ctx_x509("ca.pem", NULL, "monitor", NULL);
+	psrv_start(&v, sc, 5, 0, 0);
+	CU_ASSERT_EQUAL(psrv_call(&v, good, "127.0.0.1", who, sizeof(who)), 0);
+	CU_ASSERT_STRING_EQUAL(who, "ok who=drbdmig-client\n");
+	CU_ASSERT(psrv_call(&v, monitor, "localhost", who, sizeof(who)) < 0);
+	log = psrv_stop(&v);
+	CU_ASSERT_EQUAL(v.st.calls, 1);
+	CU_ASSERT_STRING_EQUAL(v.st.who, "drbdmig-client");
+	CU_ASSERT(has(log, "peer connection refused: peer 127.0.0.1:"));
+	CU_ASSERT(has(log, "certificate CN 'monitor.example' names no host in peers: refused"));
+	free(log);
+	dmg_peer_ctx_free(sc);
+	dmg_peer_ctx_free(good);
+	dmg_peer_ctx_free(monitor);
+}
+
+/* Idle connections from one address beyond its cap are closed at once,
+ * those within it at the handshake deadline; junk is dropped at once; a
+ * peer from another address is served meanwhile. */
+static void
+test_peersrv_preauth(void)
+{
+	struct dmg_peer_ctx *sc, *cc;
+	struct psrv v;
+	char who[256] = "", *log;
+	int fd[5], junk, i, n;
+	int64_t t0;
+
+	NEED_PKI();
+	sc = ctx_b();
+	cc = ctx_a();
+	psrv_start(&v, sc, 2, 0, 2);
+	t0 = dmg_now_ms();
+	for (i = 0; i < 5; i++)
+		fd[i] = raw_from("127.0.0.2", v.port, NULL);
+	for (i = 2; i < 5; i++)
+		CU_ASSERT(closed(fd[i], 1000));
+	for (i = 0; i < 2; i++)
+		CU_ASSERT(!closed(fd[i], 0));
+	for (i = 0, n = 0; i < 3; i++)
+		n += psrv_call(&v, cc, "127.0.0.1", who, sizeof(who)) == 0;
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_STRING_EQUAL(who, "ok who=localhost\n");
+	CU_ASSERT(dmg_now_ms() - t0 < 1500);   /* not held up by the idle ones */
+	junk = raw_from("127.0.0.3", v.port, "GET / HTTP/1.0\r\n\r\n");
+	CU_ASSERT(closed(junk, 1000));
+	close(junk);
+	/* the two within the cap: closed at the 2 s handshake deadline */
+	for (i = 0; i < 2; i++)
+		CU_ASSERT(closed(fd[i], 4000));
+	CU_ASSERT(dmg_now_ms() - t0 >= 1900);
+	CU_ASSERT(dmg_now_ms() - t0 < 4000);
+	for (i = 0; i < 5; i++)
+		close(fd[i]);
+	log = psrv_stop(&v);
+	CU_ASSERT_EQUAL(v.st.calls, 3);
+	CU_ASSERT(has(log, "peer connection from 127.0.0.2 dropped: too many connections from it in the handshake"));
+	CU_ASSERT(has(log, "timed out during the TLS handshake"));
+	free(log);
+	dmg_peer_ctx_free(sc);
+	dmg_peer_ctx_free(cc);
+}
+
+/* The handshake slots all taken by idle connections from many addresses:
+ * a peer's connection takes the oldest one's place. */
+static void
+test_peersrv_evict(void)
+{
+	struct dmg_peer_ctx *sc, *cc;
+	struct psrv v;
+	char who[256] = "", src[32], *log;
+	int fd[3], i;
+
+	NEED_PKI();
+	sc = ctx_b();
+	cc = ctx_a();
+	psrv_start(&v, sc, 10, 3, 4);
+	for (i = 0; i < 3; i++) {
+		snprintf(src, sizeof(src), "127.0.0.%d", 10 + i);
+		fd[i] = raw_from(src, v.port, NULL);
+	}
+	usleep(200 * 1000);   /* let the server take all three in */
+	CU_ASSERT_EQUAL(psrv_call(&v, cc, "127.0.0.1", who, sizeof(who)), 0);
+	CU_ASSERT(closed(fd[0], 1000));
+	for (i = 0; i < 3; i++)
+		close(fd[i]);
+	log = psrv_stop(&v);
+	CU_ASSERT_EQUAL(v.st.calls, 1);
+	free(log);
+	dmg_peer_ctx_free(sc);
+	dmg_peer_ctx_free(cc);
+}
+
 /* ---- what the server refuses after the handshake ------------------------------ */
 
 static size_t
@@ -957,6 +1194,9 @@ register_peer_tests(void)
 	CU_add_test(s, "X.509: certificate of the CA for a host not in peers refused", test_x509_client_not_in_peers);
 	CU_add_test(s, "X.509: certificate with only a CN named by it", test_x509_cn_only);
 	CU_add_test(s, "PSK: the old single shared key refused with what to change", test_psk_old_file);
+	CU_add_test(s, "peersrv: handler sees the identity; a cert not in peers never reaches it", test_peersrv_identity);
+	CU_add_test(s, "peersrv: per-address cap, junk dropped, handshake deadline, peer served", test_peersrv_preauth);
+	CU_add_test(s, "peersrv: handshake slots full, the oldest makes way for a peer", test_peersrv_evict);
 	CU_add_test(s, "malformed, oversized, wrong type, replayed, bad body rejected", test_server_rejects);
 	CU_add_test(s, "handshake deadlines on both sides", test_deadlines);
 	CU_add_test(s, "receive deadline mid-message", test_deadline_mid_message);
