@@ -79,12 +79,15 @@ write_pidfile(const char *path, pid_t pid, struct dmg_error *err)
 }
 
 /* The endpoint peers reach this daemon at, as stamped into running guests:
- * the peer listen address if it is a specific one, else the replication
- * address, else this host's name. */
+ * peer_name (how the peers list this host: they connect only to hosts of
+ * their peers), else the peer listen address if it is a specific one, else
+ * the replication address, else this host's name. */
 static void
 self_host(const struct dmg_conf *c, const struct dmg_backend *b, char *out, size_t len)
 {
-	if (strcmp(c->peer_listen, "0.0.0.0") != 0 && strcmp(c->peer_listen, "::") != 0)
+	if (*c->peer_name)
+		snprintf(out, len, "%s", c->peer_name);
+	else if (strcmp(c->peer_listen, "0.0.0.0") != 0 && strcmp(c->peer_listen, "::") != 0)
 		snprintf(out, len, "%s", c->peer_listen);
 	else if (c->replication_address[0])
 		snprintf(out, len, "%s", c->replication_address);

@@ -317,8 +317,12 @@ dmg_peersrv_start(struct dmg_peer_ctx *pc, const struct dmg_peersrv_conf *conf,
 		  struct dmg_peersrv **out, struct dmg_error *err)
 {
 	struct dmg_peersrv *p = calloc(1, sizeof(*p));
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} sa;
+	socklen_t sl = sizeof(sa);
 	int rc;
 
 	*out = NULL;
@@ -345,9 +349,9 @@ dmg_peersrv_start(struct dmg_peer_ctx *pc, const struct dmg_peersrv_conf *conf,
 		goto fail;
 	}
 	p->port = conf->port;
-	if (getsockname(p->lfd, (struct sockaddr *)&ss, &sl) == 0)
-		p->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-							 : ((struct sockaddr_in *)&ss)->sin_port);
+	memset(&sa, 0, sizeof(sa));
+	if (getsockname(p->lfd, &sa.sa, &sl) == 0)
+		p->port = ntohs(sa.sa.sa_family == AF_INET6 ? sa.in6.sin6_port : sa.in.sin_port);
 	if (pipe2(p->stopfd, O_CLOEXEC) < 0) {
 		rc = dmg_error_sys(err, -errno, "pipe");
 		goto fail;
