@@ -51,6 +51,7 @@ static int check_dir(const struct opt *o, const char *v, const char *where, stru
 static int check_ip(const struct opt *o, const char *v, const char *where, struct dmg_error *err);
 static int check_ip_opt(const struct opt *o, const char *v, const char *where, struct dmg_error *err);
 static int check_peers(const struct opt *o, const char *v, const char *where, struct dmg_error *err);
+static int check_host_opt(const struct opt *o, const char *v, const char *where, struct dmg_error *err);
 static int check_alg(const struct opt *o, const char *v, const char *where, struct dmg_error *err);
 static int check_uri(const struct opt *o, const char *v, const char *where, struct dmg_error *err);
 
@@ -81,6 +82,11 @@ static const struct opt opts[] = {
 	STR_OPT("tls_client_cert", tls_client_cert, check_path, "/etc/pki/libvirt/clientcert.pem"),
 	STR_OPT("tls_client_key", tls_client_key, check_path, "/etc/pki/libvirt/private/clientkey.pem"),
 	UINT_OPT("peer_timeout", peer_timeout, 1, 3600, 30),
+	STR_OPT("peer_name", peer_name, check_host_opt, ""),
+	UINT_OPT("peer_handshake_timeout", peer_handshake_timeout, 1, 120, 5),
+	UINT_OPT("peer_handshake_max", peer_handshake_max, 1, 1024, 64),
+	UINT_OPT("peer_handshake_per_address", peer_handshake_per_address, 1, 1024, 4),
+	UINT_OPT("peer_connections_max", peer_connections_max, 1, 1024, 32),
 	STR_OPT("replication_address", replication_address, check_ip_opt, ""),
 	UINT_OPT("drbd_port_min", drbd_port_min, 1, 65535, 7800),
 	UINT_OPT("drbd_port_max", drbd_port_max, 1, 65535, 7899),
@@ -296,17 +302,34 @@ check_peers(const struct opt *o, const char *v, const char *where, struct dmg_er
 }
 
 int
-dmg_conf_peer(const struct dmg_conf *c, size_t i, char *host, size_t hlen, unsigned *port)
+dmg_conf_peer_list(const char *list, size_t i, char *host, size_t hlen, unsigned *port)
 {
 	const char *tok;
 	size_t n;
 
-	tok = nth_token(c->peers, i, &n);
-	if (!tok || split_peer(tok, n, host, hlen, port) < 0)
+	tok = list ? nth_token(list, i, &n) : NULL;
+	return tok && split_peer(tok, n, host, hlen, port) == 0;
+}
+
+int
+dmg_conf_peer(const struct dmg_conf *c, size_t i, char *host, size_t hlen, unsigned *port)
+{
+	if (!dmg_conf_peer_list(c->peers, i, host, hlen, port))
 		return 0;
 	if (*port == 0)
 		*port = c->peer_port;
 	return 1;
+}
+
+/* peer_name: how the other hosts list this one in their peers, so a name
+ * or an address, as a peers entry's host. */
+static int
+check_host_opt(const struct opt *o, const char *v, const char *where, struct dmg_error *err)
+{
+	if (*v && !is_ip(v) && !is_dns_name(v, strlen(v)))
+		return dmg_error_set(err, -EINVAL, "%s: %s must be a host name or an IP address (as the other hosts list this one in peers), not '%.64s'",
+				     where, o->key, v);
+	return 0;
 }
 
 static int

@@ -14,6 +14,7 @@
 #define DMG_CONF_ADDR_MAX 64     /* an IPv4 or IPv6 literal */
 #define DMG_CONF_LIST_MAX 1000   /* the peers list (a line is < 1024) */
 #define DMG_CONF_NAME_MAX 64     /* an algorithm name */
+#define DMG_CONF_HOST_MAX 256    /* a DNS name or an IP literal */
 
 enum dmg_log_level { DMG_LOG_ERR = 3, DMG_LOG_WARNING = 4, DMG_LOG_INFO = 6, DMG_LOG_DEBUG = 7 };
 
@@ -40,6 +41,11 @@ struct dmg_conf {
 	char tls_client_cert[DMG_CONF_PATH_MAX];
 	char tls_client_key[DMG_CONF_PATH_MAX];
 	unsigned peer_timeout;                    /* s per peer exchange */
+	char peer_name[DMG_CONF_HOST_MAX];        /* how peers name us; "" = derived */
+	unsigned peer_handshake_timeout;          /* s an accepted connection may take to authenticate */
+	unsigned peer_handshake_max;              /* connections still in the handshake, all addresses */
+	unsigned peer_handshake_per_address;      /* ... from one address */
+	unsigned peer_connections_max;            /* authenticated connections served at once */
 
 	/* migration sessions */
 	char replication_address[DMG_CONF_ADDR_MAX];   /* "" = route to the peer */
@@ -72,5 +78,9 @@ int dmg_conf_format(const struct dmg_conf *c, char *buf, size_t len);
  * 1, or 0 past the end.  The list was validated when it was parsed. */
 int dmg_conf_peer(const struct dmg_conf *c, size_t i, char *host, size_t hlen,
 		  unsigned *port);
+
+/* The same for any peers-format list (port 0 when the entry has none);
+ * also returns 0 for a malformed entry. */
+int dmg_conf_peer_list(const char *list, size_t i, char *host, size_t hlen, unsigned *port);
 
 #endif

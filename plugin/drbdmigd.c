@@ -79,12 +79,15 @@ write_pidfile(const char *path, pid_t pid, struct dmg_error *err)
 }
 
 /* The endpoint peers reach this daemon at, as stamped into running guests:
- * the peer listen address if it is a specific one, else the replication
- * address, else this host's name. */
+ * peer_name (how the peers list this host: they connect only to hosts of
+ * their peers), else the peer listen address if it is a specific one, else
+ * the replication address, else this host's name. */
 static void
 self_host(const struct dmg_conf *c, const struct dmg_backend *b, char *out, size_t len)
 {
-	if (strcmp(c->peer_listen, "0.0.0.0") != 0 && strcmp(c->peer_listen, "::") != 0)
+	if (*c->peer_name)
+		snprintf(out, len, "%s", c->peer_name);
+	else if (strcmp(c->peer_listen, "0.0.0.0") != 0 && strcmp(c->peer_listen, "::") != 0)
 		snprintf(out, len, "%s", c->peer_listen);
 	else if (c->replication_address[0])
 		snprintf(out, len, "%s", c->replication_address);
@@ -117,6 +120,15 @@ check_usermode_helper(struct dmg_log *log)
 			 param, path, param);
 }
 
+/* The peer server's handler: the registry's peer verbs, for the `peers`
+ * host the connection authenticated as. */
+static int
+peer_verb(void *arg, const char *identity, const struct dmg_jrec *req, struct dmg_jrec *reply,
+	  struct dmg_error *err)
+{
+	return dmg_registry_peer(arg, identity, req, reply, err);
+}
+
 /* Everything that needs threads starts here, after daemonize()'s fork. */
 static int
 serve(const struct dmg_conf *conf, int dry_run, struct dmg_server *server,
@@ -132,6 +144,13 @@ serve(const struct dmg_conf *conf, int dry_run, struct dmg_server *server,
 	struct dmg_peer_ctx *pc = NULL;
 	struct dmg_peersrv *ps = NULL;
 	struct dmg_virt *virt = NULL;
+	struct dmg_peersrv_conf ps_conf = {
+		.addr = conf->peer_listen, .port = (uint16_t)conf->peer_port,
+		.timeout_s = conf->peer_timeout, .handshake_timeout_s = conf->peer_handshake_timeout,
+		.handshake_max = conf->peer_handshake_max,
+		.handshake_per_address = conf->peer_handshake_per_address,
+		.conns_max = conf->peer_connections_max, .fn = peer_verb, .log = log,
+	};
 	struct dmg_peer_auth auth;
 	struct dmg_error perr = { 0 };
 	const char *pause;
@@ -175,9 +194,9 @@ serve(const struct dmg_conf *conf, int dry_run, struct dmg_server *server,
 	}
 	/* Without credentials the daemon still answers hooks (refusing
 	 * annotated migrations with the reason) rather than not running. */
+	ps_conf.arg = reg;
 	if (dmg_peer_auth_from_conf(conf, &auth, &perr) < 0 || dmg_peer_ctx_new(&auth, &pc, &perr) < 0 ||
-	    dmg_peersrv_start(pc, conf->peer_listen, (uint16_t)conf->peer_port, reg, log,
-			      conf->peer_timeout, &ps, &perr) < 0)
+	    dmg_peersrv_start(pc, &ps_conf, &ps, &perr) < 0)
 		dmg_err(log, "peer channel disabled: %s", perr.msg);
 	dmg_registry_set_peer(reg, pc);
 	if (dmg_virt_new(conf->libvirt_uri, dmg_registry_virt_event, reg, log, &virt, &perr) < 0)
@@ -294,7 +313,25 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		char buf[DMG_CONF_FORMAT_MAX];
+		struct dmg_peer_auth auth;
+		struct dmg_peer_ctx *pc = NULL;
 
+		/* The peer credentials too: a PSK file of the old single-key
+		 * scheme, an empty peers or a readable key must not wait for
+		 * the daemon's start to be noticed.  No credentials at all is
+		 * allowed: the daemon then runs without the peer channel. */
+		rc = dmg_peer_auth_from_conf(&conf, &auth, &err);
+		if (rc == -ENOENT) {
+			printf("# peer channel: not configured (%s)\n", err.msg);
+		} else if (rc < 0 || dmg_peer_ctx_new(&auth, &pc, &err) < 0) {
+			fprintf(stderr, "drbdmigd: %s: peer channel: %s\n", conf_path, err.msg);
+			return 1;
+		} else {
+			printf("# peer channel: %s%s%s, this host's name for its peers: %s\n",
+			       auth.psk_file ? "PSK" : "", auth.psk_file && auth.ca_file ? " and " : "",
+			       auth.ca_file ? "X.509" : "", auth.self_name[0] ? auth.self_name : "(X.509 only)");
+		}
+		dmg_peer_ctx_free(pc);
 		dmg_conf_format(&conf, buf, sizeof(buf));
 		printf("# %s: configuration OK\n%s", conf_path, buf);
 		return 0;

@@ -3,6 +3,7 @@
  * peer.h for the contract. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,30 +24,43 @@
 #include "peer.h"
 #include "wire.h"
 
-#define PSK_IDENTITY_MAX 128
 #define PSK_KEY_MIN      32
 #define PSK_KEY_MAX      256
-#define PSK_FILE_MAX     4096
+#define PSK_FILE_MAX     (64 << 10)
 #define ADDR_MAX         64     /* "[v6]:port" */
-#define HOST_MAX         256
-#define NAME_MAX_LEN     (16 + 256 + ADDR_MAX)
+#define HOST_MAX         DMG_CONF_HOST_MAX
+#define SHOWN_MAX        (4 * 64 + 1)   /* an escaped peer-supplied name */
+#define NAME_MAX_LEN     (16 + SHOWN_MAX + ADDR_MAX)
 
-/* TLS 1.2/1.3 only; NORMAL has no anonymous suites, static RSA is dropped for
- * forward secrecy.  PSK only with (EC)DHE, so both sides prove the key. */
-#define PRIO_BASE  "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA"
+/* TLS 1.2/1.3 only; NORMAL has no anonymous suites, static RSA is dropped
+ * for forward secrecy, and only AEAD ciphers remain (NORMAL still has CBC
+ * with HMAC in TLS 1.2).  PSK only with (EC)DHE, so both sides prove the
+ * key.  `gnutls-cli --priority '<string>' -l` lists what a string allows. */
+#define PRIO_VERS  "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define PRIO_AEAD  ":-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:+AES-256-CCM:+AES-128-CCM:-MAC-ALL:+AEAD"
+#define PRIO_BASE  PRIO_VERS ":-RSA" PRIO_AEAD
 #define PRIO_PSK   ":+ECDHE-PSK:+DHE-PSK"
-#define PRIO_PSK_ONLY "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL" PRIO_PSK
+#define PRIO_PSK_ONLY PRIO_VERS ":-KX-ALL" PRIO_PSK PRIO_AEAD
+
+/* One line of the PSK file: the key this host shares with one peer. */
+struct psk_entry {
+	char identity[HOST_MAX];          /* the peer host, as peers lists it */
+	unsigned char key[PSK_KEY_MAX];
+	unsigned len;
+	gnutls_psk_client_credentials_t cli;   /* self_name + key, to connect to it */
+};
 
 struct dmg_peer_ctx {
+	char (*peers)[HOST_MAX];          /* the hosts of peers */
+	size_t npeers;
+	char self[HOST_MAX];              /* our PSK identity */
+	struct psk_entry *psk;
+	size_t npsk, npsk_alloc;          /* lines used, allocated */
 	int has_psk;
-	char psk_identity[PSK_IDENTITY_MAX + 1];
-	unsigned char psk_key[PSK_KEY_MAX];
-	unsigned psk_len;
 	gnutls_psk_server_credentials_t psk_srv;
-	gnutls_psk_client_credentials_t psk_cli;
 	gnutls_certificate_credentials_t x509_srv;   /* CA + server cert/key */
 	gnutls_certificate_credentials_t x509_cli;   /* CA (+ client cert/key) */
-	gnutls_priority_t prio_srv, prio_cli;
+	gnutls_priority_t prio_srv, prio_cli, prio_cli_psk;
 	int global_init;
 };
 
@@ -58,12 +73,94 @@ struct dmg_peer_conn {
 	int pending;         /* server: a CALL awaits its RESULT */
 	uint32_t seq;        /* client: next CALL's seq; server: next expected */
 	uint32_t answer;     /* server: seq of the CALL to answer */
+	const struct psk_entry *psk;   /* client: the key for this host, or NULL */
 	char host[HOST_MAX]; /* client: the name the certificate must carry */
+	char identity[HOST_MAX];       /* the peers host the remote proved to be */
+	char unknown[SHOWN_MAX];       /* server: a PSK identity not in peers */
 	char addr[ADDR_MAX];
 	char name[NAME_MAX_LEN];
 	gnutls_typed_vdata_st vdata[2];   /* live as long as the session */
 	unsigned nvdata;
 };
+
+/* ---- names ----------------------------------------------------------------- */
+
+/* Peer-supplied text for a log line: printable ASCII as is, anything else
+ * (and the backslash and quote) as \xNN, cut at 64 input bytes. */
+static void
+escape(const char *in, size_t n, char *out, size_t olen)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n && i < 64 && o + 5 <= olen; i++) {
+		unsigned char ch = (unsigned char)in[i];
+
+		if (ch > ' ' && ch < 0x7f && ch != '\\' && ch != '\'')
+			out[o++] = (char)ch;
+		else
+			o += (size_t)snprintf(out + o, olen - o, "\\x%02x", ch);
+	}
+	if (olen)
+		out[o < olen ? o : olen - 1] = '\0';
+}
+
+/* The same host: IP literals by value, names without regard to case. */
+static int
+same_host(const char *a, const char *b)
+{
+	unsigned char x[sizeof(struct in6_addr)], y[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, a, x) == 1)
+		return inet_pton(AF_INET, b, y) == 1 && memcmp(x, y, 4) == 0;
+	if (inet_pton(AF_INET6, a, x) == 1)
+		return inet_pton(AF_INET6, b, y) == 1 && memcmp(x, y, 16) == 0;
+	return strcasecmp(a, b) == 0;
+}
+
+/* The peers entry for host, or NULL. */
+static const char *
+find_peer(const struct dmg_peer_ctx *c, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < c->npeers; i++)
+		if (same_host(c->peers[i], host))
+			return c->peers[i];
+	return NULL;
+}
+
+static const struct psk_entry *
+find_psk(const struct dmg_peer_ctx *c, const char *identity)
+{
+	size_t i;
+
+	for (i = 0; i < c->npsk; i++)
+		if (strcmp(c->psk[i].identity, identity) == 0)
+			return &c->psk[i];
+	return NULL;
+}
+
+static int
+load_peers(struct dmg_peer_ctx *c, const char *list, struct dmg_error *err)
+{
+	char host[HOST_MAX];
+	unsigned port;
+	size_t i, n = 0;
+
+	while (list && dmg_conf_peer_list(list, n, host, sizeof(host), &port))
+		n++;
+	if (n == 0)
+		return dmg_error_set(err, -EINVAL,
+				     "peers is empty: no host may use the peer channel (list the other hosts in peers, see drbdmig.conf(5))");
+	c->peers = calloc(n, sizeof(*c->peers));
+	if (!c->peers)
+		return dmg_error_set(err, -ENOMEM, "out of memory");
+	for (i = 0; i < n; i++)
+		if (!dmg_conf_peer_list(list, i, c->peers[i], HOST_MAX, &port))
+			return dmg_error_set(err, -EINVAL, "peers: entry %zu is not host[:port]", i + 1);
+	c->npeers = n;
+	return 0;
+}
 
 /* ---- credentials -------------------------------------------------------- */
 
@@ -79,123 +176,210 @@ hexval(int ch)
 	return -1;
 }
 
+/* One "identity:hexkey" line into e. */
 static int
-parse_psk(struct dmg_peer_ctx *c, char *text, const char *path, struct dmg_error *err)
+parse_psk_line(char *line, struct psk_entry *e, const char *where, struct dmg_error *err)
 {
-	char *line = text, *colon, *hex, *nl;
+	char *colon = strchr(line, ':'), *hex;
 	size_t i, n;
 
-	while (*line == '\n')
-		line++;
-	nl = strchr(line, '\n');
-	if (nl) {
-		*nl = '\0';
-		if (nl[1 + strspn(nl + 1, "\n")] != '\0')
-			return dmg_error_set(err, -EINVAL, "PSK file %s: more than one line", path);
-	}
-	colon = strchr(line, ':');
 	if (!colon || colon == line)
-		return dmg_error_set(err, -EINVAL, "PSK file %s: expected 'identity:hexkey' (psktool format)",
-				     path);
+		return dmg_error_set(err, -EINVAL, "%s: expected 'identity:hexkey' (psktool format)", where);
 	*colon = '\0';
 	hex = colon + 1;
-	if ((size_t)(colon - line) > PSK_IDENTITY_MAX)
-		return dmg_error_set(err, -EINVAL, "PSK file %s: identity longer than %d bytes", path,
-				     PSK_IDENTITY_MAX);
+	if ((size_t)(colon - line) >= sizeof(e->identity))
+		return dmg_error_set(err, -EINVAL, "%s: identity longer than %d bytes", where, HOST_MAX - 1);
 	for (i = 0; line[i]; i++)
 		if (line[i] <= ' ' || line[i] > '~')
-			return dmg_error_set(err, -EINVAL, "PSK file %s: identity has a space or control byte",
-					     path);
+			return dmg_error_set(err, -EINVAL, "%s: identity has a space or control byte", where);
 	n = strlen(hex);
 	if (n % 2 || n / 2 > PSK_KEY_MAX)
-		return dmg_error_set(err, -EINVAL, "PSK file %s: key is not hexadecimal bytes", path);
+		return dmg_error_set(err, -EINVAL, "%s: key is not hexadecimal bytes", where);
 	for (i = 0; i < n / 2; i++) {
 		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
-			return dmg_error_set(err, -EINVAL, "PSK file %s: key is not hexadecimal bytes", path);
-		c->psk_key[i] = (unsigned char)(hi << 4 | lo);
+			return dmg_error_set(err, -EINVAL, "%s: key is not hexadecimal bytes", where);
+		e->key[i] = (unsigned char)(hi << 4 | lo);
 	}
 	if (n / 2 < PSK_KEY_MIN)
-		return dmg_error_set(err, -EINVAL, "PSK file %s: key has %zu bytes, at least %d needed",
-				     path, n / 2, PSK_KEY_MIN);
-	c->psk_len = (unsigned)(n / 2);
-	memcpy(c->psk_identity, line, (size_t)(colon - line) + 1);
+		return dmg_error_set(err, -EINVAL, "%s: key has %zu bytes, at least %d needed", where,
+				     n / 2, PSK_KEY_MIN);
+	e->len = (unsigned)(n / 2);
+	memcpy(e->identity, line, (size_t)(colon - line) + 1);
+	return 0;
+}
+
+/* Every line names a peers host, once.  A single line for another name is
+ * what the file of the old scheme (one key shared by all hosts) looks
+ * like: say what to change. */
+static int
+check_psk_entry(const struct dmg_peer_ctx *c, const struct psk_entry *e, size_t idx,
+		size_t nlines, const char *path, unsigned lineno, struct dmg_error *err)
+{
+	char shown[SHOWN_MAX];
+	size_t i;
+
+	escape(e->identity, strlen(e->identity), shown, sizeof(shown));
+	for (i = 0; i < c->npeers; i++)
+		if (strcmp(c->peers[i], e->identity) == 0)
+			break;
+	if (i == c->npeers && nlines == 1)
+		return dmg_error_set(err, -EINVAL,
+				     "PSK file %s: its one key is for identity '%s', which is not a host in peers: the file needs one line per peer host, named exactly as in peers, each with a key shared by that pair of hosts only (see doc/security.md, upgrading from one shared PSK)",
+				     path, shown);
+	if (i == c->npeers)
+		return dmg_error_set(err, -EINVAL,
+				     "PSK file %s line %u: identity '%s' is not a host in peers (one line per peer host, named exactly as in peers)",
+				     path, lineno, shown);
+	for (i = 0; i < idx; i++)
+		if (strcmp(c->psk[i].identity, e->identity) == 0)
+			return dmg_error_set(err, -EINVAL, "PSK file %s line %u: a second line for '%s'",
+					     path, lineno, shown);
+	return 0;
+}
+
+static int
+parse_psk(struct dmg_peer_ctx *c, char *text, const char *path, struct dmg_error *err)
+{
+	char *line, *next, where[300];
+	size_t n = 0, nlines = 0;
+	unsigned lineno = 0;
+	int rc;
+
+	for (line = text; *line; line += strcspn(line, "\n"), line += *line == '\n')
+		if (*line != '\n')
+			nlines++;
+	if (nlines == 0)
+		return dmg_error_set(err, -EINVAL, "PSK file %s is empty (one 'host:hexkey' line per peer host)",
+				     path);
+	c->psk = calloc(nlines, sizeof(*c->psk));
+	if (!c->psk)
+		return dmg_error_set(err, -ENOMEM, "out of memory");
+	c->npsk_alloc = nlines;
+	for (line = text; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		if (!*line)
+			continue;
+		snprintf(where, sizeof(where), "PSK file %s line %u", path, lineno);
+		rc = parse_psk_line(line, &c->psk[n], where, err);
+		if (rc == 0)
+			rc = check_psk_entry(c, &c->psk[n], n, nlines, path, lineno, err);
+		if (rc < 0)
+			return rc;
+		n++;
+	}
+	c->npsk = n;
+	return 0;
+}
+
+/* The PSK file holds the keys of every pair this host belongs to: root's
+ * (or the daemon's own, for tests) and nobody else's to read or change. */
+static int
+check_psk_file(const struct stat *st, const char *path, struct dmg_error *err)
+{
+	if (!S_ISREG(st->st_mode))
+		return dmg_error_set(err, -EINVAL, "PSK file %s is not a regular file", path);
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return dmg_error_set(err, -EPERM, "PSK file %s belongs to uid %u, not root (chown root it)",
+				     path, (unsigned)st->st_uid);
+	if (st->st_mode & 077)
+		return dmg_error_set(err, -EPERM, "PSK file %s is accessible by group or others (chmod 600 it)",
+				     path);
 	return 0;
 }
 
 static int
 load_psk(struct dmg_peer_ctx *c, const char *path, struct dmg_error *err)
 {
-	char buf[PSK_FILE_MAX + 1];
 	struct stat st;
-	ssize_t n;
+	char *buf;
+	size_t len = 0;
+	ssize_t n = 0;
 	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return dmg_error_sys(err, -errno, "PSK file %s", path);
+	buf = malloc(PSK_FILE_MAX + 1);
+	if (!buf) {
+		close(fd);
+		return dmg_error_set(err, -ENOMEM, "out of memory");
+	}
 	if (fstat(fd, &st) < 0) {
 		rc = dmg_error_sys(err, -errno, "PSK file %s", path);
-	} else if (!S_ISREG(st.st_mode)) {
-		rc = dmg_error_set(err, -EINVAL, "PSK file %s is not a regular file", path);
-	} else if (st.st_mode & 066) {
-		rc = dmg_error_set(err, -EPERM, "PSK file %s is accessible by group or others (chmod 600 it)",
-				   path);
-	} else {
-		n = read(fd, buf, PSK_FILE_MAX + 1);
+	} else if ((rc = check_psk_file(&st, path, err)) == 0) {
+		while (len <= PSK_FILE_MAX && (n = read(fd, buf + len, PSK_FILE_MAX + 1 - len)) > 0)
+			len += (size_t)n;
 		if (n < 0)
 			rc = dmg_error_sys(err, -errno, "cannot read PSK file %s", path);
-		else if (n > PSK_FILE_MAX)
+		else if (len > PSK_FILE_MAX)
 			rc = dmg_error_set(err, -EFBIG, "PSK file %s is too large", path);
 		else {
-			buf[n] = '\0';
-			rc = memchr(buf, '\0', (size_t)n)
+			buf[len] = '\0';
+			rc = memchr(buf, '\0', len)
 			     ? dmg_error_set(err, -EINVAL, "PSK file %s contains a NUL byte", path)
 			     : parse_psk(c, buf, path, err);
 		}
 	}
-	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(buf, PSK_FILE_MAX + 1);
+	free(buf);
 	close(fd);
 	return rc;
 }
 
-/* Hands the acceptor's key to GnuTLS for the one identity it knows. */
+/* Hands the acceptor the key it shares with the host named username, a
+ * peers host; remembers any other name for the refusal's log line. */
 static int
 psk_server_key(gnutls_session_t s, const char *username, gnutls_datum_t *key)
 {
-	const struct dmg_peer_conn *p = gnutls_session_get_ptr(s);
-	const struct dmg_peer_ctx *c = p->ctx;
+	struct dmg_peer_conn *p = gnutls_session_get_ptr(s);
+	const struct psk_entry *e = find_psk(p->ctx, username);
 
-	if (!c->has_psk || strcmp(username, c->psk_identity) != 0)
+	if (!e) {
+		escape(username, strlen(username), p->unknown, sizeof(p->unknown));
 		return -1;
-	key->data = gnutls_malloc(c->psk_len);
+	}
+	key->data = gnutls_malloc(e->len);
 	if (!key->data)
 		return -1;
-	memcpy(key->data, c->psk_key, c->psk_len);
-	key->size = c->psk_len;
+	memcpy(key->data, e->key, e->len);
+	key->size = e->len;
 	return 0;
 }
 
 static int
-setup_psk(struct dmg_peer_ctx *c, const char *path, struct dmg_error *err)
+setup_psk(struct dmg_peer_ctx *c, const struct dmg_peer_auth *a, int x509, struct dmg_error *err)
 {
-	gnutls_datum_t key;
+	size_t i;
 	int rc;
 
-	rc = load_psk(c, path, err);
+	if (!*a->self_name)
+		return dmg_error_set(err, -EINVAL, "PSK: this host's own name (peer_name) is not known");
+	snprintf(c->self, sizeof(c->self), "%s", a->self_name);
+	rc = load_psk(c, a->psk_file, err);
 	if (rc < 0)
 		return rc;
-	key.data = c->psk_key;
-	key.size = c->psk_len;
-	if (gnutls_psk_allocate_server_credentials(&c->psk_srv) < 0 ||
-	    gnutls_psk_allocate_client_credentials(&c->psk_cli) < 0)
+	for (i = 0; !x509 && i < c->npeers; i++)
+		if (!find_psk(c, c->peers[i]))
+			return dmg_error_set(err, -EINVAL, "PSK file %s has no line for peer host %s",
+					     a->psk_file, c->peers[i]);
+	if (gnutls_psk_allocate_server_credentials(&c->psk_srv) < 0)
 		return dmg_error_set(err, -ENOMEM, "out of memory");
 	gnutls_psk_set_server_credentials_function(c->psk_srv, psk_server_key);
 	(void)gnutls_psk_set_server_known_dh_params(c->psk_srv, GNUTLS_SEC_PARAM_HIGH);
-	rc = gnutls_psk_set_client_credentials(c->psk_cli, c->psk_identity, &key, GNUTLS_PSK_KEY_RAW);
-	if (rc < 0)
-		return dmg_error_set(err, -EINVAL, "PSK file %s: %s", path, gnutls_strerror(rc));
+	for (i = 0; i < c->npsk; i++) {
+		gnutls_datum_t key = { c->psk[i].key, c->psk[i].len };
+
+		if (gnutls_psk_allocate_client_credentials(&c->psk[i].cli) < 0)
+			return dmg_error_set(err, -ENOMEM, "out of memory");
+		rc = gnutls_psk_set_client_credentials(c->psk[i].cli, c->self, &key, GNUTLS_PSK_KEY_RAW);
+		if (rc < 0)
+			return dmg_error_set(err, -EINVAL, "PSK file %s: %s", a->psk_file, gnutls_strerror(rc));
+	}
 	c->has_psk = 1;
 	return 0;
 }
@@ -249,6 +433,29 @@ make_x509(gnutls_certificate_credentials_t *out, const struct dmg_peer_auth *a,
 	return 0;
 }
 
+/* A private key that others may read lets them act as this host towards
+ * its peers.  libvirt's virt-pki-validate asks for 0600 on the server key
+ * but 0644 on the system client key (for unprivileged virsh): drbdmig
+ * refuses that too, and allows only a group read by group root (0640
+ * root:root), which gives nobody else the key. */
+static int
+check_key(const char *path, struct dmg_error *err)
+{
+	struct stat st;
+	int rc;
+
+	rc = need_file(path, "TLS private key", err);
+	if (rc < 0)
+		return rc;
+	if (stat(path, &st) < 0)
+		return dmg_error_sys(err, -errno, "TLS private key %s", path);
+	if ((st.st_mode & 026) || ((st.st_mode & 040) && st.st_gid != 0))
+		return dmg_error_set(err, -EPERM,
+				     "TLS private key %s is accessible by others or by group %u (chmod 600 it; for a client key that unprivileged libvirt clients share, give drbdmig its own with tls_client_cert/tls_client_key)",
+				     path, (unsigned)st.st_gid);
+	return 0;
+}
+
 static int
 check_pair(const char *cert, const char *key, const char *what, struct dmg_error *err)
 {
@@ -260,7 +467,7 @@ check_pair(const char *cert, const char *key, const char *what, struct dmg_error
 	if (!is_set(cert))
 		return 0;
 	rc = need_file(cert, "TLS certificate", err);
-	return rc < 0 ? rc : need_file(key, "TLS private key", err);
+	return rc < 0 ? rc : check_key(key, err);
 }
 
 static int
@@ -286,14 +493,15 @@ setup_x509(struct dmg_peer_ctx *c, const struct dmg_peer_auth *a, struct dmg_err
 static int
 setup_priorities(struct dmg_peer_ctx *c, struct dmg_error *err)
 {
-	const char *srv = c->has_psk ? (c->x509_cli ? PRIO_BASE PRIO_PSK : PRIO_PSK_ONLY) : PRIO_BASE;
-	const char *cli = c->has_psk ? PRIO_PSK_ONLY : PRIO_BASE;
+	const char *srv = c->has_psk ? (c->x509_srv ? PRIO_BASE PRIO_PSK : PRIO_PSK_ONLY) : PRIO_BASE;
 	const char *pos = NULL;
 	int rc;
 
 	rc = gnutls_priority_init(&c->prio_srv, srv, &pos);
 	if (rc == 0)
-		rc = gnutls_priority_init(&c->prio_cli, cli, &pos);
+		rc = gnutls_priority_init(&c->prio_cli, PRIO_BASE, &pos);
+	if (rc == 0)
+		rc = gnutls_priority_init(&c->prio_cli_psk, PRIO_PSK_ONLY, &pos);
 	if (rc < 0)
 		return dmg_error_set(err, -EINVAL, "TLS priorities at '%s': %s", pos ? pos : "?",
 				     gnutls_strerror(rc));
@@ -321,8 +529,10 @@ dmg_peer_ctx_new(const struct dmg_peer_auth *a, struct dmg_peer_ctx **out,
 		rc = dmg_error_set(err, -EINVAL, "peer authentication: neither a PSK file nor a TLS CA file is configured");
 	else
 		rc = 0;
+	if (rc == 0)
+		rc = load_peers(c, a->peers, err);
 	if (rc == 0 && is_set(a->psk_file))
-		rc = setup_psk(c, a->psk_file, err);
+		rc = setup_psk(c, a, is_set(a->ca_file), err);
 	if (rc == 0 && is_set(a->ca_file))
 		rc = setup_x509(c, a, err);
 	if (rc == 0)
@@ -338,12 +548,20 @@ dmg_peer_ctx_new(const struct dmg_peer_auth *a, struct dmg_peer_ctx **out,
 void
 dmg_peer_ctx_free(struct dmg_peer_ctx *c)
 {
+	size_t i;
+
 	if (!c)
 		return;
 	if (c->psk_srv)
 		gnutls_psk_free_server_credentials(c->psk_srv);
-	if (c->psk_cli)
-		gnutls_psk_free_client_credentials(c->psk_cli);
+	for (i = 0; i < c->npsk_alloc; i++)
+		if (c->psk[i].cli)
+			gnutls_psk_free_client_credentials(c->psk[i].cli);
+	if (c->psk) {
+		explicit_bzero(c->psk, c->npsk_alloc * sizeof(*c->psk));
+		free(c->psk);
+	}
+	free(c->peers);
 	if (c->x509_srv)
 		gnutls_certificate_free_credentials(c->x509_srv);
 	if (c->x509_cli)
@@ -352,10 +570,26 @@ dmg_peer_ctx_free(struct dmg_peer_ctx *c)
 		gnutls_priority_deinit(c->prio_srv);
 	if (c->prio_cli)
 		gnutls_priority_deinit(c->prio_cli);
+	if (c->prio_cli_psk)
+		gnutls_priority_deinit(c->prio_cli_psk);
 	if (c->global_init)
 		gnutls_global_deinit();
 	explicit_bzero(c, sizeof(*c));
 	free(c);
+}
+
+/* How the peers list this host (the PSK identity it sends): peer_name,
+ * else a specific peer_listen address, else the host name. */
+static int
+self_name(const struct dmg_conf *c, char *out, size_t len, struct dmg_error *err)
+{
+	if (*c->peer_name)
+		snprintf(out, len, "%s", c->peer_name);
+	else if (strcmp(c->peer_listen, "0.0.0.0") != 0 && strcmp(c->peer_listen, "::") != 0)
+		snprintf(out, len, "%s", c->peer_listen);
+	else if (gethostname(out, len) < 0 || !memchr(out, '\0', len))
+		return dmg_error_sys(err, -errno, "cannot get the host name for peer_name");
+	return 0;
 }
 
 int
@@ -363,6 +597,8 @@ dmg_peer_auth_from_conf(const struct dmg_conf *c, struct dmg_peer_auth *a,
 			struct dmg_error *err)
 {
 	int psk = c->peer_auth == DMG_PEER_AUTH_PSK, x509 = c->peer_auth == DMG_PEER_AUTH_X509;
+	char host[HOST_MAX];
+	unsigned port;
 
 	memset(a, 0, sizeof(*a));
 	if (c->peer_auth == DMG_PEER_AUTH_AUTO) {
@@ -373,8 +609,18 @@ dmg_peer_auth_from_conf(const struct dmg_conf *c, struct dmg_peer_auth *a,
 					     "peer_auth auto: neither the PSK file '%s' nor the TLS CA file '%s' exists; peers cannot authenticate",
 					     c->peer_psk_file, c->tls_ca_file);
 	}
-	if (psk)
+	if (!dmg_conf_peer(c, 0, host, sizeof(host), &port))
+		return dmg_error_set(err, -EINVAL,
+				     "peers is empty: the peer channel is configured (peer_auth %s) but no host may use it; list the other hosts in peers (drbdmig.conf(5))",
+				     psk ? "psk" : "x509");
+	a->peers = c->peers;
+	if (psk) {
+		int rc = self_name(c, a->self_name, sizeof(a->self_name), err);
+
+		if (rc < 0)
+			return rc;
 		a->psk_file = c->peer_psk_file;
+	}
 	if (x509) {
 		a->ca_file = c->tls_ca_file;
 		a->crl_file = c->tls_crl_file;
@@ -546,18 +792,19 @@ conn_setup(struct dmg_peer_conn *p, struct dmg_error *err)
 							       (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT, 0 };
 			p->nvdata = 1;
 		}
+	} else if (p->psk) {
+		rc = gnutls_priority_set(s, c->prio_cli_psk);
+		if (rc == 0)
+			rc = gnutls_credentials_set(s, GNUTLS_CRD_PSK, p->psk->cli);
 	} else {
 		rc = gnutls_priority_set(s, c->prio_cli);
-		if (rc == 0 && c->has_psk) {
-			rc = gnutls_credentials_set(s, GNUTLS_CRD_PSK, c->psk_cli);
-		} else if (rc == 0) {
+		if (rc == 0)
 			rc = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, c->x509_cli);
-			p->vdata[0] = (gnutls_typed_vdata_st){ GNUTLS_DT_DNS_HOSTNAME,
-							       (unsigned char *)p->host, 0 };
-			p->vdata[1] = (gnutls_typed_vdata_st){ GNUTLS_DT_KEY_PURPOSE_OID,
-							       (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER, 0 };
-			p->nvdata = 2;
-		}
+		p->vdata[0] = (gnutls_typed_vdata_st){ GNUTLS_DT_DNS_HOSTNAME,
+						       (unsigned char *)p->host, 0 };
+		p->vdata[1] = (gnutls_typed_vdata_st){ GNUTLS_DT_KEY_PURPOSE_OID,
+						       (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER, 0 };
+		p->nvdata = 2;
 	}
 	if (rc < 0)
 		return dmg_error_set(err, -EINVAL, "peer %s: TLS setup: %s", p->addr, gnutls_strerror(rc));
@@ -585,13 +832,49 @@ verify_failed(struct dmg_peer_conn *p, unsigned status, struct dmg_error *err)
 	return rc;
 }
 
+/* Does crt name host?  A subjectAltName dNSName or iPAddress, else, for a
+ * certificate without those, its one CN; no wildcards.  GnuTLS's own CN
+ * fallback applies only to certificates fit for TLS servers, and peers'
+ * client certificates (libvirt's clientcert.pem) often carry just a CN. */
 static int
-peer_cn(struct dmg_peer_conn *p, char *cn, size_t len, struct dmg_error *err)
+crt_names(gnutls_x509_crt_t crt, const char *host)
+{
+	char cn[HOST_MAX], san[HOST_MAX];
+	size_t sz;
+	unsigned i;
+	int type;
+
+	if (gnutls_x509_crt_check_hostname2(crt, host, GNUTLS_VERIFY_DO_NOT_ALLOW_WILDCARDS))
+		return 1;
+	for (i = 0;; i++) {
+		sz = sizeof(san);
+		type = gnutls_x509_crt_get_subject_alt_name(crt, i, san, &sz, NULL);
+		if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (type == GNUTLS_SAN_DNSNAME || type == GNUTLS_SAN_IPADDRESS || type < 0)
+			return 0;
+	}
+	sz = sizeof(cn);
+	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 1, 0, cn, &sz) !=
+	    GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+		return 0;   /* more than one CN: ambiguous */
+	sz = sizeof(cn);
+	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &sz) < 0 ||
+	    strlen(cn) != sz)
+		return 0;
+	return same_host(cn, host);
+}
+
+/* The peer's certificate: its CN (escaped, for logs) and the peers host it
+ * names, if any (p->identity). */
+static int
+cert_identity(struct dmg_peer_conn *p, char *shown, size_t len, struct dmg_error *err)
 {
 	const gnutls_datum_t *list;
 	gnutls_x509_crt_t crt;
+	char cn[HOST_MAX];
 	unsigned n = 0;
-	size_t sz = len;
+	size_t i, sz = sizeof(cn);
 	int rc;
 
 	list = gnutls_certificate_get_peers(p->s, &n);
@@ -600,39 +883,52 @@ peer_cn(struct dmg_peer_conn *p, char *cn, size_t len, struct dmg_error *err)
 	if (gnutls_x509_crt_init(&crt) < 0)
 		return dmg_error_set(err, -ENOMEM, "out of memory");
 	rc = gnutls_x509_crt_import(crt, &list[0], GNUTLS_X509_FMT_DER);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &sz);
-	gnutls_x509_crt_deinit(crt);
-	if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
-		snprintf(cn, len, "(no CN)");
-		return 0;
+		if (rc == 0)
+			escape(cn, sz, shown, len);
+		else if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			snprintf(shown, len, "(no CN)");
+		rc = rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE ? 0 : rc;
 	}
+	for (i = 0; rc == 0 && !p->identity[0] && i < p->ctx->npeers; i++)
+		if (crt_names(crt, p->ctx->peers[i]))
+			snprintf(p->identity, sizeof(p->identity), "%s", p->ctx->peers[i]);
+	gnutls_x509_crt_deinit(crt);
 	if (rc < 0)
 		return dmg_error_set(err, -EACCES, "peer %s: certificate: %s", p->addr, gnutls_strerror(rc));
 	return 0;
 }
 
 /* After the handshake, and before any application byte: say who the peer
- * proved to be, re-checking what the handshake should already have
- * enforced (a configuration slip must not open the door). */
+ * proved to be -- a host of peers, or refused -- re-checking what the
+ * handshake should already have enforced (a configuration slip must not
+ * open the door). */
 static int
 authenticate(struct dmg_peer_conn *p, struct dmg_error *err)
 {
-	char id[256];
+	char id[SHOWN_MAX];
 	unsigned status = 0;
 	int rc;
 
 	switch (gnutls_auth_get_type(p->s)) {
 	case GNUTLS_CRD_PSK:
-		if (!p->ctx->has_psk)
+		if (!p->ctx->has_psk || (!p->server && !p->psk))
 			return dmg_error_set(err, -EACCES, "peer %s: unexpected PSK session", p->addr);
 		if (p->server) {
 			const char *u = gnutls_psk_server_get_username(p->s);
+			const struct psk_entry *e = u ? find_psk(p->ctx, u) : NULL;
 
-			if (!u || strcmp(u, p->ctx->psk_identity) != 0)
-				return dmg_error_set(err, -EACCES, "peer %s: unknown PSK identity", p->addr);
+			if (!e) {
+				escape(u ? u : "", u ? strlen(u) : 0, id, sizeof(id));
+				return dmg_error_set(err, -EACCES,
+						     "peer %s: PSK identity '%s' is not a host in peers: refused",
+						     p->addr, id);
+			}
+			snprintf(p->identity, sizeof(p->identity), "%s", e->identity);
 		}
-		snprintf(p->name, sizeof(p->name), "psk:%s@%s", p->ctx->psk_identity, p->addr);
+		/* the client's identity is the host it connected to, set by connect */
+		snprintf(p->name, sizeof(p->name), "psk:%s@%s", p->identity, p->addr);
 		return 0;
 	case GNUTLS_CRD_CERTIFICATE:
 		if (gnutls_certificate_type_get(p->s) != GNUTLS_CRT_X509 || !p->nvdata)
@@ -643,9 +939,13 @@ authenticate(struct dmg_peer_conn *p, struct dmg_error *err)
 					     p->addr, gnutls_strerror(rc));
 		if (status)
 			return verify_failed(p, status, err);
-		rc = peer_cn(p, id, sizeof(id), err);
+		rc = cert_identity(p, id, sizeof(id), err);
 		if (rc < 0)
 			return rc;
+		if (!p->identity[0])
+			return dmg_error_set(err, -EACCES,
+					     "peer %s: certificate CN '%s' names no host in peers: refused",
+					     p->addr, id);
 		snprintf(p->name, sizeof(p->name), "x509:%s@%s", id, p->addr);
 		return 0;
 	default:
@@ -710,11 +1010,15 @@ handshake(struct dmg_peer_conn *p, int64_t deadline, struct dmg_error *err)
 			continue;
 		}
 		send_alert(p, rc);
+		if (p->unknown[0])
+			return dmg_error_set(err, -EACCES,
+					     "peer %s: PSK identity '%s' is not a host in peers: refused",
+					     p->addr, p->unknown);
 		if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
 			return verify_failed(p, gnutls_session_get_verify_cert_status(p->s), err);
 		return dmg_error_set(err, -EACCES, "peer %s: TLS handshake failed: %s%s", p->addr,
 				     tls_reason(p, rc, why, sizeof(why)),
-				     psk_mismatch(p, rc) ? " (do both hosts have the same PSK file?)" : "");
+				     psk_mismatch(p, rc) ? " (do both hosts hold the same key for this pair, each on the line named after the other?)" : "");
 	}
 	rc = authenticate(p, err);
 	if (rc < 0)
@@ -724,9 +1028,10 @@ handshake(struct dmg_peer_conn *p, int64_t deadline, struct dmg_error *err)
 
 /* Creates the session for fd and runs the handshake; frees on failure. */
 static int
-start(const struct dmg_peer_ctx *c, int fd, int server, const char *host, const char *addr,
+start(const struct dmg_peer_ctx *c, int fd, const char *peer, const char *host, const char *addr,
       int64_t deadline, struct dmg_peer_conn **out, struct dmg_error *err)
 {
+	int server = peer == NULL;
 	struct dmg_peer_conn *p;
 	int rc, one = 1;
 
@@ -735,6 +1040,10 @@ start(const struct dmg_peer_ctx *c, int fd, int server, const char *host, const 
 	if (!p)
 		return dmg_error_set(err, -ENOMEM, "peer %s: out of memory", addr);
 	snprintf(p->addr, sizeof(p->addr), "%s", addr);
+	if (peer) {
+		snprintf(p->identity, sizeof(p->identity), "%s", peer);
+		p->psk = c->has_psk ? find_psk(c, peer) : NULL;
+	}
 	/* Small request/answer messages: do not wait for Nagle. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	rc = conn_setup(p, err);
@@ -769,7 +1078,7 @@ dmg_peer_accept_fd(struct dmg_peer_ctx *c, int fd, int64_t deadline,
 		close(fd);
 		return rc;
 	}
-	return start(c, fd, 1, NULL, addr, deadline, out, err);
+	return start(c, fd, NULL, NULL, addr, deadline, out, err);
 }
 
 int
@@ -799,13 +1108,21 @@ dmg_peer_connect(struct dmg_peer_ctx *c, const char *host, uint16_t port, int64_
 	struct addrinfo hints = { .ai_flags = AI_NUMERICSERV, .ai_socktype = SOCK_STREAM };
 	struct addrinfo *ai = NULL, *i;
 	char ps[8], who[300], addr[ADDR_MAX];
+	const char *peer;
 	int fd = -1, rc;
 
 	*out = NULL;
 	snprintf(ps, sizeof(ps), "%u", port);
-	snprintf(who, sizeof(who), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+	snprintf(who, sizeof(who), strchr(host, ':') ? "[%.256s]:%u" : "%.256s:%u", host, port);
 	if (strlen(host) >= HOST_MAX)
 		return dmg_error_set(err, -EINVAL, "peer host name too long");
+	peer = find_peer(c, host);
+	if (!peer)
+		return dmg_error_set(err, -EACCES, "peer %s: %s is not in peers; drbdmig talks only to the hosts listed there",
+				     who, host);
+	if (!(c->has_psk && find_psk(c, peer)) && !c->x509_cli)
+		return dmg_error_set(err, -EACCES, "peer %s: no key for %s in the PSK file and no TLS client certificate",
+				     who, peer);
 	rc = getaddrinfo(host, ps, &hints, &ai);
 	if (rc != 0)
 		return dmg_error_set(err, -EHOSTUNREACH, "peer %s: %s", who, gai_strerror(rc));
@@ -818,13 +1135,19 @@ dmg_peer_connect(struct dmg_peer_ctx *c, const char *host, uint16_t port, int64_
 	freeaddrinfo(ai);
 	if (rc < 0)
 		return rc;
-	return start(c, fd, 0, host, addr, deadline, out, err);
+	return start(c, fd, peer, host, addr, deadline, out, err);
 }
 
 const char *
 dmg_peer_conn_name(const struct dmg_peer_conn *p)
 {
 	return p->name;
+}
+
+const char *
+dmg_peer_conn_identity(const struct dmg_peer_conn *c)
+{
+	return c->identity;
 }
 
 /* ---- records ------------------------------------------------------------------ */

@@ -8,23 +8,31 @@
  * without its "<seq> <crc>" prefix, values percent-encoded); seq counts the
  * CALLs of a connection from 1 and a RESULT echoes it.
  *
- * Authentication, always mutual:
- * - PSK: a psktool-format file "identity:hexkey" (one line, key at least 32
- *   bytes, file not readable or writable by group or others).  Key exchange
- *   ECDHE-PSK / DHE-PSK only (TLS 1.3: psk_dhe_ke), so both sides prove the
- *   key and the session has forward secrecy.  The acceptor knows exactly one
- *   identity, the one in its own file.
- * - X.509: the acceptor requests and requires a client certificate and
- *   verifies it against the CA (and CRL if given); the connector verifies the
- *   server's chain against the CA (and CRL) and that the certificate names
- *   the host string it connected to (a DNS name or an IP literal, checked
- *   against subjectAltName dNSName/iPAddress, or the CN when the certificate
- *   has no dNSName) -- so a peer listed by IP needs that IP in its
- *   certificate, as for libvirt's own TLS.
- * - Both configured: the acceptor accepts either; the connector uses PSK
- *   (PSK wins: it does not depend on how peers are named).
- * TLS 1.2 and 1.3 only, no anonymous, no unauthenticated, no static-RSA
- * suites, no session tickets (no resumption).  The handshake is finished and
+ * Authentication, always mutual, and always to a configured peer: the
+ * identity a connection proves must be one of the hosts of `peers` (the
+ * auth's peers list); anything else is refused right after the handshake,
+ * with an alert, before any application byte is read.
+ * - PSK, pairwise: a psktool-format file with one line "identity:hexkey"
+ *   per peer host, the identity being that host exactly as `peers` lists it
+ *   and the key (at least 32 bytes) shared by exactly this pair of hosts.
+ *   The file must belong to root (or the daemon's euid) and not be
+ *   accessible by group or others.  The connector to host H sends its own
+ *   name (self_name, how the peers list this host) with the key of H's
+ *   line; the acceptor looks up the key by the identity the connector sent,
+ *   which must be a peers host.  As only H and we hold that key, a finished
+ *   handshake proves both sides.  Key exchange ECDHE-PSK / DHE-PSK only
+ *   (TLS 1.3: psk_dhe_ke): forward secrecy.
+ * - X.509: the acceptor requires a client certificate chaining to the CA
+ *   (and not revoked by the CRL if given), for TLS client use, which names a
+ *   peers host: a subjectAltName dNSName or iPAddress equal to it, or, for a
+ *   certificate without such names, its one CN (no wildcards).  The
+ *   connector verifies the server's chain and that it names the host it
+ *   connected to (subjectAltName, or the CN without dNSName), as libvirt.
+ * - Both configured: the acceptor takes either; the connector uses PSK for
+ *   a host that has a line in the PSK file, X.509 otherwise.
+ * TLS 1.2 and 1.3 only, AEAD ciphers only (AES-GCM, ChaCha20-Poly1305,
+ * AES-CCM), no anonymous, no unauthenticated, no static-RSA suites, no
+ * session tickets (no resumption).  The handshake is finished and
  * the peer authenticated before any application byte is read.  A side that
  * refuses the other sends a TLS alert, so both name the reason.  In TLS 1.3
  * the connector's side of the handshake ends before the acceptor has judged
@@ -61,7 +69,9 @@
 
 /* Which credentials; NULL or "" = not used. */
 struct dmg_peer_auth {
-	const char *psk_file;                   /* "identity:hexkey", mode 0600 */
+	const char *peers;                      /* "host[:port] ...": who may talk to us */
+	char self_name[DMG_CONF_HOST_MAX];      /* our PSK identity: how peers list us */
+	const char *psk_file;                   /* "identity:hexkey" per peer, mode 0600 */
 	const char *ca_file, *crl_file;         /* X.509 trust; crl optional */
 	const char *server_cert, *server_key;   /* used when we accept */
 	const char *client_cert, *client_key;   /* used when we connect */
@@ -72,15 +82,22 @@ struct dmg_peer_conn;
 
 /* Picks the credentials of the configuration (peer_auth and the file keys):
  * auto = PSK if peer_psk_file exists, X.509 if tls_ca_file exists, at least
- * one; psk / x509 = that one only.  The strings point into c.  Missing files
- * of the chosen methods are reported by dmg_peer_ctx_new(). */
+ * one; psk / x509 = that one only.  peers must not be empty.  self_name is
+ * peer_name, else peer_listen when it is a specific address, else this
+ * host's name (gethostname()).  The strings point into c.  Missing files of
+ * the chosen methods are reported by dmg_peer_ctx_new(). */
 int dmg_peer_auth_from_conf(const struct dmg_conf *c, struct dmg_peer_auth *a,
 			    struct dmg_error *err);
 
 /* Loads the credentials.  X.509 is enabled by ca_file; a certificate needs
- * its key and the other way round.  An acceptor needs server_cert (X.509)
- * or a PSK; a context without client_cert connects without a certificate
- * (the acceptor refuses it -- useful only to test that it does). */
+ * its key and the other way round; private keys must not be accessible by
+ * others, nor writable or (unless the group is root) readable by the group.
+ * An acceptor needs server_cert (X.509) or a PSK; a context without
+ * client_cert connects without a certificate (the acceptor refuses it --
+ * useful only to test that it does).  peers must list at least one host;
+ * with PSK, self_name must be set and every line of the file must name a
+ * peers host (a file made for the old single shared key is refused with
+ * what to change); without X.509 every peers host needs a line. */
 int dmg_peer_ctx_new(const struct dmg_peer_auth *a, struct dmg_peer_ctx **out,
 		     struct dmg_error *err);
 void dmg_peer_ctx_free(struct dmg_peer_ctx *c);
@@ -98,14 +115,19 @@ int dmg_peer_accept(struct dmg_peer_ctx *c, int lfd, int64_t deadline,
 int dmg_peer_accept_fd(struct dmg_peer_ctx *c, int fd, int64_t deadline,
 		       struct dmg_peer_conn **out, struct dmg_error *err);
 
-/* Connects to host (name or IP literal) and port and runs the client side
- * of the handshake. */
+/* Connects to host (name or IP literal, which must be a peers host) and
+ * port and runs the client side of the handshake. */
 int dmg_peer_connect(struct dmg_peer_ctx *c, const char *host, uint16_t port,
 		     int64_t deadline, struct dmg_peer_conn **out, struct dmg_error *err);
 
 /* "psk:<identity>@<addr>:<port>" or "x509:<CN>@<addr>:<port>" (IPv6
  * addresses in brackets): who the authenticated peer is. */
 const char *dmg_peer_conn_name(const struct dmg_peer_conn *p);
+
+/* The peers host (as the peers list spells it) that the remote side proved
+ * to be: on the acceptor the client's PSK identity or certificate name, on
+ * the connector the host connected to. */
+const char *dmg_peer_conn_identity(const struct dmg_peer_conn *c);
 
 /* Client: sends CALL(next seq, req as a record line; req->seq is ignored)
  * and waits for the RESULT with the same seq.  Returns 0 when a RESULT

@@ -165,14 +165,18 @@ migrate() {  # migrate FROM TO DOMAIN: sets MIG_OUT, MIG_RC, MIG_SECS
 	MIG_SECS=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 }
 
-# Each host's configuration: peer channel on its veth address, a shared PSK.
+# Each host's configuration: peer channel on its veth address, the other
+# host as its one peer, and their pairwise PSK on a line named after the
+# other host (this host's own name for it is its peer_listen address).
 write_conf() {  # write_conf HOST
-	local d="$TWOHOST_BASE/host$1/etc-drbdmig"
+	local d="$TWOHOST_BASE/host$1/etc-drbdmig" other=B
+	[[ $1 == B ]] && other=A
 	mkdir -p "$d"
-	install -m 600 "$TWOHOST_BASE/peer.psk" "$d/peer.psk"
+	(umask 077; printf '%s:%s\n' "${TWOHOST_IP[$other]}" "$(cat "$TWOHOST_BASE/pair.key")" >"$d/peer.psk")
 	cat >"$d/drbdmig.conf" <<-EOF
 	log_level = debug
 	peer_listen = ${TWOHOST_IP[$1]}
+	peers = ${TWOHOST_IP[$other]}
 	peer_auth = psk
 	peer_psk_file = /etc/drbdmig/peer.psk
 	peer_timeout = 10
@@ -438,8 +442,7 @@ info "BASE=$TWOHOST_BASE DRBDMIG_BUILDDIR=$DRBDMIG_BUILDDIR"
 twohost_setup "$TWOHOST_BASE" || hard "twohost setup failed"
 twohost_install_hook "$DRBDMIG_BUILDDIR/hooks/drbdmig-hook" || hard "cannot install the hook"
 twohost_start || hard "libvirtd did not start"
-printf 'twohost:%s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$TWOHOST_BASE/peer.psk"
-chmod 600 "$TWOHOST_BASE/peer.psk"
+(umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TWOHOST_BASE/pair.key")
 for h in A B; do
 	write_conf "$h"
 	grep -qF "Found hook script /etc/libvirt/hooks/qemu.d/drbdmig" \

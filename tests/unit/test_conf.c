@@ -161,6 +161,41 @@ test_peer_session_keys(void)
 	CU_ASSERT_EQUAL(dmg_conf_peer(&c, 0, host, 3, &port), 0);   /* host buffer too small */
 }
 
+/* The peer identity and pre-authentication keys. */
+static void
+test_peer_limits(void)
+{
+	struct dmg_conf c;
+	struct dmg_error err = { 0 };
+	char host[256];
+	unsigned port;
+
+	dmg_conf_defaults(&c);
+	CU_ASSERT_STRING_EQUAL(c.peer_name, "");
+	CU_ASSERT_EQUAL(c.peer_handshake_timeout, 5);
+	CU_ASSERT_EQUAL(c.peer_handshake_max, 64);
+	CU_ASSERT_EQUAL(c.peer_handshake_per_address, 4);
+	CU_ASSERT_EQUAL(c.peer_connections_max, 32);
+	CU_ASSERT_EQUAL(parse("peer_name = hosta.example\npeer_handshake_timeout = 2\n"
+			      "peer_handshake_max = 10\npeer_handshake_per_address = 1\n"
+			      "peer_connections_max = 8\n", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.peer_name, "hosta.example");
+	CU_ASSERT_EQUAL(c.peer_handshake_timeout, 2);
+	CU_ASSERT_EQUAL(c.peer_handshake_max, 10);
+	CU_ASSERT_EQUAL(c.peer_handshake_per_address, 1);
+	CU_ASSERT_EQUAL(c.peer_connections_max, 8);
+	CU_ASSERT_EQUAL(parse("peer_name = 10.0.0.1\n", &c, &err), 0);
+	CU_ASSERT_EQUAL(parse("peer_name = fe80::1\n", &c, &err), 0);
+	/* the list form used by the peer channel: no default port */
+	CU_ASSERT_EQUAL(dmg_conf_peer_list("hostb [fe80::2]:7781", 1, host, sizeof(host), &port), 1);
+	CU_ASSERT_STRING_EQUAL(host, "fe80::2");
+	CU_ASSERT_EQUAL(port, 7781);
+	CU_ASSERT_EQUAL(dmg_conf_peer_list("hostb", 0, host, sizeof(host), &port), 1);
+	CU_ASSERT_EQUAL(port, 0);
+	CU_ASSERT_EQUAL(dmg_conf_peer_list("hostb", 1, host, sizeof(host), &port), 0);
+	CU_ASSERT_EQUAL(dmg_conf_peer_list(NULL, 0, host, sizeof(host), &port), 0);
+}
+
 static void
 test_peer_session_errors(void)
 {
@@ -197,6 +232,13 @@ test_peer_session_errors(void)
 	expect("cram_hmac_alg = \n", "cram_hmac_alg must be a kernel hash name");
 	expect("libvirt_uri = system\n", "libvirt_uri must be a libvirt URI");
 	expect("peer_timeout = 0\n", "from 1 to 3600");
+	expect("peer_name = host a\n", "peer_name must be a host name or an IP address");
+	expect("peer_name = a_b\n", "peer_name must be a host name or an IP address (as the other hosts list this one in peers), not 'a_b'");
+	expect("peer_handshake_timeout = 0\n", "peer_handshake_timeout must be a whole number from 1 to 120");
+	expect("peer_handshake_timeout = 121\n", "from 1 to 120");
+	expect("peer_handshake_max = 0\n", "peer_handshake_max must be a whole number from 1 to 1024");
+	expect("peer_handshake_per_address = 1025\n", "from 1 to 1024");
+	expect("peer_connections_max = 0\n", "peer_connections_max must be a whole number from 1 to 1024");
 	expect("sync_timeout = 604801\n", "from 1 to 604800");
 	expect("drbd_minor_max = 1048576\n", "from 0 to 1048575");
 	/* cross-field checks name the file */
@@ -301,6 +343,7 @@ register_conf_tests(void)
 	CU_add_test(s, "load from file", test_load);
 	CU_add_test(s, "peer and session keys", test_peer_session_keys);
 	CU_add_test(s, "peer and session errors", test_peer_session_errors);
+	CU_add_test(s, "peer identity and pre-authentication limits", test_peer_limits);
 	CU_add_test(s, "format prints every key and parses back", test_format_roundtrip);
 	CU_add_test(s, "the sample file documents the defaults", test_sample_matches_defaults);
 }

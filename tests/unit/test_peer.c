@@ -3,8 +3,11 @@
  * tests/data/pki/make-pki.sh (certtool, psktool). */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "peer.h"
+#include "peersrv.h"
 #include "unit.h"
 #include "wire.h"
 
@@ -68,12 +73,15 @@ suite_clean(void)
 
 /* ---- contexts ------------------------------------------------------------ */
 
+/* PSK context for host self with the given peers. */
 static struct dmg_peer_ctx *
-ctx_psk(const char *file)
+ctx_psk3(const char *file, const char *self, const char *peers)
 {
-	struct dmg_peer_auth a = { .psk_file = pf(file) };
+	struct dmg_peer_auth a = { .psk_file = pf(file), .peers = peers };
 	struct dmg_peer_ctx *c = NULL;
 	struct dmg_error err = { 0 };
+
+	snprintf(a.self_name, sizeof(a.self_name), "%s", self);
 
 	if (dmg_peer_ctx_new(&a, &c, &err) < 0)
 		fprintf(stderr, "\n  ctx: %s\n", err.msg);
@@ -81,13 +89,31 @@ ctx_psk(const char *file)
 	return c;
 }
 
+/* The two PSK hosts of the tests, with a pairwise key: A is "localhost"
+ * and knows B as 127.0.0.1; B is "127.0.0.1" and knows A as localhost. */
+static struct dmg_peer_ctx *
+ctx_a(void)
+{
+	return ctx_psk3("a.psk", "localhost", "127.0.0.1");
+}
+
+static struct dmg_peer_ctx *
+ctx_b(void)
+{
+	return ctx_psk3("b.psk", "127.0.0.1", "localhost");
+}
+
+/* What the X.509 contexts list as peers: the server certificate's names and
+ * the client certificates' CNs. */
+#define X509_PEERS "127.0.0.1 localhost drbdmig-client cnonly.example"
+
 /* X.509 context: trust ca, act as server with scert and as client with
  * ccert (either may be NULL). */
 static struct dmg_peer_ctx *
 ctx_x509(const char *ca, const char *scert, const char *ccert, const char *crl)
 {
 	char sc[64], sk[64], cc[64], ck[64];
-	struct dmg_peer_auth a = { .ca_file = pf(ca) };
+	struct dmg_peer_auth a = { .ca_file = pf(ca), .peers = X509_PEERS };
 	struct dmg_peer_ctx *c = NULL;
 	struct dmg_error err = { 0 };
 
@@ -120,7 +146,7 @@ struct srv {
 	int timeout_ms;              /* accept + handshake deadline */
 	pthread_t th;
 	int accept_rc, recv_rc, calls;
-	char accept_err[DMG_ERROR_MAX], recv_err[DMG_ERROR_MAX], name[400];
+	char accept_err[DMG_ERROR_MAX], recv_err[DMG_ERROR_MAX], name[400], identity[256];
 };
 
 static void *
@@ -136,6 +162,7 @@ srv_main(void *arg)
 		return NULL;
 	}
 	snprintf(s->name, sizeof(s->name), "%s", dmg_peer_conn_name(p));
+	snprintf(s->identity, sizeof(s->identity), "%s", dmg_peer_conn_identity(p));
 	for (;;) {
 		struct dmg_jrec req, ans;
 		char line[DMG_CALL_BODY_MAX + 1], n[16];
@@ -242,14 +269,15 @@ test_psk_roundtrip(void)
 	char want[64];
 
 	NEED_PKI();
-	sc = ctx_psk("peer.psk");
-	cc = ctx_psk("peer.psk");
+	sc = ctx_b();
+	cc = ctx_a();
 	srv_start(&s, sc, 5000);
 	p = connect_to(&s, cc, "127.0.0.1", &err);
 	CU_ASSERT_PTR_NOT_NULL(p);
 	if (p) {
-		snprintf(want, sizeof(want), "psk:drbdmig@127.0.0.1:%u", s.port);
+		snprintf(want, sizeof(want), "psk:127.0.0.1@127.0.0.1:%u", s.port);
 		CU_ASSERT_STRING_EQUAL(dmg_peer_conn_name(p), want);
+		CU_ASSERT_STRING_EQUAL(dmg_peer_conn_identity(p), "127.0.0.1");
 		call_ok(p, "ping", "1");
 		call_ok(p, "prepare-source", "2");
 		dmg_peer_close(p);
@@ -260,7 +288,8 @@ test_psk_roundtrip(void)
 	CU_ASSERT_EQUAL(s.accept_rc, 0);
 	CU_ASSERT_EQUAL(s.calls, 2);
 	CU_ASSERT_EQUAL(s.recv_rc, -EPIPE);   /* the client's clean close */
-	CU_ASSERT(strncmp(s.name, "psk:drbdmig@127.0.0.1:", 22) == 0);
+	CU_ASSERT(strncmp(s.name, "psk:localhost@127.0.0.1:", 24) == 0);
+	CU_ASSERT_STRING_EQUAL(s.identity, "localhost");
 	dmg_peer_ctx_free(sc);
 	dmg_peer_ctx_free(cc);
 }
@@ -273,10 +302,12 @@ test_psk_wrong_key(void)
 	struct srv s;
 
 	NEED_PKI();
-	sc = ctx_psk("peer.psk");
-	cc = ctx_psk("wrong.psk");
+	/* B holds, for A, the key of another pair */
+	sc = ctx_psk3("wrongpair.psk", "127.0.0.1", "localhost");
+	cc = ctx_a();
 	srv_start(&s, sc, 5000);
 	CU_ASSERT_PTR_NULL(connect_to(&s, cc, "127.0.0.1", &err));
+	CU_ASSERT(has(err.msg, "same key for this pair"));
 	CU_ASSERT(has(err.msg, "peer 127.0.0.1:"));
 	CU_ASSERT(has(err.msg, "TLS handshake failed"));
 	srv_join(&s);
@@ -308,6 +339,7 @@ test_x509_mutual(void)
 		if (p) {
 			snprintf(want, sizeof(want), "x509:localhost@127.0.0.1:%u", s.port);
 			CU_ASSERT_STRING_EQUAL(dmg_peer_conn_name(p), want);
+			CU_ASSERT_STRING_EQUAL(dmg_peer_conn_identity(p), i ? "localhost" : "127.0.0.1");
 			call_ok(p, "ping", "1");
 			dmg_peer_close(p);
 		} else {
@@ -317,6 +349,8 @@ test_x509_mutual(void)
 		CU_ASSERT_EQUAL(s.accept_rc, 0);
 		CU_ASSERT_EQUAL(s.calls, 1);
 		CU_ASSERT(strncmp(s.name, "x509:drbdmig-client@127.0.0.1:", 30) == 0);
+		/* a client certificate with only a CN: named by it */
+		CU_ASSERT_STRING_EQUAL(s.identity, "drbdmig-client");
 	}
 	dmg_peer_ctx_free(sc);
 	dmg_peer_ctx_free(cc);
@@ -327,9 +361,10 @@ test_x509_mutual(void)
 static void
 test_both_methods(void)
 {
-	struct dmg_peer_auth a = { .psk_file = pf("peer.psk"), .ca_file = pf("ca.pem"),
+	struct dmg_peer_auth a = { .psk_file = pf("b.psk"), .ca_file = pf("ca.pem"),
 				   .server_cert = pf("server.pem"), .server_key = pf("server-key.pem"),
-				   .client_cert = pf("client.pem"), .client_key = pf("client-key.pem") };
+				   .client_cert = pf("client.pem"), .client_key = pf("client-key.pem"),
+				   .peers = "localhost drbdmig-client", .self_name = "127.0.0.1" };
 	struct dmg_peer_ctx *sc = NULL, *both = NULL, *x509;
 	struct dmg_peer_conn *p;
 	struct dmg_error err = { 0 };
@@ -338,6 +373,10 @@ test_both_methods(void)
 
 	NEED_PKI();
 	CU_ASSERT_EQUAL_FATAL(dmg_peer_ctx_new(&a, &sc, &err), 0);
+	/* A with both: PSK, as the file has a line for 127.0.0.1 */
+	a.psk_file = pf("a.psk");
+	a.peers = "127.0.0.1";
+	snprintf(a.self_name, sizeof(a.self_name), "localhost");
 	CU_ASSERT_EQUAL_FATAL(dmg_peer_ctx_new(&a, &both, &err), 0);
 	x509 = ctx_x509("ca.pem", NULL, "client", NULL);
 	for (i = 0; i < 2; i++) {
@@ -345,14 +384,15 @@ test_both_methods(void)
 		p = connect_to(&s, i ? x509 : both, "127.0.0.1", &err);
 		CU_ASSERT_PTR_NOT_NULL(p);
 		if (p) {
-			CU_ASSERT(strncmp(dmg_peer_conn_name(p), i ? "x509:localhost@" : "psk:drbdmig@",
-					  i ? 15 : 12) == 0);
+			CU_ASSERT(strncmp(dmg_peer_conn_name(p), i ? "x509:localhost@" : "psk:127.0.0.1@",
+					  i ? 15 : 14) == 0);
 			call_ok(p, "ping", "1");
 			dmg_peer_close(p);
 		}
 		srv_join(&s);
 		CU_ASSERT_EQUAL(s.calls, 1);
-		CU_ASSERT(strncmp(s.name, i ? "x509:drbdmig-client@" : "psk:drbdmig@", i ? 20 : 12) == 0);
+		CU_ASSERT(strncmp(s.name, i ? "x509:drbdmig-client@" : "psk:localhost@", i ? 20 : 14) == 0);
+		CU_ASSERT_STRING_EQUAL(s.identity, i ? "drbdmig-client" : "localhost");
 	}
 	dmg_peer_ctx_free(sc);
 	dmg_peer_ctx_free(both);
@@ -432,6 +472,350 @@ test_x509_server_wrong_name(void)
 		"does not match", "peer 127.0.0.1:");
 }
 
+/* ---- identity: only configured peers ------------------------------------------ */
+
+/* A and B with a pairwise key, each connecting to the other: each side
+ * names the other as its peers list does. */
+static void
+test_psk_pairwise_both_ways(void)
+{
+	struct dmg_peer_ctx *a, *b;
+	struct dmg_peer_conn *p;
+	struct dmg_error err = { 0 };
+	struct srv s;
+
+	NEED_PKI();
+	a = ctx_a();
+	b = ctx_b();
+	/* B connects to A, which it knows as localhost */
+	srv_start(&s, a, 5000);
+	p = connect_to(&s, b, "localhost", &err);
+	CU_ASSERT_PTR_NOT_NULL(p);
+	if (p) {
+		CU_ASSERT_STRING_EQUAL(dmg_peer_conn_identity(p), "localhost");
+		call_ok(p, "ping", "1");
+		dmg_peer_close(p);
+	} else {
+		fprintf(stderr, "\n  connect: %s\n", err.msg);
+	}
+	srv_join(&s);
+	CU_ASSERT_EQUAL(s.calls, 1);
+	CU_ASSERT_STRING_EQUAL(s.identity, "127.0.0.1");
+	dmg_peer_ctx_free(a);
+	dmg_peer_ctx_free(b);
+}
+
+/* A client whose identity is no peers host: refused, the line names the
+ * identity (escaped) and the address; the server reads nothing. */
+static void
+test_psk_unknown_identity(void)
+{
+	struct dmg_peer_ctx *sc, *cc;
+	struct dmg_error err = { 0 };
+	struct srv s;
+
+	NEED_PKI();
+	sc = ctx_b();
+	cc = ctx_psk3("a.psk", "in\x01truder", "127.0.0.1");
+	srv_start(&s, sc, 5000);
+	CU_ASSERT_PTR_NULL(connect_to(&s, cc, "127.0.0.1", &err));
+	srv_join(&s);
+	CU_ASSERT(s.accept_rc < 0);
+	CU_ASSERT(has(s.accept_err, "peer 127.0.0.1:"));
+	CU_ASSERT(has(s.accept_err, "PSK identity 'in\\x01truder' is not a host in peers: refused"));
+	CU_ASSERT_EQUAL(s.calls, 0);
+	dmg_peer_ctx_free(sc);
+	dmg_peer_ctx_free(cc);
+}
+
+static void
+test_connect_not_in_peers(void)
+{
+	struct dmg_peer_ctx *c;
+	struct dmg_peer_conn *p = NULL;
+	struct dmg_error err = { 0 };
+
+	NEED_PKI();
+	c = ctx_a();
+	CU_ASSERT_EQUAL(dmg_peer_connect(c, "127.0.0.2", 9, dmg_now_ms() + 1000, &p, &err), -EACCES);
+	CU_ASSERT(has(err.msg, "127.0.0.2 is not in peers"));
+	CU_ASSERT_PTR_NULL(p);
+	dmg_peer_ctx_free(c);
+	c = ctx_x509("ca.pem", NULL, "client", NULL);
+	CU_ASSERT_EQUAL(dmg_peer_connect(c, "elsewhere.example", 9, dmg_now_ms() + 1000, &p, &err),
+			-EACCES);
+	CU_ASSERT(has(err.msg, "elsewhere.example is not in peers"));
+	dmg_peer_ctx_free(c);
+}
+
+/* A valid certificate of the same CA for a host not in peers (libvirt's
+ * PKI gives management and monitoring hosts client certificates too). */
+static void
+test_x509_client_not_in_peers(void)
+{
+	NEED_PKI();
+	refused(ctx_x509("ca.pem", "server", NULL, NULL), ctx_x509("ca.pem", NULL, "monitor", NULL),
+		"peer 127.0.0.1:", "certificate CN 'monitor.example' names no host in peers: refused");
+}
+
+/* A certificate with only a CN is named by it. */
+static void
+test_x509_cn_only(void)
+{
+	struct dmg_peer_ctx *sc, *cc;
+	struct dmg_peer_conn *p;
+	struct dmg_error err = { 0 };
+	struct srv s;
+
+	NEED_PKI();
+	sc = ctx_x509("ca.pem", "server", NULL, NULL);
+	cc = ctx_x509("ca.pem", NULL, "cnonly", NULL);
+	srv_start(&s, sc, 5000);
+	p = connect_to(&s, cc, "localhost", &err);
+	CU_ASSERT_PTR_NOT_NULL(p);
+	if (p) {
+		call_ok(p, "ping", "1");
+		dmg_peer_close(p);
+	}
+	srv_join(&s);
+	CU_ASSERT_EQUAL(s.calls, 1);
+	CU_ASSERT_STRING_EQUAL(s.identity, "cnonly.example");
+	dmg_peer_ctx_free(sc);
+	dmg_peer_ctx_free(cc);
+}
+
+/* ---- the daemon's server (peersrv) ---------------------------------------------- */
+
+/* The handler stub: counts calls and answers "ok who=<identity>". */
+struct stub {
+	pthread_mutex_t mu;
+	int calls;
+	char who[256];
+};
+
+static int
+stub_fn(void *arg, const char *identity, const struct dmg_jrec *req, struct dmg_jrec *reply,
+	struct dmg_error *err)
+{
+	struct stub *st = arg;
+
+	(void)req;
+	pthread_mutex_lock(&st->mu);
+	st->calls++;
+	snprintf(st->who, sizeof(st->who), "%s", identity);
+	pthread_mutex_unlock(&st->mu);
+	dmg_jrec_init(reply, "ok");
+	return dmg_jrec_set(reply, "who", identity, err);
+}
+
+struct psrv {
+	struct dmg_log log;
+	struct stub st;
+	struct dmg_peersrv *ps;
+	uint16_t port;
+};
+
+static void
+psrv_start(struct psrv *v, struct dmg_peer_ctx *pc, unsigned hs_timeout, unsigned hs_max,
+	   unsigned per_addr)
+{
+	struct dmg_peersrv_conf conf = { .addr = "127.0.0.1", .timeout_s = 5,
+					 .handshake_timeout_s = hs_timeout, .handshake_max = hs_max,
+					 .handshake_per_address = per_addr, .conns_max = 4,
+					 .fn = stub_fn };
+	struct dmg_error err = { 0 };
+
+	memset(v, 0, sizeof(*v));
+	pthread_mutex_init(&v->st.mu, NULL);
+	dmg_log_open(&v->log, "test", 0, 0, DMG_LOG_DEBUG);
+	v->log.file = tmpfile();
+	conf.arg = &v->st;
+	conf.log = &v->log;
+	CU_ASSERT_EQUAL_FATAL(dmg_peersrv_start(pc, &conf, &v->ps, &err), 0);
+	v->port = dmg_peersrv_port(v->ps);
+}
+
+/* Stops the server; returns its log (free it). */
+static char *
+psrv_stop(struct psrv *v)
+{
+	char *text = calloc(1, 65536);
+	size_t n;
+
+	dmg_peersrv_stop(v->ps);
+	rewind(v->log.file);
+	n = fread(text, 1, 65535, v->log.file);
+	text[n] = '\0';
+	fclose(v->log.file);
+	pthread_mutex_destroy(&v->st.mu);
+	return text;
+}
+
+/* One call over a new connection to the peersrv; returns the status of the
+ * connect and call, *who the answer's identity. */
+static int
+psrv_call(struct psrv *v, struct dmg_peer_ctx *cc, const char *host, char *who, size_t wlen)
+{
+	struct dmg_peer_conn *p = NULL;
+	struct dmg_error err = { 0 };
+	struct dmg_jrec req;
+	struct dmg_msg res = { 0 };
+	int rc;
+
+	rc = dmg_peer_connect(cc, host, v->port, dmg_now_ms() + 3000, &p, &err);
+	if (rc == 0) {
+		dmg_jrec_init(&req, "ping");
+		rc = dmg_peer_call(p, &req, dmg_now_ms() + 3000, &res, &err);
+	}
+	if (rc == 0 && res.body)
+		snprintf(who, wlen, "%s", res.body);
+	dmg_msg_clear(&res);
+	dmg_peer_close(p);
+	return rc;
+}
+
+/* A TCP connection to the server from address src that sends nothing (or
+ * bytes). */
+static int
+raw_from(const char *src, uint16_t port, const char *bytes)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	inet_pton(AF_INET, src, &sa.sin_addr);
+	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	sa.sin_port = htons(port);
+	CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	if (bytes)
+		CU_ASSERT(write(fd, bytes, strlen(bytes)) == (ssize_t)strlen(bytes));
+	return fd;
+}
+
+/* Has the server closed fd?  Waits up to wait_ms for it. */
+static int
+closed(int fd, int wait_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char buf[256];
+
+	while (poll(&pfd, 1, wait_ms) == 1) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n <= 0)
+			return 1;   /* EOF or reset */
+		/* an alert: keep reading to the end */
+	}
+	return 0;
+}
+
+/* Through the daemon's server: a configured X.509 peer reaches the handler
+ * under its identity; a certificate of the same CA for a host not in peers
+ * never does, and the refusal is one line naming it and its address. */
+static void
+test_peersrv_identity(void)
+{
+	struct dmg_peer_ctx *sc, *good, *monitor;
+	struct psrv v;
+	char who[256] = "", *log;
+
+	NEED_PKI();
+	sc = ctx_x509("ca.pem", "server", NULL, NULL);
+	good = ctx_x509("ca.pem", NULL, "client", NULL);
+	monitor = ctx_x509("ca.pem", NULL, "monitor", NULL);
+	psrv_start(&v, sc, 5, 0, 0);
+	CU_ASSERT_EQUAL(psrv_call(&v, good, "127.0.0.1", who, sizeof(who)), 0);
+	CU_ASSERT_STRING_EQUAL(who, "ok who=drbdmig-client\n");
+	CU_ASSERT(psrv_call(&v, monitor, "localhost", who, sizeof(who)) < 0);
+	log = psrv_stop(&v);
+	CU_ASSERT_EQUAL(v.st.calls, 1);
+	CU_ASSERT_STRING_EQUAL(v.st.who, "drbdmig-client");
+	CU_ASSERT(has(log, "peer connection refused: peer 127.0.0.1:"));
+	CU_ASSERT(has(log, "certificate CN 'monitor.example' names no host in peers: refused"));
+	free(log);
+	dmg_peer_ctx_free(sc);
+	dmg_peer_ctx_free(good);
+	dmg_peer_ctx_free(monitor);
+}
+
+/* Idle connections from one address beyond its cap are closed at once,
+ * those within it at the handshake deadline; junk is dropped at once; a
+ * peer from another address is served meanwhile. */
+static void
+test_peersrv_preauth(void)
+{
+	struct dmg_peer_ctx *sc, *cc;
+	struct psrv v;
+	char who[256] = "", *log;
+	int fd[5], junk, i, n;
+	int64_t t0;
+
+	NEED_PKI();
+	sc = ctx_b();
+	cc = ctx_a();
+	psrv_start(&v, sc, 2, 0, 2);
+	t0 = dmg_now_ms();
+	for (i = 0; i < 5; i++)
+		fd[i] = raw_from("127.0.0.2", v.port, NULL);
+	for (i = 2; i < 5; i++)
+		CU_ASSERT(closed(fd[i], 1000));
+	for (i = 0; i < 2; i++)
+		CU_ASSERT(!closed(fd[i], 0));
+	for (i = 0, n = 0; i < 3; i++)
+		n += psrv_call(&v, cc, "127.0.0.1", who, sizeof(who)) == 0;
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_STRING_EQUAL(who, "ok who=localhost\n");
+	CU_ASSERT(dmg_now_ms() - t0 < 1500);   /* not held up by the idle ones */
+	junk = raw_from("127.0.0.3", v.port, "GET / HTTP/1.0\r\n\r\n");
+	CU_ASSERT(closed(junk, 1000));
+	close(junk);
+	/* the two within the cap: closed at the 2 s handshake deadline */
+	for (i = 0; i < 2; i++)
+		CU_ASSERT(closed(fd[i], 4000));
+	CU_ASSERT(dmg_now_ms() - t0 >= 1900);
+	CU_ASSERT(dmg_now_ms() - t0 < 4000);
+	for (i = 0; i < 5; i++)
+		close(fd[i]);
+	log = psrv_stop(&v);
+	CU_ASSERT_EQUAL(v.st.calls, 3);
+	CU_ASSERT(has(log, "peer connection from 127.0.0.2 dropped: too many connections from it in the handshake"));
+	CU_ASSERT(has(log, "timed out during the TLS handshake"));
+	free(log);
+	dmg_peer_ctx_free(sc);
+	dmg_peer_ctx_free(cc);
+}
+
+/* The handshake slots all taken by idle connections from many addresses:
+ * a peer's connection takes the oldest one's place. */
+static void
+test_peersrv_evict(void)
+{
+	struct dmg_peer_ctx *sc, *cc;
+	struct psrv v;
+	char who[256] = "", src[32], *log;
+	int fd[3], i;
+
+	NEED_PKI();
+	sc = ctx_b();
+	cc = ctx_a();
+	psrv_start(&v, sc, 10, 3, 4);
+	for (i = 0; i < 3; i++) {
+		snprintf(src, sizeof(src), "127.0.0.%d", 10 + i);
+		fd[i] = raw_from(src, v.port, NULL);
+	}
+	usleep(200 * 1000);   /* let the server take all three in */
+	CU_ASSERT_EQUAL(psrv_call(&v, cc, "127.0.0.1", who, sizeof(who)), 0);
+	CU_ASSERT(closed(fd[0], 1000));
+	for (i = 0; i < 3; i++)
+		close(fd[i]);
+	log = psrv_stop(&v);
+	CU_ASSERT_EQUAL(v.st.calls, 1);
+	free(log);
+	dmg_peer_ctx_free(sc);
+	dmg_peer_ctx_free(cc);
+}
+
 /* ---- what the server refuses after the handshake ------------------------------ */
 
 static size_t
@@ -455,7 +839,7 @@ frame(unsigned char *buf, size_t len, const struct dmg_msg *m)
 static void
 server_rejects(const void *bytes, size_t n, int calls, const char *msg)
 {
-	struct dmg_peer_ctx *sc = ctx_psk("peer.psk"), *cc = ctx_psk("peer.psk");
+	struct dmg_peer_ctx *sc = ctx_b(), *cc = ctx_a();
 	struct dmg_peer_conn *p;
 	struct dmg_error err = { 0 };
 	struct srv s;
@@ -545,7 +929,7 @@ test_deadlines(void)
 	int lfd, fd;
 
 	NEED_PKI();
-	c = ctx_psk("peer.psk");
+	c = ctx_a();
 	/* client side: the "server" accepts TCP (backlog) but never answers */
 	lfd = dmg_peer_listen("127.0.0.1", 0, &err);
 	CU_ASSERT_FATAL(lfd >= 0);
@@ -583,8 +967,8 @@ test_deadline_mid_message(void)
 	struct srv s;
 
 	NEED_PKI();
-	sc = ctx_psk("peer.psk");
-	cc = ctx_psk("peer.psk");
+	sc = ctx_b();
+	cc = ctx_a();
 	srv_start(&s, sc, 5000);
 	p = connect_to(&s, cc, "127.0.0.1", &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -624,8 +1008,8 @@ write_file(const char *path, const char *text, mode_t mode)
 static void
 test_credentials(void)
 {
-	struct dmg_peer_auth a = { 0 };
-	char path[128];
+	struct dmg_peer_auth a = { .peers = "hosta hostb", .self_name = "hostc" };
+	char path[128], key[128];
 
 	NEED_PKI();
 	ctx_fails(&a, "neither a PSK file nor a TLS CA file");
@@ -633,19 +1017,36 @@ test_credentials(void)
 	ctx_fails(&a, "PSK file /nonexistent/peer.psk: No such file");
 	snprintf(path, sizeof(path), "%s/t.psk", pki);
 	a.psk_file = path;
-	write_file(path, "drbdmig:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 0644);
-	ctx_fails(&a, "accessible by group or others");
-	write_file(path, "drbdmig:00112233445566778899aabbccddeeff\n", 0600);
+	write_file(path, "hosta:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 0640);
+	ctx_fails(&a, "accessible by group or others (chmod 600 it)");
+	chmod(path, 0600);
+	CU_ASSERT_EQUAL(chown(path, 4242, (gid_t)-1), geteuid() == 0 ? 0 : -1);
+	if (geteuid() == 0)
+		ctx_fails(&a, "belongs to uid 4242, not root");
+	CU_ASSERT_EQUAL(chown(path, geteuid(), (gid_t)-1), 0);
+	write_file(path, "hosta:00112233445566778899aabbccddeeff\n", 0600);
 	ctx_fails(&a, "key has 16 bytes, at least 32");
-	write_file(path, "drbdmig:0011223344556677889xaabbccddeeff00112233445566778899aabbccddeeff\n", 0600);
+	write_file(path, "hosta:0011223344556677889xaabbccddeeff00112233445566778899aabbccddeeff\n", 0600);
 	ctx_fails(&a, "not hexadecimal");
 	write_file(path, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 0600);
 	ctx_fails(&a, "identity:hexkey");
-	write_file(path, "a:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\nb:00\n", 0600);
-	ctx_fails(&a, "more than one line");
+	/* every line names a peers host, once; without X.509 every host has one */
+	write_file(path, "hosta:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+			 "hostx:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 0600);
+	ctx_fails(&a, "line 2: identity 'hostx' is not a host in peers");
+	write_file(path, "hosta:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+			 "hosta:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 0600);
+	ctx_fails(&a, "line 2: a second line for 'hosta'");
+	write_file(path, "hosta:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 0600);
+	ctx_fails(&a, "has no line for peer host hostb");
+	a.peers = "";
+	ctx_fails(&a, "peers is empty");
+	a.peers = "hosta";
+	a.self_name[0] = '\0';
+	ctx_fails(&a, "own name (peer_name) is not known");
 	unlink(path);
 
-	a = (struct dmg_peer_auth){ .ca_file = "/nonexistent/ca.pem" };
+	a = (struct dmg_peer_auth){ .ca_file = "/nonexistent/ca.pem", .peers = "hosta" };
 	ctx_fails(&a, "TLS CA file /nonexistent/ca.pem: No such file");
 	a.ca_file = pf("ca.pem");
 	a.server_cert = pf("server.pem");
@@ -655,9 +1056,42 @@ test_credentials(void)
 	ctx_fails(&a, "certificate and key must be given together");
 	a.server_key = pf("client-key.pem");   /* not this certificate's key */
 	ctx_fails(&a, "TLS certificate");
+	/* a private key others may read: refused */
+	snprintf(key, sizeof(key), "%s/open-key.pem", pki);
+	CU_ASSERT_EQUAL(link(pf("server-key.pem"), key), 0);
+	chmod(key, 0644);
+	a.server_key = key;
+	ctx_fails(&a, "is accessible by others or by group");
+	chmod(key, 0600);
+	unlink(key);
 	a.server_key = pf("server-key.pem");
 	a.crl_file = pf("ca.pem");              /* not a CRL */
 	ctx_fails(&a, "TLS CRL file");
+}
+
+/* The single shared key of before is refused with what to change, the
+ * way `drbdmigd -n` and the daemon's start read it. */
+static void
+test_psk_old_file(void)
+{
+	struct dmg_peer_ctx *c = NULL;
+	struct dmg_peer_auth a;
+	struct dmg_error err = { 0 };
+	struct dmg_conf conf;
+	char text[512];
+
+	NEED_PKI();
+	dmg_conf_defaults(&conf);
+	snprintf(text, sizeof(text), "peer_auth = psk\npeer_psk_file = %s\npeers = 10.0.0.2\npeer_listen = 10.0.0.1\n",
+		 pf("old.psk"));
+	CU_ASSERT_EQUAL_FATAL(dmg_conf_parse(text, strlen(text), "t.conf", &conf, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(dmg_peer_auth_from_conf(&conf, &a, &err), 0);
+	CU_ASSERT_STRING_EQUAL(a.self_name, "10.0.0.1");
+	CU_ASSERT(dmg_peer_ctx_new(&a, &c, &err) < 0);
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT(has(err.msg, "its one key is for identity 'lab', which is not a host in peers"));
+	CU_ASSERT(has(err.msg, "one line per peer host, named exactly as in peers"));
+	CU_ASSERT(has(err.msg, "doc/security.md"));
 }
 
 static void
@@ -666,14 +1100,23 @@ test_auth_from_conf(void)
 	struct dmg_conf c;
 	struct dmg_peer_auth a;
 	struct dmg_error err = { 0 };
+	char host[256];
 
 	NEED_PKI();
 	dmg_conf_defaults(&c);
-	snprintf(c.peer_psk_file, sizeof(c.peer_psk_file), "%s", pf("peer.psk"));
+	snprintf(c.peers, sizeof(c.peers), "hostb hostc:7781");
+	snprintf(c.peer_psk_file, sizeof(c.peer_psk_file), "%s", pf("a.psk"));
 	snprintf(c.tls_ca_file, sizeof(c.tls_ca_file), "%s/missing.pem", pki);
 	CU_ASSERT_EQUAL(dmg_peer_auth_from_conf(&c, &a, &err), 0);
 	CU_ASSERT_STRING_EQUAL(a.psk_file, c.peer_psk_file);
 	CU_ASSERT_PTR_NULL(a.ca_file);
+	CU_ASSERT_STRING_EQUAL(a.peers, "hostb hostc:7781");
+	/* peer_listen 0.0.0.0: the host name */
+	CU_ASSERT_EQUAL(gethostname(host, sizeof(host)), 0);
+	CU_ASSERT_STRING_EQUAL(a.self_name, host);
+	snprintf(c.peer_name, sizeof(c.peer_name), "hosta.example");
+	CU_ASSERT_EQUAL(dmg_peer_auth_from_conf(&c, &a, &err), 0);
+	CU_ASSERT_STRING_EQUAL(a.self_name, "hosta.example");
 
 	snprintf(c.tls_ca_file, sizeof(c.tls_ca_file), "%s", pf("ca.pem"));
 	CU_ASSERT_EQUAL(dmg_peer_auth_from_conf(&c, &a, &err), 0);
@@ -684,6 +1127,10 @@ test_auth_from_conf(void)
 	c.peer_auth = DMG_PEER_AUTH_X509;
 	CU_ASSERT_EQUAL(dmg_peer_auth_from_conf(&c, &a, &err), 0);
 	CU_ASSERT_PTR_NULL(a.psk_file);
+
+	c.peers[0] = '\0';
+	CU_ASSERT_EQUAL(dmg_peer_auth_from_conf(&c, &a, &err), -EINVAL);
+	CU_ASSERT(has(err.msg, "peers is empty"));
 
 	c.peer_auth = DMG_PEER_AUTH_AUTO;
 	snprintf(c.peer_psk_file, sizeof(c.peer_psk_file), "%s/none.psk", pki);
@@ -741,6 +1188,15 @@ register_peer_tests(void)
 	CU_add_test(s, "X.509: revoked client certificate refused (CRL)", test_x509_client_revoked);
 	CU_add_test(s, "X.509: server certificate from another CA refused", test_x509_server_other_ca);
 	CU_add_test(s, "X.509: server certificate for another name refused", test_x509_server_wrong_name);
+	CU_add_test(s, "PSK: pairwise keys, both ways, identities as in peers", test_psk_pairwise_both_ways);
+	CU_add_test(s, "PSK: identity not in peers refused, named escaped", test_psk_unknown_identity);
+	CU_add_test(s, "connect to a host not in peers refused", test_connect_not_in_peers);
+	CU_add_test(s, "X.509: certificate of the CA for a host not in peers refused", test_x509_client_not_in_peers);
+	CU_add_test(s, "X.509: certificate with only a CN named by it", test_x509_cn_only);
+	CU_add_test(s, "PSK: the old single shared key refused with what to change", test_psk_old_file);
+	CU_add_test(s, "peersrv: handler sees the identity; a cert not in peers never reaches it", test_peersrv_identity);
+	CU_add_test(s, "peersrv: per-address cap, junk dropped, handshake deadline, peer served", test_peersrv_preauth);
+	CU_add_test(s, "peersrv: handshake slots full, the oldest makes way for a peer", test_peersrv_evict);
 	CU_add_test(s, "malformed, oversized, wrong type, replayed, bad body rejected", test_server_rejects);
 	CU_add_test(s, "handshake deadlines on both sides", test_deadlines);
 	CU_add_test(s, "receive deadline mid-message", test_deadline_mid_message);

@@ -8,8 +8,13 @@
 #   revoked.pem revoked-key.pem  client cert of the right CA, revoked in crl.pem
 #   other-ca.pem                 a second, untrusted CA, which signed
 #   other-server.pem/-key.pem, other-client.pem/-key.pem
-#   peer.psk                     "drbdmig:<64 hex>" (psktool), mode 0600
-#   wrong.psk                    the same identity with another key
+#   monitor.pem monitor-key.pem  client cert of the right CA for a host not in
+#                                the tests' peers (DNS monitor.example)
+#   cnonly.pem cnonly-key.pem    client cert with only CN=cnonly.example, no SAN
+#   a.psk                        host "localhost": "127.0.0.1:<key AB>" (its peer B)
+#   b.psk                        host "127.0.0.1": "localhost:<key AB>" (its peer A)
+#   wrongpair.psk                "localhost:<key of another pair>"
+#   old.psk                      the old scheme's single shared key, "lab:<key>"
 # Exits 77 when certtool or psktool is missing (gnutls-bin).
 set -eu
 out=${1:?usage: make-pki.sh OUTDIR}
@@ -46,14 +51,20 @@ cert client ca 'cn = "drbdmig-client"' tls_www_client
 cert wrongname ca 'cn = "elsewhere.example"' 'dns_name = "elsewhere.example"' tls_www_server
 cert other-server other-ca 'cn = "localhost"' 'dns_name = "localhost"' 'ip_address = "127.0.0.1"' tls_www_server
 cert other-client other-ca 'cn = "intruder"' tls_www_client
+cert monitor ca 'cn = "monitor.example"' 'dns_name = "monitor.example"' tls_www_client
+cert cnonly ca 'cn = "cnonly.example"' tls_www_client
 cert revoked ca 'cn = "revoked-client"' tls_www_client
 printf 'crl_next_update = 3\ncrl_number = 1\n' > crl.tmpl
 certtool --generate-crl --load-ca-privkey ca-key.pem --load-ca-certificate ca.pem \
 	--load-certificate revoked.pem --template crl.tmpl --outfile crl.pem >/dev/null 2>&1
 rm -f ./*.tmpl
 
-rm -f peer.psk wrong.psk
-psktool -u drbdmig -p peer.psk >/dev/null 2>&1
-psktool -u drbdmig -p wrong.psk >/dev/null 2>&1
-chmod 600 peer.psk wrong.psk
+# Pairwise keys: each host's file names the other host, as its peers do.
+hexkey() { rm -f k.tmp; psktool -u x -p k.tmp >/dev/null 2>&1; cut -d: -f2 k.tmp; rm -f k.tmp; }
+ab=$(hexkey)
+printf '127.0.0.1:%s\n' "$ab" > a.psk
+printf 'localhost:%s\n' "$ab" > b.psk
+printf 'localhost:%s\n' "$(hexkey)" > wrongpair.psk
+printf 'lab:%s\n' "$(hexkey)" > old.psk
+chmod 600 a.psk b.psk wrongpair.psk old.psk
 echo "make-pki: test credentials in $out"

@@ -109,13 +109,18 @@ e2e_cleanup() {   # e2e_cleanup [RC]: the EXIT trap, or called by a test's own w
 
 # e2e_daemons: drbdmig configured and started on both hosts as an admin would.
 e2e_daemons() {
+	local key
 	rm -rf "$W"
 	mkdir -p "$W"
 	log "== build the record guest and its checker"
 	"$LAB_SRC/tests/guest/build.sh" "$W" >/dev/null
 	cc -std=c11 -O2 -o "$W/reccheck" "$LAB_SRC/tests/guest/reccheck.c" || fail "cannot build reccheck"
-	# One PSK for both daemons (psktool's format), mode 0600 on the hosts.
-	printf 'lab:%s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$W/peer.psk"
+	# The pair's key (psktool's format), on each host on a line named after
+	# the other host as its peers lists it; mode 0600 on the hosts.  Each
+	# host's own name for its peer is its peer_listen address.
+	key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	printf '%s:%s\n' "$(ip_of B)" "$key" >"$W/peer-A.psk"
+	printf '%s:%s\n' "$(ip_of A)" "$key" >"$W/peer-B.psk"
 	printf '%s\n' "log_level = debug" "peer_auth = psk" "peer_psk_file = /etc/drbdmig/peer.psk" \
 		"sync_timeout = 600" ${E2E_CONF_EXTRA:+"$E2E_CONF_EXTRA"} >"$W/drbdmig.conf"
 
@@ -125,9 +130,10 @@ e2e_daemons() {
 		on "$h" modprobe drbd
 		restart_libvirtd "$h"
 		sh_on "$h" 'test ! -e "$1" || cp -p "$1" "$1.e2e-saved"
-			install -m 600 "$2/peer.psk" /etc/drbdmig/peer.psk
-			{ cat "$2/drbdmig.conf"; echo "peer_listen = $3"; } >"$1"
-			drbdmigd --check-config >/dev/null' "$CONF" "$G_W" "$(ip_of "$h")"
+			install -m 600 "$2/peer-$5.psk" /etc/drbdmig/peer.psk
+			{ cat "$2/drbdmig.conf"; echo "peer_listen = $3"; echo "peers = $4"; } >"$1"
+			drbdmigd --check-config >/dev/null' "$CONF" "$G_W" "$(ip_of "$h")" \
+			"$(ip_of "$(other "$h")")" "$h"
 		daemon_stop "$h"   # one a failed test before may have left
 		daemon_start "$h"
 	done
