@@ -267,12 +267,13 @@ dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl, 
 		snprintf(lv, ll, "%.120s", slash ? slash + 1 : path);
 		return 0;
 	}
-	rc = dmg_lvm_lookup(path, &l, err);
-	if (rc < 0)
+	if ((rc = dmg_lvm_check_path(path, err)) < 0 || (rc = dmg_lvm_lookup(path, &l, err)) < 0)
 		return rc;
 	if (l.tagged)
 		return dmg_error_set(err, -EBUSY, "%s carries the '%s' tag: it is a drbdmig volume of another session",
 				     path, DMG_LVM_TAG);
+	if ((rc = dmg_lvm_check_vg(l.vg, err)) < 0 || (rc = dmg_lvm_check_lv(l.lv, err)) < 0)
+		return dmg_error_prefix(err, "%s", path);
 	snprintf(vg, vl, "%s", l.vg);
 	snprintf(lv, ll, "%s", l.lv);
 	*size = l.size;
@@ -294,6 +295,8 @@ dmg_backend_dst_check(struct dmg_backend *b, const struct dmg_sess_disk *disks, 
 		char path[300];
 		struct dmg_lv l;
 
+		if (dmg_lvm_check_vg(d->vg, err) < 0 || dmg_lvm_check_lv(d->lv, err) < 0)
+			return dmg_error_prefix(err, "disk %s", d->target);
 		snprintf(path, sizeof(path), "/dev/%s/%s", d->vg, d->lv);
 		rc = dmg_lvm_lookup(path, &l, err);
 		if (rc == 0)
@@ -362,13 +365,11 @@ v_lv(struct ctx *c, const char *verb, struct dmg_error *err)
 					     c->d->vg, vfree >> 20, c->d->target, (c->d->size + mdb) >> 20);
 		return dmg_lvm_create(c->d->vg, c->d->lv, c->d->size, err);
 	}
-	if (dmg_lvm_lookup(c->lvpath, &lv, err) < 0)
-		return 0;   /* gone already */
-	if (strcmp(verb, "lv-untag") == 0) {
-		char *argv[] = { "/sbin/lvchange", "--deltag", DMG_LVM_TAG, c->lvpath, NULL };
-
-		return lv.tagged ? dmg_exec_ok(argv, NULL, 0, 60000, err) : 0;
-	}
+	/* lvs failing means gone already; a name lvm2 would refuse is no LV. */
+	if ((rc = dmg_lvm_lookup(c->lvpath, &lv, err)) < 0)
+		return rc == -EINVAL ? rc : 0;
+	if (strcmp(verb, "lv-untag") == 0)
+		return lv.tagged ? dmg_lvm_deltag(c->d->vg, c->d->lv, err) : 0;
 	return dmg_lvm_remove(c->d->vg, c->d->lv, strcmp(verb, "lv-remove-guest") == 0, err);
 }
 
