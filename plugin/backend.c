@@ -254,6 +254,8 @@ int
 dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl, char *lv,
 		  size_t ll, uint64_t *size, struct dmg_error *err)
 {
+	struct dmg_dm_table t;
+	struct dmg_dm_info info;
 	struct dmg_lv l;
 	int rc;
 
@@ -274,6 +276,14 @@ dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl, 
 				     path, DMG_LVM_TAG);
 	if ((rc = dmg_lvm_check_vg(l.vg, err)) < 0 || (rc = dmg_lvm_check_lv(l.lv, err)) < 0)
 		return dmg_error_prefix(err, "%s", path);
+	/* copy-create duplicates the live table: only plain extents may be
+	 * mapped twice (a raid, cache, thin or snapshot-origin table would
+	 * run twice over the same metadata). */
+	if ((rc = dmg_dm_resolve(path, &info, err)) < 0 ||
+	    (rc = dmg_dm_get_table(info.name, &t, err)) < 0)
+		return rc;
+	if ((rc = dmg_dm_table_plain(&t, path, err)) < 0)
+		return rc;
 	snprintf(vg, vl, "%s", l.vg);
 	snprintf(lv, ll, "%s", l.lv);
 	*size = l.size;
