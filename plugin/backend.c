@@ -434,7 +434,7 @@ v_drbd_up(struct ctx *c, struct dmg_error *err)
 	char copydev[128], mdpath[300];
 	const struct dmg_sess_side *a = &c->d->side[DMG_ROLE_SRC], *b = &c->d->side[DMG_ROLE_DST];
 	struct dmg_drbd_resfile rf = { .resource = c->res, .secret = c->s->secret,
-				       .fence_peer = c->b->fence_peer };
+				       .hmac_alg = c->b->hmac_alg, .fence_peer = c->b->fence_peer };
 	/* resource-and-stonith: a Primary that loses the link freezes I/O
 	 * until the handler (drbdmig-fence-peer) says the migration cannot
 	 * switch over any more (DESIGN.md §5 rule 1). */
