@@ -274,7 +274,7 @@ dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl, 
 	if (l.tagged)
 		return dmg_error_set(err, -EBUSY, "%s carries the '%s' tag: it is a drbdmig volume of another session",
 				     path, DMG_LVM_TAG);
-	if ((rc = dmg_lvm_check_vg(l.vg, err)) < 0 || (rc = dmg_lvm_check_lv(l.lv, err)) < 0)
+	if (dmg_lvm_check_vg(l.vg, err) < 0 || dmg_lvm_check_lv(l.lv, err) < 0)
 		return dmg_error_prefix(err, "%s", path);
 	/* copy-create duplicates the live table: only plain extents may be
 	 * mapped twice (a raid, cache, thin or snapshot-origin table would
