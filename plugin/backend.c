@@ -254,6 +254,8 @@ int
 dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl, char *lv,
 		  size_t ll, uint64_t *size, struct dmg_error *err)
 {
+	struct dmg_dm_table t;
+	struct dmg_dm_info info;
 	struct dmg_lv l;
 	int rc;
 
@@ -267,12 +269,21 @@ dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl, 
 		snprintf(lv, ll, "%.120s", slash ? slash + 1 : path);
 		return 0;
 	}
-	rc = dmg_lvm_lookup(path, &l, err);
-	if (rc < 0)
+	if ((rc = dmg_lvm_check_path(path, err)) < 0 || (rc = dmg_lvm_lookup(path, &l, err)) < 0)
 		return rc;
 	if (l.tagged)
 		return dmg_error_set(err, -EBUSY, "%s carries the '%s' tag: it is a drbdmig volume of another session",
 				     path, DMG_LVM_TAG);
+	if (dmg_lvm_check_vg(l.vg, err) < 0 || dmg_lvm_check_lv(l.lv, err) < 0)
+		return dmg_error_prefix(err, "%s", path);
+	/* copy-create duplicates the live table: only plain extents may be
+	 * mapped twice (a raid, cache, thin or snapshot-origin table would
+	 * run twice over the same metadata). */
+	if ((rc = dmg_dm_resolve(path, &info, err)) < 0 ||
+	    (rc = dmg_dm_get_table(info.name, &t, err)) < 0)
+		return rc;
+	if ((rc = dmg_dm_table_plain(&t, path, err)) < 0)
+		return rc;
 	snprintf(vg, vl, "%s", l.vg);
 	snprintf(lv, ll, "%s", l.lv);
 	*size = l.size;
@@ -294,6 +305,8 @@ dmg_backend_dst_check(struct dmg_backend *b, const struct dmg_sess_disk *disks, 
 		char path[300];
 		struct dmg_lv l;
 
+		if (dmg_lvm_check_vg(d->vg, err) < 0 || dmg_lvm_check_lv(d->lv, err) < 0)
+			return dmg_error_prefix(err, "disk %s", d->target);
 		snprintf(path, sizeof(path), "/dev/%s/%s", d->vg, d->lv);
 		rc = dmg_lvm_lookup(path, &l, err);
 		if (rc == 0)
@@ -362,13 +375,11 @@ v_lv(struct ctx *c, const char *verb, struct dmg_error *err)
 					     c->d->vg, vfree >> 20, c->d->target, (c->d->size + mdb) >> 20);
 		return dmg_lvm_create(c->d->vg, c->d->lv, c->d->size, err);
 	}
-	if (dmg_lvm_lookup(c->lvpath, &lv, err) < 0)
-		return 0;   /* gone already */
-	if (strcmp(verb, "lv-untag") == 0) {
-		char *argv[] = { "/sbin/lvchange", "--deltag", DMG_LVM_TAG, c->lvpath, NULL };
-
-		return lv.tagged ? dmg_exec_ok(argv, NULL, 0, 60000, err) : 0;
-	}
+	/* lvs failing means gone already; a name lvm2 would refuse is no LV. */
+	if ((rc = dmg_lvm_lookup(c->lvpath, &lv, err)) < 0)
+		return rc == -EINVAL ? rc : 0;
+	if (strcmp(verb, "lv-untag") == 0)
+		return lv.tagged ? dmg_lvm_deltag(c->d->vg, c->d->lv, err) : 0;
 	return dmg_lvm_remove(c->d->vg, c->d->lv, strcmp(verb, "lv-remove-guest") == 0, err);
 }
 
@@ -423,7 +434,7 @@ v_drbd_up(struct ctx *c, struct dmg_error *err)
 	char copydev[128], mdpath[300];
 	const struct dmg_sess_side *a = &c->d->side[DMG_ROLE_SRC], *b = &c->d->side[DMG_ROLE_DST];
 	struct dmg_drbd_resfile rf = { .resource = c->res, .secret = c->s->secret,
-				       .fence_peer = c->b->fence_peer };
+				       .hmac_alg = c->b->hmac_alg, .fence_peer = c->b->fence_peer };
 	/* resource-and-stonith: a Primary that loses the link freezes I/O
 	 * until the handler (drbdmig-fence-peer) says the migration cannot
 	 * switch over any more (DESIGN.md §5 rule 1). */

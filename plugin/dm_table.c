@@ -136,3 +136,51 @@ dmg_dm_table_equal(const struct dmg_dm_table *a, const struct dmg_dm_table *b)
 			return 0;
 	return 1;
 }
+
+/* What lvm2 calls an LV whose table has this target, for the error line. */
+static const struct {
+	const char *target, *kind;
+} lv_kinds[] = {
+	{ "raid", "RAID" },
+	{ "mirror", "mirror" },
+	{ "snapshot-origin", "snapshot origin" },
+	{ "snapshot", "snapshot" },
+	{ "snapshot-merge", "merging snapshot" },
+	{ "thin", "thin" },
+	{ "thin-pool", "thin pool" },
+	{ "cache", "cache" },
+	{ "writecache", "writecache" },
+	{ "integrity", "integrity" },
+	{ "vdo", "VDO" },
+	{ "error", "failed or missing" },
+	{ "zero", "virtual (zero)" },
+};
+
+int
+dmg_dm_table_plain(const struct dmg_dm_table *t, const char *what, struct dmg_error *err)
+{
+	const struct dmg_dm_target *tg = NULL;
+	char kind[DMG_DM_TYPE_MAX + 16];
+	size_t i, n;
+
+	for (i = 0; i < t->n && !tg; i++)
+		if (strcmp(t->t[i].type, "linear") != 0 && strcmp(t->t[i].type, "striped") != 0)
+			tg = &t->t[i];
+	if (!tg)
+		return 0;
+	kind[0] = '\0';
+	if (strcmp(tg->type, "raid") == 0) {
+		/* The raid target's first parameter is the level: raid1, raid5_ls, ... */
+		n = strspn(tg->params, "abcdefghijklmnopqrstuvwxyz0123456789_");
+		if (n > 0 && n < DMG_DM_TYPE_MAX && (tg->params[n] == ' ' || !tg->params[n]))
+			snprintf(kind, sizeof(kind), "%.*s", (int)n, tg->params);
+	}
+	for (i = 0; !kind[0] && i < sizeof(lv_kinds) / sizeof(lv_kinds[0]); i++)
+		if (strcmp(tg->type, lv_kinds[i].target) == 0)
+			snprintf(kind, sizeof(kind), "%s", lv_kinds[i].kind);
+	if (!kind[0])
+		return dmg_error_set(err, -ENOTSUP, "%s is not a linear or striped LV (dm target '%s'); drbdmig migrates linear and striped LVs only",
+				     what, tg->type);
+	return dmg_error_set(err, -ENOTSUP, "%s is %s %s LV (dm target '%s'); drbdmig migrates linear and striped LVs only",
+			     what, strchr("aeiouAEIOU", kind[0]) ? "an" : "a", kind, tg->type);
+}

@@ -36,6 +36,12 @@ dmg_drbd_resfile_format(const struct dmg_drbd_resfile *r, char *buf, size_t len,
 		return dmg_error_set(err, -EINVAL, "bad DRBD resource name '%s'", r->resource ? r->resource : "");
 	if (!safe_token(r->secret) || (r->fence_peer && !safe_token(r->fence_peer)))
 		return dmg_error_set(err, -EINVAL, "resource %s: unsafe secret or handler path", r->resource);
+	/* drbdadm (the kernel's helper) must see the algorithm the kernel
+	 * was given, or its view of the resource differs from the kernel's. */
+	if (!r->hmac_alg || !*r->hmac_alg || r->hmac_alg[strspn(r->hmac_alg, "abcdefghijklmnopqrstuvwxyz0123456789-")] ||
+	    strlen(r->hmac_alg) > 63)
+		return dmg_error_set(err, -EINVAL, "resource %s: bad cram-hmac algorithm '%.64s'", r->resource,
+				     r->hmac_alg ? r->hmac_alg : "");
 	for (i = 0; i < 2; i++)
 		if (!safe_token(r->host[i].name) || !safe_token(r->host[i].address) ||
 		    !safe_token(r->host[i].disk) || !safe_token(r->host[i].meta) || r->host[i].port == 0)
@@ -56,12 +62,12 @@ dmg_drbd_resfile_format(const struct dmg_drbd_resfile *r, char *buf, size_t len,
 	    "resource %s {\n"
 	    "\tnet {\n"
 	    "\t\tprotocol C;\n"
-	    "\t\tcram-hmac-alg sha256;\n"
+	    "\t\tcram-hmac-alg %s;\n"
 	    "\t\tshared-secret \"%s\";\n"
 	    "\t\tafter-sb-0pri disconnect;\n"
 	    "\t\tafter-sb-1pri disconnect;\n"
 	    "\t\tafter-sb-2pri disconnect;\n"
-	    "\t}\n", r->resource, r->secret);
+	    "\t}\n", r->resource, r->hmac_alg, r->secret);
 	if (r->fence_peer)
 		OUT("\tdisk {\n\t\tfencing resource-and-stonith;\n\t}\n"
 		    "\thandlers {\n\t\tfence-peer \"%s\";\n\t}\n", r->fence_peer);

@@ -31,6 +31,7 @@ struct dmg_drbd_host {
 struct dmg_drbd_resfile {
 	const char *resource;      /* must start with DMG_DRBD_RES_PREFIX */
 	const char *secret;        /* cram-hmac shared secret */
+	const char *hmac_alg;      /* cram-hmac-alg: the one the kernel is given */
 	const char *fence_peer;    /* handler program, or NULL */
 	struct dmg_drbd_host host[2];
 };

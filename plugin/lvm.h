@@ -34,11 +34,23 @@ uint64_t dmg_drbd_md_sectors(uint64_t data_sectors);
 /* Rounds bytes up to a whole number of extents. */
 uint64_t dmg_lvm_round_extents(uint64_t bytes, uint64_t extent_size);
 
+/* lvm2's rules for names (lvm(8), VALID NAMES): 1-127 of A-Z a-z 0-9 + _ . -,
+ * not starting with '-', not "." or ".."; an LV name also not starting with
+ * "snapshot" or "pvmove" nor containing a suffix lvm2 keeps for its hidden
+ * sub-LVs ("_rimage", "_tmeta", ...).  Checked wherever a name reaches an
+ * lvm2 tool, so that no name can be read as an option or reach a hidden LV. */
+int dmg_lvm_check_vg(const char *vg, struct dmg_error *err);
+int dmg_lvm_check_lv(const char *lv, struct dmg_error *err);
+/* A device path for the storage layer: absolute under /dev/, no ".."
+ * component, printable ASCII without spaces, shorter than 256 bytes. */
+int dmg_lvm_check_path(const char *path, struct dmg_error *err);
+
 /* Parses one line of `lvs --noheadings --units b --nosuffix --separator |
  * -o vg_name,lv_name,lv_size,vg_extent_size,vg_free,lv_tags`. */
 int dmg_lvm_parse_lvs(const char *line, struct dmg_lv *lv, struct dmg_error *err);
 
-/* Looks up an LV by path (/dev/vg/lv or /dev/mapper/...). */
+/* Looks up an LV by path (/dev/vg/lv or /dev/mapper/...) or by "VG/LV";
+ * either is checked as above first. */
 int dmg_lvm_lookup(const char *path, struct dmg_lv *lv, struct dmg_error *err);
 /* Free bytes and extent size of a VG; -ENOENT if the VG is missing. */
 int dmg_lvm_vg(const char *vg, uint64_t *free_bytes, uint64_t *extent_size,
@@ -49,6 +61,9 @@ int dmg_lvm_create(const char *vg, const char *name, uint64_t bytes,
 /* Removes vg/name; an untagged LV only when guest_lv is set. */
 int dmg_lvm_remove(const char *vg, const char *name, int guest_lv,
 		   struct dmg_error *err);
+
+/* Removes DMG_LVM_TAG from vg/name. */
+int dmg_lvm_deltag(const char *vg, const char *name, struct dmg_error *err);
 
 /* Calls fn for every LV carrying DMG_LVM_TAG; a non-zero return stops. */
 int dmg_lvm_each_tagged(int (*fn)(const struct dmg_lv *lv, void *arg), void *arg,

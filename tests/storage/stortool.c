@@ -348,8 +348,10 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "create-md") == 0 && argc == 4)
 		return dmg_drbd_create_md((uint32_t)atoi(argv[2]), argv[3], &err) < 0 ? fail(&err) : 0;
 	if (strcmp(cmd, "resfile") == 0 && argc == 17) {
-		/* resfile DIR RES SECRET then per host: NAME IP PORT MINOR DISK META */
-		struct dmg_drbd_resfile rf = { .resource = argv[3], .secret = argv[4] };
+		/* resfile DIR RES SECRET then per host: NAME IP PORT MINOR DISK META;
+		 * sha256, the algorithm its drbd-connect gives the kernel */
+		struct dmg_drbd_resfile rf = { .resource = argv[3], .secret = argv[4],
+					       .hmac_alg = "sha256" };
 		int i;
 
 		for (i = 0; i < 2; i++) {

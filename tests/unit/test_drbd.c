@@ -237,7 +237,8 @@ static void
 test_resfile(void)
 {
 	struct dmg_drbd_resfile r = {
-		.resource = "drbdmig-4f2a-vda", .secret = "abc123", .fence_peer = NULL,
+		.resource = "drbdmig-4f2a-vda", .secret = "abc123", .hmac_alg = "sha256",
+		.fence_peer = NULL,
 		.host = {
 			{ "hostA", "10.99.0.1", 7790, 0, "/dev/mapper/drbdmig-4f2a-vda-copy", "/dev/vg0/web1.drbdmeta" },
 			{ "hostB", "10.99.0.2", 7790, 3, "/dev/mapper/drbdmig-4f2a-vda-copy", "/dev/vg0/web1.drbdmeta" },
@@ -251,6 +252,17 @@ test_resfile(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "on hostB {\n\t\tdevice /dev/drbd3 minor 3;"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "address ipv4 10.99.0.2:7790;"));
 	CU_ASSERT_PTR_NULL(strstr(buf, "fence-peer"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\t\tcram-hmac-alg sha256;\n"));
+	/* the configured algorithm, the one the kernel gets (cram_hmac_alg) */
+	r.hmac_alg = "sha512";
+	CU_ASSERT(dmg_drbd_resfile_format(&r, buf, sizeof(buf), &err) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\t\tcram-hmac-alg sha512;\n"));
+	CU_ASSERT_PTR_NULL(strstr(buf, "sha256"));
+	r.hmac_alg = "sha1; }";
+	CU_ASSERT(dmg_drbd_resfile_format(&r, buf, sizeof(buf), &err) < 0);
+	r.hmac_alg = NULL;
+	CU_ASSERT(dmg_drbd_resfile_format(&r, buf, sizeof(buf), &err) < 0);
+	r.hmac_alg = "sha512";
 	r.fence_peer = "/usr/lib/drbdmig/drbdmig-fence";
 	CU_ASSERT(dmg_drbd_resfile_format(&r, buf, sizeof(buf), &err) > 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "fence-peer \"/usr/lib/drbdmig/drbdmig-fence\";"));

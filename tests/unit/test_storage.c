@@ -85,6 +85,57 @@ test_parse_errors(void)
 	}
 }
 
+/* Tables as `dmsetup table` prints them for LVs of each kind (lvm2 2.03,
+ * kernel 6.1): copy-create may duplicate only linear and striped ones. */
+static void
+test_plain_lv(void)
+{
+	static const struct {
+		const char *table, *msg;
+	} cases[] = {
+		{ "0 16384 linear 254:16 2048\n", NULL },
+		{ "0 8192 linear 8:16 2048\n8192 8192 linear 8:32 34816\n", NULL },
+		{ "0 16384 striped 2 128 8:16 2048 8:32 2048\n", NULL },
+		{ "0 16384 raid raid1 3 0 region_size 1024 2 254:3 254:4 254:5 254:6\n",
+		  "/dev/vg0/r1 is a raid1 LV (dm target 'raid'); drbdmig migrates linear and striped LVs only" },
+		{ "0 16384 raid raid5_ls 3 128 region_size 1024 3 254:3 254:4 254:5 254:6 254:7 254:8\n",
+		  "/dev/vg0/r1 is a raid5_ls LV (dm target 'raid'); drbdmig migrates linear and striped LVs only" },
+		{ "0 16384 snapshot-origin 254:7\n",
+		  "/dev/vg0/r1 is a snapshot origin LV (dm target 'snapshot-origin'); drbdmig migrates linear and striped LVs only" },
+		{ "0 16384 snapshot 254:7 254:8 P 8\n",
+		  "/dev/vg0/r1 is a snapshot LV (dm target 'snapshot'); drbdmig migrates linear and striped LVs only" },
+		{ "0 16384 cache 254:4 254:3 254:5 128 2 metadata2 writethrough smq 0\n",
+		  "/dev/vg0/r1 is a cache LV (dm target 'cache'); drbdmig migrates linear and striped LVs only" },
+		{ "0 16384 thin 254:6 1\n",
+		  "/dev/vg0/r1 is a thin LV (dm target 'thin'); drbdmig migrates linear and striped LVs only" },
+		{ "0 16384 mirror core 1 1024 2 254:3 0 254:4 0 1 handle_errors\n",
+		  "/dev/vg0/r1 is a mirror LV (dm target 'mirror'); drbdmig migrates linear and striped LVs only" },
+		{ "0 16384 integrity 254:3 0 4 J 6 journal_sectors:2048 interleave_sectors:32768 buffer_sectors:128 journal_watermark:50 commit_time:10000 internal_hash:crc32c\n",
+		  "/dev/vg0/r1 is an integrity LV (dm target 'integrity'); drbdmig migrates linear and striped LVs only" },
+		/* one foreign target among linear ones is enough */
+		{ "0 8192 linear 8:16 2048\n8192 8192 thin-pool 254:2 254:3 128 0 0\n",
+		  "/dev/vg0/r1 is a thin pool LV (dm target 'thin-pool'); drbdmig migrates linear and striped LVs only" },
+		{ "0 16384 crypt aes-xts-plain64 :64:logon:cryptsetup:x 0 8:16 4096\n",
+		  "/dev/vg0/r1 is not a linear or striped LV (dm target 'crypt'); drbdmig migrates linear and striped LVs only" },
+		{ "0 16384 raid raid1-bogus 3\n",
+		  "/dev/vg0/r1 is a RAID LV (dm target 'raid'); drbdmig migrates linear and striped LVs only" },
+	};
+	struct dmg_dm_table t;
+	struct dmg_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		CU_ASSERT_EQUAL_FATAL(dmg_dm_table_parse(cases[i].table, &t, &err), 0);
+		if (!cases[i].msg) {
+			CU_ASSERT_EQUAL(dmg_dm_table_plain(&t, "/dev/vg0/r1", &err), 0);
+			continue;
+		}
+		CU_ASSERT_EQUAL(dmg_dm_table_plain(&t, "/dev/vg0/r1", &err), -ENOTSUP);
+		CU_ASSERT_STRING_EQUAL(err.msg, cases[i].msg);
+	}
+}
+
 static void
 test_md_formula(void)
 {
@@ -130,6 +181,7 @@ register_storage_tests(void)
 	CU_add_test(s, "linear swap table has the LV's length", test_linear_swap_table);
 	CU_add_test(s, "dm table parse/format round trip", test_parse_roundtrip);
 	CU_add_test(s, "dm table errors", test_parse_errors);
+	CU_add_test(s, "only linear and striped LVs are copied", test_plain_lv);
 	CU_add_test(s, "DRBD external metadata size", test_md_formula);
 	CU_add_test(s, "lvs output", test_lvs_parse);
 }

@@ -2,9 +2,12 @@
 # Refusals on real hosts: a migration drbdmig cannot carry out must fail before anything
 # changes, with one readable line in virsh's output, and the guest must go on running on
 # the source. The annotated record guest runs on A (hda on an LV; hdb, unannotated, a
-# loop device); `virsh migrate --live --p2p` A -> B with, in turn:
+# loop device; hdc, unannotated, a 4 MiB raid1 LV); `virsh migrate --live --p2p` A -> B
+# with, in turn:
 #   bad-annotation   the live policy says resync-rate="fast"
 #   not-an-lv        the policy also names hdb, a loop device (not an LVM LV)
+#   raid1-lv         the policy also names hdc, a raid1 LV (dm target 'raid')
+#   snapshot-origin  hda's LV has a snapshot (its table is a 'snapshot-origin' target)
 #   vg-missing       B has no VG of the disk's name (vg0 renamed away on B)
 #   vg-full          B's vg0 has no room (a filler LV takes its free space)
 #   lv-exists        B already has an LV of the disk's name
@@ -22,6 +25,8 @@ UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000f1
 WANT=64
 W=$LAB_SHARED/refuse
 LOOP=
+R1=refr1     # hdc: a raid1 LV, both images on vg0's one PV (--alloc anywhere)
+SNAP=refsnap # a snapshot of hda's LV, for the snapshot-origin case
 GOOD='<policy resync-rate="200M"><disk target="hda"/></policy>'
 # shellcheck source=lib/e2elib.sh
 . "$(dirname "$0")/lib/e2elib.sh"
@@ -31,7 +36,8 @@ refuse_cleanup() {
 	set +e   # a cleanup does all it can (and `(exit 1)` would end it under -e)
 	mig_kill
 	try B sh -c "vgs vgaway >/dev/null 2>&1 && vgrename -q vgaway vg0; lvremove -qy vg0/filler 2>/dev/null; true"
-	try A sh -c "virsh destroy $DOM; virsh undefine $DOM; test -z '$LOOP' || losetup -d '$LOOP'; rm -f /root/refuse-hdb.img"
+	try A sh -c "virsh destroy $DOM; virsh undefine $DOM; test -z '$LOOP' || losetup -d '$LOOP'; rm -f /root/refuse-hdb.img;
+		lvremove -qy vg0/$SNAP 2>/dev/null; lvremove -qy vg0/$R1 2>/dev/null; true"
 	e2e_cleanup "$rc"
 }
 trap refuse_cleanup EXIT
@@ -40,10 +46,17 @@ trap refuse_cleanup EXIT
 on A modprobe loop
 LOOP=$(val A sh -c 'truncate -s 4M /root/refuse-hdb.img && losetup --show -f /root/refuse-hdb.img')
 [[ $LOOP == /dev/loop* ]] || fail "no loop device on A"
+# A tiny raid1 LV for hdc: lvm(8)'s "anywhere" allocation lets both images share the PV.
+on A lvcreate -qy --type raid1 -m1 --alloc anywhere --monitor n -L 4M -n "$R1" vg0
 EXTRA_DISKS="    <disk type='block' device='disk'>
       <driver name='qemu' type='raw' cache='none'/>
       <source dev='$LOOP'/>
       <target dev='hdb' bus='ide'/>
+    </disk>
+    <disk type='block' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source dev='/dev/vg0/$R1'/>
+      <target dev='hdc' bus='ide'/>
     </disk>"
 e2e_setup
 
@@ -78,7 +91,17 @@ refused bad-annotation "a bad annotation" "resync-rate.*fast"
 
 set_policy '<policy resync-rate="200M"><disk target="hda"/><disk target="hdb"/></policy>'
 refused not-an-lv "a disk that is not an LV" "hdb.*not an LVM"
+
+# A second live table over the raid's images and metadata would corrupt them.
+set_policy '<policy resync-rate="200M"><disk target="hda"/><disk target="hdc"/></policy>'
+refused raid1-lv "a raid1 LV" "hdc.*/dev/vg0/$R1 is a raid1 LV \(dm target 'raid'\)"
 set_policy "$GOOD"
+
+# A snapshot turns the guest's own LV into a snapshot-origin target (live, while it writes).
+on A lvcreate -qy --monitor n -s -L 12M -n "$SNAP" "vg0/$LV"
+refused snapshot-origin "an LV with a snapshot" \
+	"hda.*/dev/vg0/$LV is a snapshot origin LV \(dm target 'snapshot-origin'\)"
+on A lvremove -qy "vg0/$SNAP"
 
 on B vgrename -q vg0 vgaway
 refused vg-missing "a VG missing on the destination" "volume group vg0 does not exist on the destination lab-b"
@@ -92,4 +115,4 @@ on B lvcreate -qy -L 8M -n "$LV" vg0
 refused lv-exists "the disk's LV on the destination already" "vg0/$LV exists on the destination lab-b already"
 on B lvremove -qy "vg0/$LV"
 
-log "PASS: 5 refusals, nothing changed ($((SECONDS - T_START)) s)"
+log "PASS: 7 refusals, nothing changed ($((SECONDS - T_START)) s)"

@@ -1,0 +1,241 @@
+/* lvm2 names and paths: lvm2's own naming rules, device paths the storage
+ * layer accepts, and the argv handed to lvm2's tools.  The unit binary is
+ * linked with -Wl,--wrap=dmg_exec,--wrap=dmg_exec_ok: no lvm2 tool ever
+ * runs here; each call lands below, which keeps the argv for the test. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "exec.h"
+#include "lvm.h"
+#include "unit.h"
+
+#define ARGS_MAX 32
+
+/* What the last exec was asked to run, and the answer the next gets. */
+static struct {
+	int calls, argc;
+	char argv[ARGS_MAX][300];
+	int status;
+	const char *out;
+} ex;
+
+int __wrap_dmg_exec(char *const argv[], char *out, size_t outlen, int timeout_ms,
+		    struct dmg_error *err);
+int __wrap_dmg_exec_ok(char *const argv[], char *out, size_t outlen, int timeout_ms,
+		       struct dmg_error *err);
+
+int
+__wrap_dmg_exec(char *const argv[], char *out, size_t outlen, int timeout_ms,
+		struct dmg_error *err)
+{
+	(void)timeout_ms;
+	(void)err;
+	ex.calls++;
+	for (ex.argc = 0; ex.argc < ARGS_MAX && argv[ex.argc]; ex.argc++)
+		snprintf(ex.argv[ex.argc], sizeof(ex.argv[0]), "%s", argv[ex.argc]);
+	if (out && outlen)
+		snprintf(out, outlen, "%s", ex.out ? ex.out : "  Failed to find logical volume\n");
+	return ex.status;
+}
+
+int
+__wrap_dmg_exec_ok(char *const argv[], char *out, size_t outlen, int timeout_ms,
+		   struct dmg_error *err)
+{
+	int rc = __wrap_dmg_exec(argv, out, outlen, timeout_ms, err);
+
+	return rc ? dmg_error_set(err, -EIO, "%s failed (exit %d)", argv[0], rc) : 0;
+}
+
+static void
+answer(int status, const char *out)
+{
+	ex.status = status;
+	ex.out = out;
+}
+
+/* The last argv ends with "--" and then exactly the names given. */
+static int
+ends_with(const char *a, const char *b)
+{
+	int n = b ? 2 : 1;
+
+	if (ex.argc < n + 1 || strcmp(ex.argv[ex.argc - n - 1], "--") != 0)
+		return 0;
+	if (strcmp(ex.argv[ex.argc - n], a) != 0)
+		return 0;
+	return !b || strcmp(ex.argv[ex.argc - 1], b) == 0;
+}
+
+static int
+has_arg(const char *a)
+{
+	int i;
+
+	for (i = 0; i < ex.argc; i++)
+		if (strcmp(ex.argv[i], a) == 0)
+			return i;
+	return -1;
+}
+
+static void
+test_names(void)
+{
+	static const char *const good[] = {
+		"vg0", "VG_data", "a", "a.b", "a..b", "x+y", "web-1", "_x", "lv.",
+	};
+	static const char *const bad_both[] = {
+		"", "-x", "--config=devices{filter=[\"r|.*|\"]}", ".", "..", "a b", "a/b", "a;b",
+		"a\nb", "a\tb", "\xc3\xa9", "a$b", "a*",
+	};
+	/* reserved by lvm2 for LVs only: snapshot/pvmove prefixes, sub-LV suffixes */
+	static const char *const bad_lv[] = {
+		"snapshot", "snapshot0", "pvmove0", "r1_rimage_0", "r1_rmeta_1", "m_mimage_0",
+		"m_mlog", "pool_tdata", "pool_tmeta", "c_cdata", "c_cmeta", "c_corig", "lvol0_pmspare",
+		"v_vorigin", "vdo_vdata", "i_iorig", "w_wcorig",
+	};
+	char longest[DMG_LVM_NAME_MAX], toolong[DMG_LVM_NAME_MAX + 1];
+	struct dmg_error err;
+	size_t i;
+
+	memset(longest, 'a', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	memset(toolong, 'a', sizeof(toolong) - 1);
+	toolong[sizeof(toolong) - 1] = '\0';
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		CU_ASSERT_EQUAL(dmg_lvm_check_vg(good[i], &err), 0);
+		CU_ASSERT_EQUAL(dmg_lvm_check_lv(good[i], &err), 0);
+	}
+	CU_ASSERT_EQUAL(dmg_lvm_check_lv(longest, &err), 0);
+	CU_ASSERT_EQUAL(dmg_lvm_check_vg(toolong, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_check_lv(toolong, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_check_vg(NULL, &err), -EINVAL);
+	for (i = 0; i < sizeof(bad_both) / sizeof(bad_both[0]); i++) {
+		CU_ASSERT_EQUAL(dmg_lvm_check_vg(bad_both[i], &err), -EINVAL);
+		CU_ASSERT_EQUAL(dmg_lvm_check_lv(bad_both[i], &err), -EINVAL);
+		/* one line, whatever the name held */
+		CU_ASSERT_PTR_NULL(strpbrk(err.msg, "\n\t\r"));
+	}
+	for (i = 0; i < sizeof(bad_lv) / sizeof(bad_lv[0]); i++) {
+		CU_ASSERT_EQUAL(dmg_lvm_check_vg(bad_lv[i], &err), 0);
+		CU_ASSERT_EQUAL(dmg_lvm_check_lv(bad_lv[i], &err), -EINVAL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "lvm2 reserves names"));
+	}
+	dmg_lvm_check_lv("-x", &err);
+	CU_ASSERT_STRING_EQUAL(err.msg, "'-x' is not a valid LVM logical volume name: it starts with '-'");
+	dmg_lvm_check_lv("r1_rimage_0", &err);
+	CU_ASSERT_STRING_EQUAL(err.msg, "'r1_rimage_0' is not a valid LVM logical volume name: lvm2 reserves names containing '_rimage'");
+	dmg_lvm_check_vg("a\nb", &err);
+	CU_ASSERT_STRING_EQUAL(err.msg, "'a?b' is not a valid LVM volume group name: only A-Z a-z 0-9 + _ . - are allowed");
+}
+
+static void
+test_paths(void)
+{
+	static const char *const good[] = {
+		"/dev/vg0/web1", "/dev/mapper/vg0-web1", "/dev/vg0/a..b", "/dev/loop0",
+		"/dev/disk/by-id/dm-name-vg0-web1",
+	};
+	static const char *const bad[] = {
+		"", "vg0/web1", "dev/vg0/web1", "/tmp/disk.img", "--help", "-/dev/x", "/dev",
+		"/dev/../etc/shadow", "/dev/vg0/..", "/dev/vg0/../../etc/x", "/dev/vg0/a b",
+		"/dev/vg0/a\tb", "/dev/vg0/a\nb", "/dev/vg0/\x1b[2J", "/dev/vg0/\xc3\xa9",
+	};
+	char longp[300];
+	struct dmg_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CU_ASSERT_EQUAL(dmg_lvm_check_path(good[i], &err), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL(dmg_lvm_check_path(bad[i], &err), -EINVAL);
+		CU_ASSERT_PTR_NULL(strpbrk(err.msg, "\n\t\r\x1b"));
+	}
+	CU_ASSERT_EQUAL(dmg_lvm_check_path(NULL, &err), -EINVAL);
+	snprintf(longp, sizeof(longp), "/dev/vg0/%0250d", 0);
+	CU_ASSERT_EQUAL(dmg_lvm_check_path(longp, &err), -EINVAL);
+	dmg_lvm_check_path("/dev/../etc/shadow", &err);
+	CU_ASSERT_STRING_EQUAL(err.msg, "'/dev/../etc/shadow' is not a device path drbdmig accepts: it has a '..' component");
+}
+
+/* Every lvm2 tool gets "--" right before the names: nothing a name holds
+ * is read as an option.  And a bad name runs no tool at all. */
+static void
+test_tool_argv(void)
+{
+	struct dmg_lv lv;
+	struct dmg_error err;
+	uint64_t f, e;
+	int calls, i;
+
+	memset(&ex, 0, sizeof(ex));
+	answer(5, NULL);
+	CU_ASSERT(dmg_lvm_lookup("/dev/vg0/web1", &lv, &err) < 0);
+	CU_ASSERT_EQUAL(ex.calls, 1);
+	CU_ASSERT_STRING_EQUAL(ex.argv[0], "/sbin/lvm");
+	CU_ASSERT_STRING_EQUAL(ex.argv[1], "lvs");
+	CU_ASSERT(ends_with("/dev/vg0/web1", NULL));
+	CU_ASSERT(dmg_lvm_lookup("vg0/web1.md", &lv, &err) < 0);
+	CU_ASSERT(ends_with("vg0/web1.md", NULL));
+
+	CU_ASSERT_EQUAL(dmg_lvm_vg("vg0", &f, &e, &err), -ENOENT);
+	CU_ASSERT_STRING_EQUAL(ex.argv[1], "vgs");
+	CU_ASSERT(ends_with("vg0", NULL));
+
+	answer(0, "");
+	CU_ASSERT_EQUAL(dmg_lvm_create("vg0", "drbdmig-0a1b-0-md", 4u << 20, &err), 0);
+	CU_ASSERT_STRING_EQUAL(ex.argv[1], "lvcreate");
+	CU_ASSERT(ends_with("vg0", NULL));
+	i = has_arg("--name");
+	CU_ASSERT_FATAL(i > 0 && i + 1 < ex.argc);
+	CU_ASSERT_STRING_EQUAL(ex.argv[i + 1], "drbdmig-0a1b-0-md");
+
+	CU_ASSERT_EQUAL(dmg_lvm_deltag("vg0", "web1", &err), 0);
+	CU_ASSERT_STRING_EQUAL(ex.argv[1], "lvchange");
+	CU_ASSERT(has_arg("--deltag") > 0);
+	CU_ASSERT(ends_with("vg0/web1", NULL));
+
+	/* lvremove: after lvs shows the LV carries the tag */
+	answer(0, "  vg0|drbdmig-0a1b-0-md|4194304|4194304|0|drbdmig\n");
+	calls = ex.calls;
+	CU_ASSERT_EQUAL(dmg_lvm_remove("vg0", "drbdmig-0a1b-0-md", 0, &err), 0);
+	CU_ASSERT_EQUAL(ex.calls, calls + 2);
+	CU_ASSERT_STRING_EQUAL(ex.argv[1], "lvremove");
+	CU_ASSERT(ends_with("vg0/drbdmig-0a1b-0-md", NULL));
+	/* an untagged LV is not drbdmig's: lvs only */
+	answer(0, "  vg0|web1|4194304|4194304|0|\n");
+	calls = ex.calls;
+	CU_ASSERT_EQUAL(dmg_lvm_remove("vg0", "web1", 0, &err), -EPERM);
+	CU_ASSERT_EQUAL(ex.calls, calls + 1);
+
+	/* bad names and paths: one error line, no tool run */
+	calls = ex.calls;
+	CU_ASSERT_EQUAL(dmg_lvm_lookup("--config=global{locking_type=0}", &lv, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_lookup("/dev/vg0/x y", &lv, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_lookup("vg0/-h", &lv, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_lookup("-vg0/web1", &lv, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_lookup("vg0/r1_rimage_0", &lv, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_lookup("web1", &lv, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_vg("-o+vg_uuid", &f, &e, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_create("vg0", "--type=raid1", 4u << 20, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_create("--yes", "web1", 4u << 20, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_create("vg0", "snapshot1", 4u << 20, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_remove("vg0", "-ff", 1, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_remove("..", "web1", 1, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_deltag("vg0", "a b", &err), -EINVAL);
+	CU_ASSERT_EQUAL(ex.calls, calls);
+	answer(0, NULL);
+}
+
+void
+register_lvm_tests(void)
+{
+	CU_pSuite s = CU_add_suite("lvm", NULL, NULL);
+
+	CU_add_test(s, "VG and LV names by lvm2's rules", test_names);
+	CU_add_test(s, "device paths", test_paths);
+	CU_add_test(s, "lvm2 tool argv: -- before names, bad names run nothing", test_tool_argv);
+}
