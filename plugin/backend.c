@@ -424,6 +424,10 @@ v_copy(struct ctx *c, int create, struct dmg_error *err)
 	    strncmp(t.t[0].params, "147:", 4) == 0)
 		return dmg_error_set(err, -EBUSY, "%s already maps a DRBD device; refusing to copy it",
 				     c->lvpath);
+	/* Checked at validation; again here, on the very table that is
+	 * copied, since the LV may have been converted since. */
+	if ((rc = dmg_dm_table_plain(&t, c->lvpath, err)) < 0)
+		return rc;
 	snprintf(uuid, sizeof(uuid), "%s%s", DMG_DM_UUID_PREFIX, c->copy);
 	return dmg_dm_create(c->copy, uuid, &t, err);
 }
