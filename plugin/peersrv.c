@@ -33,6 +33,7 @@
 
 #define BACKOFF_MS   150     /* after accept() ran out of descriptors or memory */
 #define DROP_LOG_MS  10000   /* at most one line per this about dropped connections */
+#define REFUSED_LOG_MAX 10   /* lines per DROP_LOG_MS about refused handshakes */
 
 struct slot {
 	struct dmg_peersrv *p;
@@ -58,6 +59,10 @@ struct dmg_peersrv {
 	/* the accept thread's own: rate limits of its log lines */
 	int64_t drop_logged;
 	unsigned drops;
+	/* under mu: refused handshakes, so that junk from the network cannot
+	 * fill the log (one line each up to REFUSED_LOG_MAX per window) */
+	int64_t refused_since;
+	unsigned refused_lines, refused_quiet;
 };
 
 static int64_t
@@ -98,6 +103,33 @@ serve(struct dmg_peersrv *p, struct dmg_peer_conn *c)
 			return;
 		}
 	}
+}
+
+static void
+refused(struct dmg_peersrv *p, const char *why)
+{
+	int64_t now = dmg_now_ms();
+	unsigned quiet = 0;
+	int say;
+
+	pthread_mutex_lock(&p->mu);
+	if (now - p->refused_since >= DROP_LOG_MS) {
+		quiet = p->refused_quiet;
+		p->refused_since = now;
+		p->refused_lines = 0;
+		p->refused_quiet = 0;
+	}
+	say = p->refused_lines < REFUSED_LOG_MAX;
+	if (say)
+		p->refused_lines++;
+	else
+		p->refused_quiet++;
+	pthread_mutex_unlock(&p->mu);
+	if (quiet)
+		dmg_warn(p->log, "peer channel: %u more connections refused in the handshake (not logged one by one)",
+			 quiet);
+	if (say)
+		dmg_warn(p->log, "peer connection refused: %s", why);
 }
 
 static void
@@ -144,7 +176,7 @@ conn_thread(void *arg)
 	if (rc < 0 && evicted)
 		dmg_debug(p->log, "peer connection dropped in the handshake: %s", err.msg);
 	else if (rc < 0)
-		dmg_warn(p->log, "peer connection refused: %s", err.msg);
+		refused(p, err.msg);
 	else if (full)
 		dmg_warn(p->log, "peer %s: refused: %u authenticated connections already (peer_connections_max)",
 			 dmg_peer_conn_name(c), p->conf.conns_max);

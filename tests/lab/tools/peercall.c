@@ -11,8 +11,8 @@
  *       a flood: keeps N plain TCP connections open to HOST:PORT for SECS
  *       seconds, half of them idle and half sending junk bytes, each one
  *       replaced as soon as the daemon closes it; prints how many were
- *       opened and how many the daemon closed.  Only for the lab's own
- *       hosts. */
+ *       opened and how many the daemon closed, at the end or on SIGTERM.
+ *       Only for the lab's own hosts. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -22,7 +22,9 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -105,14 +107,21 @@ static int
 flood(const char *host, unsigned port, int n, int secs, const char *bind_addr)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	struct pollfd pfd[FLOOD_MAX];
+	struct pollfd pfd[FLOOD_MAX + 1];
 	int64_t end = dmg_now_ms() + (int64_t)secs * 1000, next_junk = 0;
 	unsigned long opened = 0, closed = 0;
 	char buf[512];
+	sigset_t term;
 	int i;
 
 	if (n < 1 || n > FLOOD_MAX || secs < 1 || inet_pton(AF_INET, host, &to.sin_addr) != 1)
 		return usage();
+	/* SIGTERM ends the flood with its summary, read from a signalfd. */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+	pfd[n].fd = signalfd(-1, &term, SFD_CLOEXEC);
+	pfd[n].events = POLLIN;
 	for (i = 0; i < n; i++) {
 		pfd[i].fd = open_one(&to, bind_addr);
 		pfd[i].events = POLLIN;
@@ -122,7 +131,9 @@ flood(const char *host, unsigned port, int n, int secs, const char *bind_addr)
 	while (dmg_now_ms() < end) {
 		int64_t now;
 
-		(void)poll(pfd, (nfds_t)n, 200);
+		(void)poll(pfd, (nfds_t)n + 1, 200);
+		if (pfd[n].revents)
+			break;
 		now = dmg_now_ms();
 		for (i = 0; i < n; i++) {
 			char rd[512];
@@ -151,7 +162,7 @@ flood(const char *host, unsigned port, int n, int secs, const char *bind_addr)
 		if (now >= next_junk)
 			next_junk = now + 500;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i <= n; i++)
 		if (pfd[i].fd >= 0)
 			close(pfd[i].fd);
 	printf("flood: %lu connections opened, %lu closed by the daemon\n", opened, closed);
