@@ -16,6 +16,7 @@ struct dmg_journal {
 	int fd;
 	uint64_t next_seq;
 	off_t size;         /* the file's length: the end of the last record */
+	int broken;         /* a failed append could not be cut off */
 	char *path;
 };
 
@@ -470,20 +471,56 @@ dmg_journal_recover(const char *path, struct dmg_journal **out, size_t *cut,
 	return journal_open(path, 0, 1, out, cut, err);
 }
 
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int
 dmg_journal_append(struct dmg_journal *j, struct dmg_jrec *r, struct dmg_error *err)
 {
 	char line[DMG_JLINE_MAX + 64];
-	int n;
+	const char *what = "write";
+	int n, rc;
 
+	if (j->broken)
+		return dmg_error_set(err, -EIO,
+				     "journal %s ends in a failed record that could not be cut off: no more appends",
+				     j->path);
 	r->seq = j->next_seq;
 	n = dmg_jrec_format(r, line, sizeof(line), err);
 	if (n < 0)
 		return n;
-	if (write(j->fd, line, (size_t)n) != n)
-		return dmg_error_sys(err, errno ? -errno : -EIO, "cannot write journal %s", j->path);
-	if (fdatasync(j->fd) < 0)
-		return dmg_error_sys(err, -errno, "cannot sync journal %s", j->path);
+	rc = write_all(j->fd, line, (size_t)n);
+	if (rc == 0 && fdatasync(j->fd) < 0) {
+		rc = -errno;
+		what = "sync";
+	}
+	if (rc < 0) {
+		/* A short write leaves part of a line, a failed sync a record of
+		 * unknown fate: cut the file back to its last good record, so the
+		 * next append starts on a clean line and the journal stays usable.
+		 * If even that fails, refuse further appends: a valid record after
+		 * a partial line would make the whole journal unreadable, whereas
+		 * a partial last line is cut off on the next load. */
+		if (ftruncate(j->fd, j->size) < 0 || fsync(j->fd) < 0) {
+			j->broken = 1;
+			return dmg_error_sys(err, rc, "cannot %s journal %s (its partial record stays: no more appends)",
+					     what, j->path);
+		}
+		return dmg_error_sys(err, rc, "cannot %s journal %s", what, j->path);
+	}
 	j->size += n;
 	j->next_seq++;
 	return 0;

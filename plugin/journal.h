@@ -64,7 +64,9 @@ int dmg_journal_open(const char *path, int create, struct dmg_journal **out,
  * Damage before the last line is refused like in dmg_journal_replay(). */
 int dmg_journal_recover(const char *path, struct dmg_journal **out, size_t *cut,
 			struct dmg_error *err);
-/* Appends r (its seq is assigned) and waits until it is on disk. */
+/* Appends r (its seq is assigned) and waits until it is on disk.  On failure
+ * the file is cut back to its length before the append, so the journal ends
+ * on its last good record; if that fails too, later appends are refused. */
 int dmg_journal_append(struct dmg_journal *j, struct dmg_jrec *r, struct dmg_error *err);
 void dmg_journal_close(struct dmg_journal *j);
 

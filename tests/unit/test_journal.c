@@ -1,10 +1,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "journal.h"
@@ -352,6 +355,88 @@ test_recover_refuses_damage(void)
 	}
 	unlink(path);
 }
+/* The child's half of test_short_write: RLIMIT_FSIZE (SIGXFSZ ignored) lets
+ * the third record's write stop half-way and the rest fail with EFBIG, a
+ * real short write.  Exits 0 or the number of the check that failed. */
+static int
+short_write_child(const char *path, size_t line_len)
+{
+	struct rlimit old, lim;
+	struct dmg_journal *j;
+	struct dmg_jrec r;
+	struct dmg_error err;
+	int i;
+
+	signal(SIGXFSZ, SIG_IGN);
+	if (getrlimit(RLIMIT_FSIZE, &old) < 0)
+		return 1;
+	lim = old;
+	lim.rlim_cur = (rlim_t)(2 * line_len + line_len / 2);
+	if (dmg_journal_open(path, 1, &j, &err) < 0 || setrlimit(RLIMIT_FSIZE, &lim) < 0)
+		return 2;
+	for (i = 0; i < 3; i++) {
+		dmg_jrec_init(&r, "s");
+		dmg_jrec_set(&r, "lv", "vg0/guest0", &err);
+		if (dmg_journal_append(j, &r, &err) != (i < 2 ? 0 : -EFBIG))
+			return 3 + i;
+	}
+	if (file_len(path) != (long)(2 * line_len))   /* the partial line is gone */
+		return 6;
+	if (setrlimit(RLIMIT_FSIZE, &old) < 0)
+		return 7;
+	/* the same journal goes on, the failed seq is used again */
+	dmg_jrec_init(&r, "s");
+	dmg_jrec_set(&r, "lv", "vg0/guest0", &err);
+	if (dmg_journal_append(j, &r, &err) != 0 || r.seq != 3)
+		return 8;
+	dmg_journal_close(j);
+	return 0;
+}
+
+static void
+test_short_write(void)
+{
+	char path[128], line[256], *got;
+	struct collected c = { 0 };
+	struct dmg_journal *j;
+	struct dmg_jrec r;
+	struct dmg_error err;
+	size_t n, len, i;
+	int status, torn;
+	pid_t pid;
+
+	tmpname(path, sizeof(path));
+	n = make_line(line, sizeof(line), "s", 1);   /* seqs 1-9 make lines of one length */
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0)
+		_exit(short_write_child(path, n));
+	CU_ASSERT_EQUAL_FATAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status));
+	CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
+	/* three whole lines, nothing between them */
+	got = read_file(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+	CU_ASSERT_EQUAL(len, 3 * n);
+	for (i = 0; i < len; i++)
+		if (got[i] == '\n')
+			CU_ASSERT_EQUAL((i + 1) % n, 0);
+	free(got);
+	/* a plain reopen finds no torn tail and goes on */
+	CU_ASSERT_EQUAL_FATAL(dmg_journal_open(path, 0, &j, &err), 0);
+	dmg_jrec_init(&r, "t");
+	CU_ASSERT_EQUAL(dmg_journal_append(j, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.seq, 4);
+	dmg_journal_close(j);
+	CU_ASSERT_EQUAL(dmg_journal_replay(path, collect, &c, &torn, &err), 0);
+	CU_ASSERT_EQUAL(torn, 0);
+	CU_ASSERT_EQUAL(c.n, 4);
+	for (i = 0; i < 4 && i < c.n; i++)
+		CU_ASSERT_EQUAL(c.r[i].seq, i + 1);
+	CU_ASSERT_STRING_EQUAL(c.r[3].step, "t");
+	unlink(path);
+}
+
 void
 register_journal_tests(void)
 {
@@ -364,4 +449,5 @@ register_journal_tests(void)
 	CU_add_test(s, "torn tail and damage", test_torn_and_damaged);
 	CU_add_test(s, "recovery cuts a torn tail off", test_recover_cuts_torn_tail);
 	CU_add_test(s, "recovery refuses damage before the end", test_recover_refuses_damage);
+	CU_add_test(s, "a short write is cut back, the journal goes on", test_short_write);
 }
