@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "journal.h"
@@ -14,6 +15,8 @@
 struct dmg_journal {
 	int fd;
 	uint64_t next_seq;
+	off_t size;         /* the file's length: the end of the last record */
+	int broken;         /* a failed append could not be cut off */
 	char *path;
 };
 
@@ -276,31 +279,43 @@ bad:
 	return dmg_error_set(err, -EBADMSG, "malformed record '%.60s'", body);
 }
 
-int
-dmg_journal_replay(const char *path, int (*fn)(const struct dmg_jrec *r, void *arg), void *arg,
-		   int *torn, struct dmg_error *err)
+/* Replays path; *good_end is the file offset just past the last good record,
+ * where a torn tail begins. */
+static int
+replay(const char *path, int (*fn)(const struct dmg_jrec *r, void *arg), void *arg, int *torn,
+       off_t *good_end, struct dmg_error *err)
 {
 	char line[DMG_JLINE_MAX + 2];
 	uint64_t expect = 1;
+	off_t start = 0;
 	FILE *f;
 	int rc = 0;
 
 	*torn = 0;
+	*good_end = 0;
 	f = fopen(path, "re");
 	if (!f)
 		return dmg_error_sys(err, -errno, "cannot open journal %s", path);
 	while (fgets(line, sizeof(line), f)) {
-		size_t n = strlen(line);
+		off_t next = ftello(f);
+		size_t raw, n = strlen(line);
 		struct dmg_jrec r;
 		int last;
 
-		last = n == 0 || line[n - 1] != '\n';
+		/* raw counts the bytes read, n stops at a NUL: a line with a NUL
+		 * byte in it must not pass for a shorter one. */
+		raw = next < start ? 0 : (size_t)(next - start);
+		if (raw == 0 || raw >= sizeof(line)) {
+			rc = dmg_error_sys(err, next < 0 ? -errno : -EIO, "cannot read journal %s", path);
+			break;
+		}
+		last = line[raw - 1] != '\n';
 		if (!last)
-			line[--n] = '\0';
-		rc = n > DMG_JLINE_MAX ? -EBADMSG : dmg_jrec_parse(line, &r, err);
-		if (rc == 0 && r.seq != expect)
-			rc = dmg_error_set(err, -EBADMSG, "journal %s: record %llu where %llu was expected",
-					   path, (unsigned long long)r.seq, (unsigned long long)expect);
+			line[--raw] = '\0';
+		if (n < raw || raw > DMG_JLINE_MAX)
+			rc = -EBADMSG;     /* the message is set below */
+		else
+			rc = dmg_jrec_parse(line, &r, err);
 		if (rc < 0) {
 			/* Only the very last line may be torn by a crash. */
 			int c = fgetc(f);
@@ -314,17 +329,38 @@ dmg_journal_replay(const char *path, int (*fn)(const struct dmg_jrec *r, void *a
 					   path, (unsigned long long)expect);
 			break;
 		}
+		/* A whole record with a valid checksum was written out of order,
+		 * not torn by a crash: never cut off, never trusted. */
+		if (r.seq != expect) {
+			rc = dmg_error_set(err, -EBADMSG,
+					   "journal %s: record %llu where %llu was expected: needs attention",
+					   path, (unsigned long long)r.seq, (unsigned long long)expect);
+			break;
+		}
 		if (last) {   /* a complete record without its newline: torn */
 			*torn = 1;
 			break;
 		}
 		expect++;
+		start = next;
 		rc = fn(&r, arg);
 		if (rc)
 			break;
 	}
+	if (rc == 0 && ferror(f))
+		rc = dmg_error_sys(err, -EIO, "cannot read journal %s", path);
 	fclose(f);
+	*good_end = start;
 	return rc;
+}
+
+int
+dmg_journal_replay(const char *path, int (*fn)(const struct dmg_jrec *r, void *arg), void *arg,
+		   int *torn, struct dmg_error *err)
+{
+	off_t good_end;
+
+	return replay(path, fn, arg, torn, &good_end, err);
 }
 
 static int
@@ -350,19 +386,39 @@ sync_dir(const char *path)
 	return rc;
 }
 
-int
-dmg_journal_open(const char *path, int create, struct dmg_journal **out, struct dmg_error *err)
+/* Cuts a torn tail off: the file ends with the last good record again. */
+static int
+cut_tail(struct dmg_journal *j, off_t good_end, size_t *cut, struct dmg_error *err)
+{
+	struct stat st;
+
+	if (fstat(j->fd, &st) < 0)
+		return dmg_error_sys(err, -errno, "cannot stat journal %s", j->path);
+	if (st.st_size < good_end)
+		return dmg_error_set(err, -EBADMSG, "journal %s shrank while it was read", j->path);
+	if (ftruncate(j->fd, good_end) < 0 || fsync(j->fd) < 0)
+		return dmg_error_sys(err, -errno, "cannot cut the torn record off journal %s", j->path);
+	*cut = (size_t)(st.st_size - good_end);
+	return 0;
+}
+
+static int
+journal_open(const char *path, int create, int cut_torn, struct dmg_journal **out, size_t *cut,
+	     struct dmg_error *err)
 {
 	struct dmg_journal *j;
+	struct stat st;
 	uint64_t last = 0;
+	off_t good_end = 0;
 	int torn = 0, rc;
 
 	*out = NULL;
+	*cut = 0;
 	if (access(path, F_OK) == 0) {
-		rc = dmg_journal_replay(path, count_rec, &last, &torn, err);
+		rc = replay(path, count_rec, &last, &torn, &good_end, err);
 		if (rc < 0)
 			return rc;
-		if (torn)
+		if (torn && !cut_torn)
 			return dmg_error_set(err, -EBADMSG,
 					     "journal %s ends in a torn record: replay it before appending", path);
 	} else if (!create) {
@@ -380,7 +436,16 @@ dmg_journal_open(const char *path, int create, struct dmg_journal **out, struct 
 		free(j);
 		return rc;
 	}
-	/* the new file's directory entry must survive a crash too */
+	rc = torn ? cut_tail(j, good_end, cut, err) : 0;
+	if (rc == 0 && fstat(j->fd, &st) < 0)
+		rc = dmg_error_sys(err, -errno, "cannot stat journal %s", path);
+	if (rc != 0) {
+		dmg_journal_close(j);
+		return rc;
+	}
+	j->size = st.st_size;
+	/* the new file's directory entry (or its cut length) must survive a
+	 * crash too */
 	rc = sync_dir(path);
 	if (rc < 0) {
 		dmg_journal_close(j);
@@ -392,19 +457,71 @@ dmg_journal_open(const char *path, int create, struct dmg_journal **out, struct 
 }
 
 int
+dmg_journal_open(const char *path, int create, struct dmg_journal **out, struct dmg_error *err)
+{
+	size_t cut;
+
+	return journal_open(path, create, 0, out, &cut, err);
+}
+
+int
+dmg_journal_recover(const char *path, struct dmg_journal **out, size_t *cut,
+		    struct dmg_error *err)
+{
+	return journal_open(path, 0, 1, out, cut, err);
+}
+
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
 dmg_journal_append(struct dmg_journal *j, struct dmg_jrec *r, struct dmg_error *err)
 {
 	char line[DMG_JLINE_MAX + 64];
-	int n;
+	const char *what = "write";
+	int n, rc;
 
+	if (j->broken)
+		return dmg_error_set(err, -EIO,
+				     "journal %s ends in a failed record that could not be cut off: no more appends",
+				     j->path);
 	r->seq = j->next_seq;
 	n = dmg_jrec_format(r, line, sizeof(line), err);
 	if (n < 0)
 		return n;
-	if (write(j->fd, line, (size_t)n) != n)
-		return dmg_error_sys(err, errno ? -errno : -EIO, "cannot write journal %s", j->path);
-	if (fdatasync(j->fd) < 0)
-		return dmg_error_sys(err, -errno, "cannot sync journal %s", j->path);
+	rc = write_all(j->fd, line, (size_t)n);
+	if (rc == 0 && fdatasync(j->fd) < 0) {
+		rc = -errno;
+		what = "sync";
+	}
+	if (rc < 0) {
+		/* A short write leaves part of a line, a failed sync a record of
+		 * unknown fate: cut the file back to its last good record, so the
+		 * next append starts on a clean line and the journal stays usable.
+		 * If even that fails, refuse further appends: a valid record after
+		 * a partial line would make the whole journal unreadable, whereas
+		 * a partial last line is cut off on the next load. */
+		if (ftruncate(j->fd, j->size) < 0 || fsync(j->fd) < 0) {
+			j->broken = 1;
+			return dmg_error_sys(err, rc, "cannot %s journal %s (its partial record stays: no more appends)",
+					     what, j->path);
+		}
+		return dmg_error_sys(err, rc, "cannot %s journal %s", what, j->path);
+	}
+	j->size += n;
 	j->next_seq++;
 	return 0;
 }

@@ -7,8 +7,10 @@
  * seq counts from 1 without gaps; crc32 (hex) covers the rest of the line
  * after the crc field; values are percent-encoded (no space, '%', '=' or
  * control byte appears raw).  A torn last line (crash mid-write) is dropped
- * and reported; anything wrong before it makes the journal unusable and the
- * session "needs attention": drbdmig then deletes nothing. */
+ * and reported, and cut off the file before the journal is appended to
+ * again; anything wrong before it, or a whole record out of sequence, makes
+ * the journal unusable and the session "needs attention": drbdmig then
+ * deletes nothing. */
 #ifndef DMG_JOURNAL_H
 #define DMG_JOURNAL_H
 
@@ -52,16 +54,26 @@ int dmg_jrec_parse(const char *line, struct dmg_jrec *r, struct dmg_error *err);
 struct dmg_journal;
 
 /* Opens (creating if create) the journal file path for appending; an
- * existing journal is replayed to find the next sequence number. */
+ * existing journal is replayed to find the next sequence number.  A journal
+ * ending in a torn record is refused (-EBADMSG). */
 int dmg_journal_open(const char *path, int create, struct dmg_journal **out,
 		     struct dmg_error *err);
-/* Appends r (its seq is assigned) and waits until it is on disk. */
+/* Reopens an existing journal for appending after a crash: a torn last
+ * record is cut off (the file truncated to the end of the last good record,
+ * file and directory synced) and *cut set to the bytes removed, 0 if none.
+ * Damage before the last line is refused like in dmg_journal_replay(). */
+int dmg_journal_recover(const char *path, struct dmg_journal **out, size_t *cut,
+			struct dmg_error *err);
+/* Appends r (its seq is assigned) and waits until it is on disk.  On failure
+ * the file is cut back to its length before the append, so the journal ends
+ * on its last good record; if that fails too, later appends are refused. */
 int dmg_journal_append(struct dmg_journal *j, struct dmg_jrec *r, struct dmg_error *err);
 void dmg_journal_close(struct dmg_journal *j);
 
 /* Calls fn for every record of the file in order.  *torn is set when a
  * damaged last line was dropped.  Returns 0, fn's non-zero value, or a
- * negative code (-EBADMSG when the journal is damaged before its end). */
+ * negative code (-EBADMSG when the journal is damaged before its end or a
+ * record is out of sequence). */
 int dmg_journal_replay(const char *path, int (*fn)(const struct dmg_jrec *r, void *arg),
 		       void *arg, int *torn, struct dmg_error *err);
 

@@ -694,6 +694,7 @@ dmg_sess_load(const char *jpath, const struct dmg_sess_env *env, struct dmg_log 
 	char sid[DMG_SID_LEN + 1];
 	struct dmg_session *s;
 	struct loader l;
+	size_t cut = 0;
 	int torn = 0, rc;
 
 	base = base ? base + 1 : jpath;
@@ -718,14 +719,15 @@ dmg_sess_load(const char *jpath, const struct dmg_sess_env *env, struct dmg_log 
 		dmg_error_prefix(err, "%s", jpath);
 		return rc;
 	}
-	if (torn && log)
-		dmg_warn(log, "session=%s: the journal's last record was torn (crash while writing); dropped",
-			 s->sid);
-	rc = dmg_journal_open(jpath, 0, &s->j, err);
+	/* Appending after a torn record would bury it mid-file: cut it off. */
+	rc = dmg_journal_recover(jpath, &s->j, &cut, err);
 	if (rc < 0) {
 		sess_release(s);
 		return rc;
 	}
+	if ((torn || cut) && log)
+		dmg_warn(log, "session=%s: the journal's last record was torn (crash while writing); cut off (%zu bytes)",
+			 s->sid, cut);
 	*out = s;
 	return 0;
 }

@@ -1,9 +1,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "journal.h"
@@ -183,16 +187,253 @@ test_torn_and_damaged(void)
 	write_text(path, text);
 	CU_ASSERT_EQUAL(dmg_journal_replay(path, collect, &c, &torn, &err), -EBADMSG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "needs attention"));
-	/* a gap in the sequence */
+	/* a gap in the sequence: a whole record out of order is not a torn
+	 * write, even at the end */
 	c.n = 0;
 	snprintf(text, sizeof(text), "%s%s", l1, l3);
 	write_text(path, text);
-	CU_ASSERT_EQUAL(dmg_journal_replay(path, collect, &c, &torn, &err), 0);
-	CU_ASSERT_EQUAL(torn, 1);   /* the stray last record is dropped, nothing trusted past 1 */
+	CU_ASSERT_EQUAL(dmg_journal_replay(path, collect, &c, &torn, &err), -EBADMSG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "needs attention"));
 	CU_ASSERT_EQUAL(c.n, 1);
 	snprintf(text, sizeof(text), "%s%s%s", l1, l3, l2);
 	write_text(path, text);
 	CU_ASSERT_EQUAL(dmg_journal_replay(path, collect, &c, &torn, &err), -EBADMSG);
+	unlink(path);
+}
+
+static void
+write_bytes(const char *path, const char *buf, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(fwrite(buf, 1, len, f), len);
+	fclose(f);
+}
+
+static long
+file_len(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Formats a record "step" with seq and one field into buf; returns its length. */
+static size_t
+make_line(char *buf, size_t len, const char *step, uint64_t seq)
+{
+	struct dmg_error err;
+	struct dmg_jrec r;
+	int n;
+
+	dmg_jrec_init(&r, step);
+	r.seq = seq;
+	dmg_jrec_set(&r, "lv", "vg0/guest0", &err);
+	n = dmg_jrec_format(&r, buf, len, &err);
+	CU_ASSERT_FATAL(n > 0);
+	return (size_t)n;
+}
+
+/* What a crash can leave after the last good record is cut off, the
+ * journal appended to on a clean line, and every good record kept. */
+static void
+test_recover_cuts_torn_tail(void)
+{
+	char path[128], l1[256], l2[256], l3[256], text[1024], *got;
+	size_t n1, n2, n3, len, k;
+	struct collected c;
+	struct dmg_journal *j;
+	struct dmg_jrec r;
+	struct dmg_error err;
+	int torn;
+
+	tmpname(path, sizeof(path));
+	n1 = make_line(l1, sizeof(l1), "a", 1);
+	n2 = make_line(l2, sizeof(l2), "b", 2);
+	n3 = make_line(l3, sizeof(l3), "c", 3);
+	for (k = 0; k < 4; k++) {
+		size_t tail;
+
+		memcpy(text, l1, n1);
+		memcpy(text + n1, l2, n2);
+		memcpy(text + n1 + n2, l3, n3);
+		if (k == 0)             /* cut in the middle */
+			tail = n3 / 2;
+		else if (k == 1)        /* whole record but its newline */
+			tail = n3 - 1;
+		else if (k == 2) {      /* whole line, checksum wrong */
+			tail = n3;
+			text[n1 + n2 + n3 - 3] ^= 1;
+		} else {                /* the file grew, its data never came: zeros */
+			tail = 7;
+			memset(text + n1 + n2, 0, tail);
+		}
+		write_bytes(path, text, n1 + n2 + tail);
+		CU_ASSERT_EQUAL_FATAL(dmg_journal_recover(path, &j, &len, &err), 0);
+		CU_ASSERT_EQUAL(len, tail);
+		CU_ASSERT_EQUAL(file_len(path), (long)(n1 + n2));
+		dmg_jrec_init(&r, "c");
+		dmg_jrec_set(&r, "lv", "vg0/guest0", &err);
+		CU_ASSERT_EQUAL(dmg_journal_append(j, &r, &err), 0);
+		CU_ASSERT_EQUAL(r.seq, 3);
+		dmg_journal_close(j);
+		/* the file is exactly the three good records, the new one on its
+		 * own line */
+		got = read_file(path, &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+		CU_ASSERT_EQUAL(len, n1 + n2 + n3);
+		CU_ASSERT(len == n1 + n2 + n3 && memcmp(got, l1, n1) == 0 &&
+			  memcmp(got + n1, l2, n2) == 0 && memcmp(got + n1 + n2, l3, n3) == 0);
+		free(got);
+		memset(&c, 0, sizeof(c));
+		CU_ASSERT_EQUAL(dmg_journal_replay(path, collect, &c, &torn, &err), 0);
+		CU_ASSERT_EQUAL(torn, 0);
+		CU_ASSERT_EQUAL(c.n, 3);
+		CU_ASSERT_STRING_EQUAL(c.r[2].step, "c");
+	}
+	/* a clean journal is left as it is */
+	CU_ASSERT_EQUAL_FATAL(dmg_journal_recover(path, &j, &len, &err), 0);
+	CU_ASSERT_EQUAL(len, 0);
+	CU_ASSERT_EQUAL(file_len(path), (long)(n1 + n2 + n3));
+	dmg_journal_close(j);
+	unlink(path);
+}
+
+/* Damage that a crash cannot produce is refused and the file left alone:
+ * cutting there would throw good records away. */
+static void
+test_recover_refuses_damage(void)
+{
+	char path[128], l1[256], l2[256], l3[256], text[1024], *got;
+	size_t n1, n2, n3, len, k;
+	struct dmg_journal *j = NULL;
+	struct dmg_error err;
+
+	tmpname(path, sizeof(path));
+	n1 = make_line(l1, sizeof(l1), "a", 1);
+	n2 = make_line(l2, sizeof(l2), "b", 2);
+	n3 = make_line(l3, sizeof(l3), "c", 3);
+	for (k = 0; k < 4; k++) {
+		size_t tlen = 0;
+
+		memcpy(text, l1, n1);
+		tlen = n1;
+		if (k == 0) {           /* a garbage line, valid records after it */
+			memcpy(text + tlen, "garbage\n", 8);
+			tlen += 8;
+			memcpy(text + tlen, l2, n2);
+			tlen += n2;
+		} else if (k == 1) {    /* a torn record that is not the last */
+			memcpy(text + tlen, l2, n2 / 2);
+			tlen += n2 / 2;
+			memcpy(text + tlen, l2, n2);
+			tlen += n2;
+		} else if (k == 2) {    /* a good record, then a NUL in its line */
+			memcpy(text + tlen, l2, n2 - 1);
+			tlen += n2 - 1;
+			memcpy(text + tlen, "\0x\n", 3);
+			tlen += 3;
+		} else {                /* a whole record out of sequence at the end */
+			memcpy(text + tlen, l2, n2);
+			tlen += n2;
+			memcpy(text + tlen, l2, n2);
+			tlen += n2;
+		}
+		if (k < 3) {
+			memcpy(text + tlen, l3, n3);
+			tlen += n3;
+		}
+		write_bytes(path, text, tlen);
+		CU_ASSERT_EQUAL(dmg_journal_recover(path, &j, &len, &err), -EBADMSG);
+		CU_ASSERT_PTR_NULL(j);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "needs attention"));
+		got = read_file(path, &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+		CU_ASSERT(len == tlen && memcmp(got, text, tlen) == 0);
+		free(got);
+	}
+	unlink(path);
+}
+/* The child's half of test_short_write: RLIMIT_FSIZE (SIGXFSZ ignored) lets
+ * the third record's write stop half-way and the rest fail with EFBIG, a
+ * real short write.  Exits 0 or the number of the check that failed. */
+static int
+short_write_child(const char *path, size_t line_len)
+{
+	struct rlimit old, lim;
+	struct dmg_journal *j;
+	struct dmg_jrec r;
+	struct dmg_error err;
+	int i;
+
+	signal(SIGXFSZ, SIG_IGN);
+	if (getrlimit(RLIMIT_FSIZE, &old) < 0)
+		return 1;
+	lim = old;
+	lim.rlim_cur = (rlim_t)(2 * line_len + line_len / 2);
+	if (dmg_journal_open(path, 1, &j, &err) < 0 || setrlimit(RLIMIT_FSIZE, &lim) < 0)
+		return 2;
+	for (i = 0; i < 3; i++) {
+		dmg_jrec_init(&r, "s");
+		dmg_jrec_set(&r, "lv", "vg0/guest0", &err);
+		if (dmg_journal_append(j, &r, &err) != (i < 2 ? 0 : -EFBIG))
+			return 3 + i;
+	}
+	if (file_len(path) != (long)(2 * line_len))   /* the partial line is gone */
+		return 6;
+	if (setrlimit(RLIMIT_FSIZE, &old) < 0)
+		return 7;
+	/* the same journal goes on, the failed seq is used again */
+	dmg_jrec_init(&r, "s");
+	dmg_jrec_set(&r, "lv", "vg0/guest0", &err);
+	if (dmg_journal_append(j, &r, &err) != 0 || r.seq != 3)
+		return 8;
+	dmg_journal_close(j);
+	return 0;
+}
+
+static void
+test_short_write(void)
+{
+	char path[128], line[256], *got;
+	struct collected c = { 0 };
+	struct dmg_journal *j;
+	struct dmg_jrec r;
+	struct dmg_error err;
+	size_t n, len, i;
+	int status, torn;
+	pid_t pid;
+
+	tmpname(path, sizeof(path));
+	n = make_line(line, sizeof(line), "s", 1);   /* seqs 1-9 make lines of one length */
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0)
+		_exit(short_write_child(path, n));
+	CU_ASSERT_EQUAL_FATAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status));
+	CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
+	/* three whole lines, nothing between them */
+	got = read_file(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+	CU_ASSERT_EQUAL(len, 3 * n);
+	for (i = 0; i < len; i++)
+		if (got[i] == '\n')
+			CU_ASSERT_EQUAL((i + 1) % n, 0);
+	free(got);
+	/* a plain reopen finds no torn tail and goes on */
+	CU_ASSERT_EQUAL_FATAL(dmg_journal_open(path, 0, &j, &err), 0);
+	dmg_jrec_init(&r, "t");
+	CU_ASSERT_EQUAL(dmg_journal_append(j, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.seq, 4);
+	dmg_journal_close(j);
+	CU_ASSERT_EQUAL(dmg_journal_replay(path, collect, &c, &torn, &err), 0);
+	CU_ASSERT_EQUAL(torn, 0);
+	CU_ASSERT_EQUAL(c.n, 4);
+	for (i = 0; i < 4 && i < c.n; i++)
+		CU_ASSERT_EQUAL(c.r[i].seq, i + 1);
+	CU_ASSERT_STRING_EQUAL(c.r[3].step, "t");
 	unlink(path);
 }
 
@@ -206,4 +447,7 @@ register_journal_tests(void)
 	CU_add_test(s, "garbage records", test_parse_garbage);
 	CU_add_test(s, "append, reopen, replay", test_append_replay);
 	CU_add_test(s, "torn tail and damage", test_torn_and_damaged);
+	CU_add_test(s, "recovery cuts a torn tail off", test_recover_cuts_torn_tail);
+	CU_add_test(s, "recovery refuses damage before the end", test_recover_refuses_damage);
+	CU_add_test(s, "a short write is cut back, the journal goes on", test_short_write);
 }

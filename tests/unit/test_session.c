@@ -1055,6 +1055,69 @@ test_journal_damage(void)
 	world_fini(&w);
 }
 
+static int
+count_rec(const struct dmg_jrec *r, void *arg)
+{
+	(void)r;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Both daemons die in the window while appending a record (power loss
+ * during its fdatasync): each journal ends in half a line.  Loading cuts it
+ * off, and the sessions settle, appending on clean lines. */
+static void
+test_journal_torn_recovered(void)
+{
+	struct fhost *hosts[2];
+	struct world w;
+	struct dmg_error err = { 0 };
+	int i, loaded[2] = { 0, 0 };
+
+	world_init(&w, 1, 0);
+	hosts[0] = &w.a;
+	hosts[1] = &w.b;
+	CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+	CU_ASSERT_EQUAL_FATAL(dmg_sess_build(w.b.sess, 60, &err), 0);
+	host_close_sess(&w.a);
+	host_close_sess(&w.b);
+	migrate(&w, 1);
+	for (i = 0; i < 2; i++) {
+		struct fhost *h = hosts[i];
+		struct stat st;
+		char path[160];
+		int torn = 0;
+		off_t good;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/0123abcd.journal", h->dir);
+		CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+		good = st.st_size;
+		f = fopen(path, "a");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		fputs("99 0badf00d begin verb=sw", f);
+		fclose(f);
+		CU_ASSERT_EQUAL_FATAL(dmg_sess_load(path, &h->env, &h->log, &h->sess, &err), 0);
+		CU_ASSERT_EQUAL(stat(path, &st), 0);
+		CU_ASSERT_EQUAL(st.st_size, good);
+		CU_ASSERT_EQUAL(dmg_journal_replay(path, count_rec, &loaded[i], &torn, &err), 0);
+		CU_ASSERT_EQUAL(torn, 0);
+	}
+	settle_all(&w);
+	CU_ASSERT(check_end(&w));
+	for (i = 0; i < 2; i++) {
+		char path[160];
+		int torn = 1, n = 0;
+
+		/* what settling appended replays whole, after the old records */
+		snprintf(path, sizeof(path), "%s/0123abcd.journal", hosts[i]->dir);
+		CU_ASSERT_EQUAL(dmg_journal_replay(path, count_rec, &n, &torn, &err), 0);
+		CU_ASSERT_EQUAL(torn, 0);
+		CU_ASSERT(n > loaded[i]);
+	}
+	world_fini(&w);
+}
+
 static void
 test_status_lines(void)
 {
@@ -1223,6 +1286,7 @@ register_session_tests(void)
 	CU_add_test(s, "crash before every step, recovery", test_crash_before_every_step);
 	CU_add_test(s, "crash after every step, recovery", test_crash_after_every_step);
 	CU_add_test(s, "damaged journal refused", test_journal_damage);
+	CU_add_test(s, "torn last record cut off, sessions settle", test_journal_torn_recovered);
 	CU_add_test(s, "status lines", test_status_lines);
 	CU_add_test(s, "source takes its disks from its own libvirt", test_src_own_disks);
 	CU_add_test(s, "a session answers only its peer, with its handle", test_caller_binding);

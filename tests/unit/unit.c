@@ -58,6 +58,7 @@ main(void)
 	register_hook_exec_tests();
 	register_storage_tests();
 	register_lvm_tests();
+	register_exec_tests();
 	register_drbd_tests();
 	register_alloc_tests();
 	register_session_tests();

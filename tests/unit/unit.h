@@ -12,6 +12,7 @@ void register_hookev_tests(void);
 void register_hook_exec_tests(void);
 void register_storage_tests(void);
 void register_lvm_tests(void);
+void register_exec_tests(void);
 void register_drbd_tests(void);
 void register_alloc_tests(void);
 void register_session_tests(void);
