@@ -14,8 +14,11 @@
 
 #define ARGS_MAX 32
 
-/* What the last exec was asked to run, and the answer the next gets. */
+/* What the last exec was asked to run, and the answer the next gets.
+ * Outside this suite (active 0) the real dmg_exec runs: the exec suite
+ * tests it in the same binary. */
 static struct {
+	int active;
 	int calls, argc;
 	char argv[ARGS_MAX][300];
 	int status;
@@ -26,13 +29,17 @@ int __wrap_dmg_exec(char *const argv[], char *out, size_t outlen, int timeout_ms
 		    struct dmg_error *err);
 int __wrap_dmg_exec_ok(char *const argv[], char *out, size_t outlen, int timeout_ms,
 		       struct dmg_error *err);
+int __real_dmg_exec(char *const argv[], char *out, size_t outlen, int timeout_ms,
+		    struct dmg_error *err);
+int __real_dmg_exec_ok(char *const argv[], char *out, size_t outlen, int timeout_ms,
+		       struct dmg_error *err);
 
 int
 __wrap_dmg_exec(char *const argv[], char *out, size_t outlen, int timeout_ms,
 		struct dmg_error *err)
 {
-	(void)timeout_ms;
-	(void)err;
+	if (!ex.active)
+		return __real_dmg_exec(argv, out, outlen, timeout_ms, err);
 	ex.calls++;
 	for (ex.argc = 0; ex.argc < ARGS_MAX && argv[ex.argc]; ex.argc++)
 		snprintf(ex.argv[ex.argc], sizeof(ex.argv[0]), "%s", argv[ex.argc]);
@@ -45,9 +52,27 @@ int
 __wrap_dmg_exec_ok(char *const argv[], char *out, size_t outlen, int timeout_ms,
 		   struct dmg_error *err)
 {
-	int rc = __wrap_dmg_exec(argv, out, outlen, timeout_ms, err);
+	int rc;
+
+	if (!ex.active)
+		return __real_dmg_exec_ok(argv, out, outlen, timeout_ms, err);
+	rc = __wrap_dmg_exec(argv, out, outlen, timeout_ms, err);
 
 	return rc ? dmg_error_set(err, -EIO, "%s failed (exit %d)", argv[0], rc) : 0;
+}
+
+static int
+lvm_suite_init(void)
+{
+	ex.active = 1;
+	return 0;
+}
+
+static int
+lvm_suite_clean(void)
+{
+	ex.active = 0;
+	return 0;
 }
 
 static void
@@ -172,6 +197,7 @@ test_tool_argv(void)
 	int calls, i;
 
 	memset(&ex, 0, sizeof(ex));
+	ex.active = 1;
 	answer(5, NULL);
 	CU_ASSERT(dmg_lvm_lookup("/dev/vg0/web1", &lv, &err) < 0);
 	CU_ASSERT_EQUAL(ex.calls, 1);
@@ -233,7 +259,7 @@ test_tool_argv(void)
 void
 register_lvm_tests(void)
 {
-	CU_pSuite s = CU_add_suite("lvm", NULL, NULL);
+	CU_pSuite s = CU_add_suite("lvm", lvm_suite_init, lvm_suite_clean);
 
 	CU_add_test(s, "VG and LV names by lvm2's rules", test_names);
 	CU_add_test(s, "device paths", test_paths);
