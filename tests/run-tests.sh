@@ -139,7 +139,7 @@ do_twohost() {   # both twohost tests; 77 only if both skip
 # LAB_FULL=1 runs everything (about 75 minutes more), LAB_TESTS, FAULT_CASES
 # and MULTI_ROUNDS select.
 LAB_CI_TESTS="boot deb-install nested-guest storage-overlay migrate-e2e migrate-multi
-migrate-refuse migrate-linkcut migrate-faults"
+migrate-refuse migrate-rogue migrate-linkcut migrate-faults"
 do_lab() {
 	local deb=$DEB_FILE tests faults rounds
 	if [ -z "$deb" ]; then
