@@ -25,6 +25,9 @@
 #   cut-switchover   DRBD's traffic dropped right after the switchover (source Primary
 #                    still, in its teardown): the teardown completes on both
 #   kill-src-build   drbdmigd on the source killed -9 while it builds, then restarted
+#   torn-src-build   the same, and the last record of the source's journal (the step it
+#                    was about to take) torn by hand before the restart, as a power loss
+#                    during its write leaves it: the torn tail is cut, the session undone
 #   kill-dst-build   ... the destination's, while it builds
 #   kill-src-sync    ... the source's, during the initial sync
 #   kill-dst-sync    ... the destination's, during the initial sync
@@ -47,12 +50,12 @@
 . "$(dirname "$0")/lib/testlib.sh"
 
 ALL="sync-hiccup sync-cut abort-sync abort-memcopy qemu-dst handler-broken cut-switchover kill-src-build
-kill-dst-build kill-src-sync kill-dst-sync kill-src-window kill-dst-window kill-src-finish
+torn-src-build kill-dst-build kill-src-sync kill-dst-sync kill-src-window kill-dst-window kill-src-finish
 kill-dst-finish libvirtd-src libvirtd-dst crash-dst crash-src"
 # The test suite's part of the matrix (tests/run-tests.sh, CI): a link lost and
-# regained, a daemon killed in the dual-primary window, a host crash. (handler-broken
+# regained, a daemon killed in the dual-primary window, a torn journal, a host crash. (handler-broken
 # is left to FAULT_CASES=all: its initial sync stalled once in the lab, not understood.)
-QUICK="sync-hiccup kill-src-window crash-src"
+QUICK="sync-hiccup kill-src-window torn-src-build crash-src"
 case ${FAULT_CASES:-quick} in
 all) CASES=$ALL ;;
 quick) CASES=$QUICK ;;
@@ -255,6 +258,25 @@ kill_case() {
 	expect_outcome "$end"
 }
 c_kill_src_build()  { kill_case src build swap-to-drbd src; }
+# As kill-src-build, with the journal's last line (the begin of swap-to-drbd, which the
+# pause kept from running) cut in the middle before the daemon starts again.
+c_torn_src_build() {
+	daemon_stop "$SRC"
+	daemon_start "$SRC" swap-to-drbd:60
+	mig_start "$SRC"
+	ANYWAY=1 wait_log "$SRC" "pausing 60 s before swap-to-drbd" 240
+	daemon_kill9 "$SRC"
+	mig_wait
+	sh_on "$SRC" 'f=$(ls /var/lib/drbdmig/*.journal); n=$(tail -n 1 "$f" | wc -c)
+		echo "tearing $f: its last record, $(tail -n 1 "$f" | cut -c1-60)..., loses $((n / 2)) of $n bytes"
+		truncate -s -$((n / 2)) "$f"'
+	daemon_start "$SRC"
+	check "drbdmigd on $SRC recovered the session from the torn journal" case_log "$SRC" "recovered in phase"
+	check "no journal of $SRC needs attention" not case_log "$SRC" "needs attention"
+	wait_closed A
+	wait_closed B
+	expect_outcome "$SRC"
+}
 c_kill_dst_build()  { kill_case dst build md-create src; }
 c_kill_src_sync()   { kill_case src sync - src; }
 c_kill_dst_sync()   { kill_case dst sync - src; }
