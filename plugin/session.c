@@ -1141,10 +1141,12 @@ src_open(const char *caller, const struct dmg_jrec *req, const char *state_dir,
 				     s->uuid, dmg_dom_name(st));
 	}
 	rc = own_policy(env, s->uuid, &p, err);
-	if (rc == 0 && n > p->ndisks)
+	if (rc == 0 && !p)   /* own_policy() never does this; said for the analyzer */
+		rc = dmg_error_set(err, -EPERM, "domain %s carries no drbdmig policy", s->uuid);
+	if (rc == 0 && p && n > p->ndisks)
 		rc = dmg_error_set(err, -EPERM, "open: %" PRIu64 " disks asked, domain '%s' annotates %zu",
 				   n, p->domain, p->ndisks);
-	if (rc == 0)
+	if (rc == 0 && p)
 		rc = copy_str(s->domain, sizeof(s->domain), p->domain, "domain", err);
 	dmg_policy_free(p);
 	if (rc < 0) {
@@ -1181,16 +1183,18 @@ src_own_disk(struct dmg_session *s, const char *target, struct dmg_sess_disk *d,
 		if (strcmp(s->disks[i].target, target) == 0)
 			return dmg_error_set(err, -EPROTO, "disk: target %s named twice", target);
 	rc = own_policy(s->env, s->uuid, &p, err);
-	if (rc < 0)
-		return rc;
+	if (rc < 0 || !p)
+		return rc < 0 ? rc : -EPERM;
 	for (i = 0; i < p->ndisks && !pd; i++)
 		if (strcmp(p->disks[i].target, target) == 0)
 			pd = &p->disks[i];
-	if (!pd)
-		rc = dmg_error_set(err, -EPERM, "disk: '%s' is not an annotated disk of domain '%s' on this host",
-				   target, s->domain);
-	if (rc == 0 && ((rc = copy_str(d->target, sizeof(d->target), pd->target, "target", err)) < 0 ||
-			(rc = copy_str(d->path, sizeof(d->path), pd->source, "path", err)) < 0))
+	if (!pd) {
+		dmg_policy_free(p);
+		return dmg_error_set(err, -EPERM, "disk: '%s' is not an annotated disk of domain '%s' on this host",
+				     target, s->domain);
+	}
+	if ((rc = copy_str(d->target, sizeof(d->target), pd->target, "target", err)) < 0 ||
+	    (rc = copy_str(d->path, sizeof(d->path), pd->source, "path", err)) < 0)
 		dmg_error_prefix(err, "disk %s", target);
 	if (rc == 0) {
 		d->keep_source = pd->source_after == DMG_SOURCE_KEEP;
