@@ -15,10 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "hookev.h"
-#include "policy.h"
-#include "wire.h"
+#include "core/conf.h"
+#include "core/hookev.h"
+#include "libvirt/policy.h"
+#include "core/wire.h"
 
 #define CONNECT_TIMEOUT_MS 2000
 

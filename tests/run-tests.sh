@@ -91,7 +91,7 @@ do_static() {
 	configure_in "$build/tidy" || return 1
 	make clean > /dev/null && bear -- make -j"$(nproc)" > /dev/null || return 1
 	local out
-	out=$(clang-tidy -p . --quiet "$top"/plugin/*.c "$top"/hooks/*.c "$top"/bench/*.c 2>&1 |
+	out=$(clang-tidy -p . --quiet "$top"/plugin/*/*.c "$top"/hooks/*.c "$top"/bench/*.c 2>&1 |
 		grep -E 'warning:|error:')
 	if [ -n "$out" ]; then
 		echo "$out"

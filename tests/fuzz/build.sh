@@ -20,17 +20,17 @@ xml_cflags=$(pkg-config --cflags libxml-2.0)
 xml_libs=$(pkg-config --libs libxml-2.0)
 # shellcheck disable=SC2086
 $CLANG $flags $xml_cflags -o "$out/fuzz_policy" "$here/fuzz_policy.c" \
-	"$src/plugin/policy.c" "$src/plugin/error.c" $xml_libs
+	"$src/plugin/libvirt/policy.c" "$src/plugin/core/error.c" $xml_libs
 # shellcheck disable=SC2086
-$CLANG $flags -o "$out/fuzz_proto" "$here/fuzz_proto.c" "$src/plugin/proto.c" "$src/plugin/error.c"
+$CLANG $flags -o "$out/fuzz_proto" "$here/fuzz_proto.c" "$src/plugin/core/proto.c" "$src/plugin/core/error.c"
 # shellcheck disable=SC2086
-$CLANG $flags -o "$out/fuzz_storage" "$here/fuzz_storage.c" "$src/plugin/drbd_msg.c" \
-	"$src/plugin/dm_table.c" "$src/plugin/journal.c" "$src/plugin/error.c"
+$CLANG $flags -o "$out/fuzz_storage" "$here/fuzz_storage.c" "$src/plugin/storage/drbd_msg.c" \
+	"$src/plugin/storage/dm_table.c" "$src/plugin/core/journal.c" "$src/plugin/core/error.c"
 # shellcheck disable=SC2086
-$CLANG $flags -o "$out/fuzz_peer" "$here/fuzz_peer.c" "$src/plugin/peer_msg.c" \
-	"$src/plugin/proto.c" "$src/plugin/journal.c" "$src/plugin/error.c"
+$CLANG $flags -o "$out/fuzz_peer" "$here/fuzz_peer.c" "$src/plugin/peer/peer_msg.c" \
+	"$src/plugin/core/proto.c" "$src/plugin/core/journal.c" "$src/plugin/core/error.c"
 # shellcheck disable=SC2086
-$CLANG $flags $xml_cflags -o "$out/fuzz_verbs" "$here/fuzz_verbs.c" "$src/plugin/session.c" \
-	"$src/plugin/journal.c" "$src/plugin/policy.c" "$src/plugin/log.c" "$src/plugin/error.c" \
+$CLANG $flags $xml_cflags -o "$out/fuzz_verbs" "$here/fuzz_verbs.c" "$src/plugin/engine/session.c" \
+	"$src/plugin/core/journal.c" "$src/plugin/libvirt/policy.c" "$src/plugin/core/log.c" "$src/plugin/core/error.c" \
 	$xml_libs -lpthread
 echo "fuzz: built $out/fuzz_policy $out/fuzz_proto $out/fuzz_storage $out/fuzz_peer $out/fuzz_verbs"

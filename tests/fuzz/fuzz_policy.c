@@ -9,7 +9,7 @@
 
 #include <libxml/parser.h>
 
-#include "policy.h"
+#include "libvirt/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

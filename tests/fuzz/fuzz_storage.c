@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm.h"
-#include "drbd.h"
-#include "journal.h"
+#include "storage/dm.h"
+#include "storage/drbd.h"
+#include "core/journal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "journal.h"
-#include "session.h"
+#include "core/journal.h"
+#include "engine/session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

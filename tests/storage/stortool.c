@@ -14,12 +14,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "alloc.h"
-#include "dm.h"
-#include "drbd.h"
-#include "drbdconf.h"
-#include "wire.h"
-#include "lvm.h"
+#include "storage/alloc.h"
+#include "storage/dm.h"
+#include "storage/drbd.h"
+#include "storage/drbdconf.h"
+#include "core/wire.h"
+#include "storage/lvm.h"
 
 static int
 fail(const struct dmg_error *err)

@@ -1,4 +1,4 @@
-/* virtwatch: drives plugin/virt.c against a real libvirtd for the twohost
+/* virtwatch: drives plugin/libvirt/virt.c against a real libvirtd for the twohost
  * tests (tests/twohost/test-virt-events.sh).
  *
  *   virtwatch [-c URI] [-v] watch              one line per event until SIGINT/SIGTERM:
@@ -20,8 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "policy.h"
-#include "virt.h"
+#include "libvirt/policy.h"
+#include "libvirt/virt.h"
 
 static void
 usage(void)

@@ -11,8 +11,8 @@
 #include <linux/netlink.h>
 #include <netinet/in.h>
 
-#include "drbd.h"
-#include "drbdconf.h"
+#include "storage/drbd.h"
+#include "storage/drbdconf.h"
 #include "unit.h"
 
 static uint32_t

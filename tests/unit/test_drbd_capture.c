@@ -11,7 +11,7 @@
 #include <linux/netlink.h>
 #include <netinet/in.h>
 
-#include "drbd.h"
+#include "storage/drbd.h"
 #include "unit.h"
 
 #define RES "drbdmig-cap"

@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exec.h"
-#include "wire.h"
+#include "storage/exec.h"
+#include "core/wire.h"
 #include "unit.h"
 
 static void

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "wire.h"
+#include "core/wire.h"
 
 struct fixture {
 	char dir[64];

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "hookev.h"
+#include "core/hookev.h"
 #include "unit.h"
 
 static void

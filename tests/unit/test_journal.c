@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "journal.h"
+#include "core/journal.h"
 #include "unit.h"
 
 struct collected {

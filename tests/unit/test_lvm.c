@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "exec.h"
-#include "lvm.h"
+#include "storage/exec.h"
+#include "storage/lvm.h"
 #include "unit.h"
 
 #define ARGS_MAX 32

@@ -17,11 +17,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "peer.h"
-#include "peersrv.h"
+#include "core/log.h"
+#include "peer/peer.h"
+#include "peer/peersrv.h"
 #include "unit.h"
-#include "wire.h"
+#include "core/wire.h"
 
 static char pki[64];          /* temp dir with the credentials, "" if none */
 

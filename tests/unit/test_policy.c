@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy.h"
+#include "libvirt/policy.h"
 #include "unit.h"
 
 #define NS "xmlns:drbdmig=\"urn:drbdmig:1\""

@@ -6,9 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "proto.h"
+#include "core/proto.h"
 #include "unit.h"
-#include "wire.h"
+#include "core/wire.h"
 
 static void
 roundtrip(const struct dmg_msg *in, struct dmg_msg *out)

@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "journal.h"
-#include "registry.h"
+#include "storage/backend.h"
+#include "core/journal.h"
+#include "daemon/registry.h"
 #include "unit.h"
 
 #define NSESS   6

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "session.h"
+#include "engine/session.h"
 #include "unit.h"
 
 #define NOBJ 128

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "dm.h"
-#include "lvm.h"
+#include "storage/alloc.h"
+#include "storage/dm.h"
+#include "storage/lvm.h"
 #include "unit.h"
 
 static void

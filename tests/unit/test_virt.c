@@ -10,9 +10,9 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
-#include "policy.h"
+#include "libvirt/policy.h"
 #include "unit.h"
-#include "virt.h"
+#include "libvirt/virt.h"
 
 #define HOST_NS "xmlns:h=\"urn:drbdmig:host:1\""
 #define POLICY_ELEM "<drbdmig:policy xmlns:drbdmig=\"urn:drbdmig:1\"><drbdmig:disk target=\"vda\"/></drbdmig:policy>"

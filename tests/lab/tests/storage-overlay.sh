@@ -1,6 +1,6 @@
 #!/bin/bash
 # The DRBD overlay of DESIGN.md §4 built and torn down by drbdmig's own storage code only
-# (plugin/dm.c, drbd.c, lvm.c, drbdconf.c driven step by step through tests/storage/
+# (plugin/storage/dm.c, drbd.c, lvm.c, drbdconf.c driven step by step through tests/storage/
 # stortool): no dmsetup/drbdsetup in the product path (they are used here only to look).
 # DRBD's usermode helper stays the module's default (/sbin/drbdadm): drbdmig writes a
 # resource file for its resource so that helper calls succeed.

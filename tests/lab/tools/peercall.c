@@ -28,10 +28,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "journal.h"
-#include "peer.h"
-#include "wire.h"
+#include "core/conf.h"
+#include "core/journal.h"
+#include "peer/peer.h"
+#include "core/wire.h"
 
 #define FLOOD_MAX 256
 

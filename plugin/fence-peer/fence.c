@@ -1,0 +1,65 @@
+/* drbdmig-fence-peer: DRBD 8.4's fence-peer handler for drbdmig's own
+ * resources (named in their resource files).  DRBD runs it through drbdadm
+ * when the replication link breaks while this host is Primary, with the
+ * resource's I/O frozen; it asks drbdmigd what to do and exits with the code
+ * DRBD expects (4: the peer is outdated, I/O resumes).  Any failure exits 1,
+ * which leaves I/O frozen: no write is ever completed that the other copy
+ * might miss. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/journal.h"
+#include "core/wire.h"
+
+#define FENCE_TIMEOUT_MS ((int64_t)11 * 60 * 1000)   /* the daemon gives up after 10 min */
+
+int
+main(int argc, char **argv)
+{
+	const char *res = getenv("DRBD_RESOURCE");
+	char line[DMG_JLINE_MAX];
+	struct dmg_msg req = { .type = DMG_MSG_CALL, .seq = 1 }, rep = { 0 };
+	struct dmg_error err = { 0 };
+	int64_t deadline = dmg_now_ms() + FENCE_TIMEOUT_MS;
+	struct dmg_jrec r;
+	const char *code;
+	int fd, n, rc;
+
+	(void)argv;
+	if (argc != 1 || !res || !*res) {
+		fprintf(stderr, "drbdmig-fence-peer: run by DRBD with DRBD_RESOURCE set\n");
+		return 1;
+	}
+	dmg_jrec_init(&r, "fence");
+	if (dmg_jrec_set(&r, "target", res, &err) < 0 ||
+	    (n = dmg_jrec_format_line(&r, line, sizeof(line), &err)) < 0) {
+		fprintf(stderr, "drbdmig-fence-peer: %s\n", err.msg);
+		return 1;
+	}
+	req.body = line;
+	req.body_len = (size_t)n;
+	fd = dmg_unix_connect(DMG_SOCKET_PATH, 10000, &err);
+	if (fd < 0) {
+		fprintf(stderr, "drbdmig-fence-peer: %s: cannot reach drbdmigd (%s); I/O stays frozen\n",
+			res, err.msg);
+		return 1;
+	}
+	rc = dmg_msg_send(fd, &req, deadline, &err);
+	if (rc == 0)
+		rc = dmg_msg_recv(fd, &rep, deadline, &err);
+	close(fd);
+	if (rc < 0 || rep.type != DMG_MSG_RESULT || rep.status || !rep.body) {
+		fprintf(stderr, "drbdmig-fence-peer: %s: %s; I/O stays frozen\n", res,
+			rc < 0 ? err.msg : rep.message ? rep.message : "no answer");
+		dmg_msg_clear(&rep);
+		return 1;
+	}
+	code = strstr(rep.body, "exit=");
+	rc = code ? atoi(code + 5) : 1;
+	dmg_msg_clear(&rep);
+	return rc >= 3 && rc <= 7 ? rc : 1;
+}

@@ -1,0 +1,509 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "libvirt/policy.h"
+
+/* Attribute defaults that <drbdmig:policy> sets for its disks. */
+struct disk_opts {
+	uint64_t rate;
+	enum dmg_source_after source_after;
+	enum dmg_sync_mode sync_mode;
+};
+
+static const char *const source_after_names[] = {
+	[DMG_SOURCE_REMOVE] = "remove",
+	[DMG_SOURCE_KEEP] = "keep",
+};
+
+static const char *const sync_mode_names[] = {
+	[DMG_SYNC_DYNAMIC] = "dynamic",
+	[DMG_SYNC_FIXED] = "fixed",
+};
+
+const char *
+dmg_source_after_name(enum dmg_source_after v)
+{
+	return v <= DMG_SOURCE_KEEP ? source_after_names[v] : "?";
+}
+
+const char *
+dmg_sync_mode_name(enum dmg_sync_mode v)
+{
+	return v <= DMG_SYNC_FIXED ? sync_mode_names[v] : "?";
+}
+
+int
+dmg_parse_rate(const char *s, uint64_t *kib, struct dmg_error *err)
+{
+	const char *p = s;
+	uint64_t v = 0, mult = 1;
+
+	if (!*p)
+		return dmg_error_set(err, -EINVAL, "empty rate");
+	for (; isdigit((unsigned char)*p); p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return dmg_error_set(err, -ERANGE, "rate '%s' is too large", s);
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == s)
+		goto bad;
+	switch (*p) {
+	case '\0':
+		break;
+	case 'k': case 'K': mult = 1; p++; break;
+	case 'm': case 'M': mult = 1u << 10; p++; break;
+	case 'g': case 'G': mult = 1u << 20; p++; break;
+	default:
+		goto bad;
+	}
+	if (*p)
+		goto bad;
+	if (v > DMG_RATE_MAX_KIB / mult || v * mult < DMG_RATE_MIN_KIB)
+		return dmg_error_set(err, -ERANGE,
+				     "rate '%s' is out of range (1K to 4G per second)", s);
+	*kib = v * mult;
+	return 0;
+bad:
+	return dmg_error_set(err, -EINVAL,
+			     "'%s' is not a rate (use a number with K, M or G, e.g. 400M)", s);
+}
+
+void
+dmg_format_rate(uint64_t kib, char *buf, size_t len)
+{
+	if (kib && kib % (1u << 20) == 0)
+		snprintf(buf, len, "%" PRIu64 "G", kib >> 20);
+	else if (kib && kib % (1u << 10) == 0)
+		snprintf(buf, len, "%" PRIu64 "M", kib >> 10);
+	else
+		snprintf(buf, len, "%" PRIu64 "K", kib);
+}
+
+void
+dmg_policy_free(struct dmg_policy *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->ndisks; i++)
+		free(p->disks[i].source);
+	free(p->disks);
+	free(p->domain);
+	free(p);
+}
+
+static int
+is_elem(const xmlNode *n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST name) == 0;
+}
+
+static int
+in_our_ns(const xmlNode *n)
+{
+	return n->ns && n->ns->href &&
+	       xmlStrcmp(n->ns->href, BAD_CAST DMG_POLICY_NS) == 0;
+}
+
+static int
+only_blank(const xmlChar *s)
+{
+	for (; s && *s; s++)
+		if (!isspace(*s))
+			return 0;
+	return 1;
+}
+
+/* Prefix for messages about a node: "line N: <drbdmig:disk target='vdb'>". */
+static void
+where(const xmlNode *n, char *buf, size_t len)
+{
+	xmlChar *t = NULL;
+
+	if (is_elem(n, "disk") && in_our_ns(n))
+		t = xmlGetNoNsProp(n, BAD_CAST "target");
+	if (t)
+		snprintf(buf, len, "line %ld: <drbdmig:%s target='%.32s'>",
+			 xmlGetLineNo(n), (const char *)n->name, (const char *)t);
+	else
+		snprintf(buf, len, "line %ld: <%s%s>", xmlGetLineNo(n),
+			 in_our_ns(n) ? "drbdmig:" : "", (const char *)n->name);
+	xmlFree(t);
+}
+
+static int
+node_error(struct dmg_error *err, const xmlNode *n, const char *what)
+{
+	char w[128];
+
+	where(n, w, sizeof(w));
+	return dmg_error_set(err, -EINVAL, "%s: %s", w, what);
+}
+
+/* Reads the option attributes shared by <policy> and <disk> on top of *o;
+ * any attribute not in allowed[] is an error. */
+static int
+read_opts(const xmlNode *n, struct disk_opts *o, const char *const *allowed,
+	  struct dmg_error *err)
+{
+	char w[128], msg[DMG_ERROR_MAX];
+	const xmlAttr *a;
+	const char *const *al;
+	struct dmg_error sub;
+
+	where(n, w, sizeof(w));
+	for (a = n->properties; a; a = a->next) {
+		const char *name = (const char *)a->name;
+		xmlChar *v;
+		int rc = 0;
+
+		if (a->ns)
+			return dmg_error_set(err, -EINVAL,
+					     "%s: attribute '%s:%s' is not allowed here",
+					     w, (const char *)a->ns->prefix, name);
+		for (al = allowed; *al && strcmp(*al, name) != 0; al++)
+			;
+		if (!*al)
+			return dmg_error_set(err, -EINVAL,
+					     "%s: unknown attribute '%s'", w, name);
+		v = xmlNodeListGetString(n->doc, a->children, 1);
+		if (!v)
+			v = xmlStrdup(BAD_CAST "");
+		if (!v)
+			return dmg_error_set(err, -ENOMEM, "out of memory");
+		if (strcmp(name, "resync-rate") == 0) {
+			rc = dmg_parse_rate((const char *)v, &o->rate, &sub);
+			if (rc < 0)
+				snprintf(msg, sizeof(msg), "resync-rate: %.400s", sub.msg);
+		} else if (strcmp(name, "source-after") == 0) {
+			if (xmlStrcmp(v, BAD_CAST "remove") == 0)
+				o->source_after = DMG_SOURCE_REMOVE;
+			else if (xmlStrcmp(v, BAD_CAST "keep") == 0)
+				o->source_after = DMG_SOURCE_KEEP;
+			else
+				rc = -EINVAL;
+			if (rc < 0)
+				snprintf(msg, sizeof(msg),
+					 "source-after='%.64s' must be 'remove' or 'keep'",
+					 (const char *)v);
+		} else if (strcmp(name, "sync-mode") == 0) {
+			if (xmlStrcmp(v, BAD_CAST "dynamic") == 0)
+				o->sync_mode = DMG_SYNC_DYNAMIC;
+			else if (xmlStrcmp(v, BAD_CAST "fixed") == 0)
+				o->sync_mode = DMG_SYNC_FIXED;
+			else
+				rc = -EINVAL;
+			if (rc < 0)
+				snprintf(msg, sizeof(msg),
+					 "sync-mode='%.64s' must be 'dynamic' or 'fixed'",
+					 (const char *)v);
+		}
+		xmlFree(v);
+		if (rc < 0)
+			return dmg_error_set(err, rc, "%s: %s", w, msg);
+	}
+	return 0;
+}
+
+static const xmlNode *
+child_elem(const xmlNode *parent, const char *name)
+{
+	const xmlNode *c;
+
+	for (c = parent->children; c; c = c->next)
+		if (is_elem(c, name) && !c->ns)
+			return c;
+	return NULL;
+}
+
+/* The text of <parent><name>text</name></parent>, newly allocated or NULL. */
+static char *
+child_text(const xmlNode *parent, const char *name)
+{
+	const xmlNode *c = child_elem(parent, name);
+	xmlChar *t;
+	char *s;
+
+	if (!c)
+		return NULL;
+	t = xmlNodeGetContent(c);
+	if (!t)
+		return NULL;
+	s = strdup((const char *)t);
+	xmlFree(t);
+	return s;
+}
+
+/* Finds the <devices><disk> whose <target dev> is target and checks that
+ * drbdmig can put an overlay under it. */
+static int
+resolve_disk(const xmlNode *domain, const xmlNode *pd, struct dmg_policy_disk *d,
+	     struct dmg_error *err)
+{
+	const xmlNode *devices = child_elem(domain, "devices"), *disk, *t, *src;
+	xmlChar *dev, *type, *device, *path;
+	char msg[256];
+	int rc = 0;
+
+	for (disk = devices ? devices->children : NULL; disk; disk = disk->next) {
+		if (!is_elem(disk, "disk") || disk->ns)
+			continue;
+		t = child_elem(disk, "target");
+		if (!t)
+			continue;
+		dev = xmlGetNoNsProp(t, BAD_CAST "dev");
+		if (dev && strcmp((const char *)dev, d->target) == 0) {
+			xmlFree(dev);
+			break;
+		}
+		xmlFree(dev);
+	}
+	if (!disk)
+		return node_error(err, pd, "the domain has no <disk> with <target dev='...'> of that name");
+
+	type = xmlGetNoNsProp(disk, BAD_CAST "type");
+	device = xmlGetNoNsProp(disk, BAD_CAST "device");
+	if (!type || xmlStrcmp(type, BAD_CAST "block") != 0) {
+		snprintf(msg, sizeof(msg), "disk is type='%.32s'; only type='block' (an LVM LV) can be migrated by drbdmig",
+			 type ? (const char *)type : "file");
+		rc = node_error(err, pd, msg);
+	} else if (device && xmlStrcmp(device, BAD_CAST "disk") != 0) {
+		snprintf(msg, sizeof(msg), "disk is device='%.32s'; only device='disk' is supported",
+			 (const char *)device);
+		rc = node_error(err, pd, msg);
+	} else if (child_elem(disk, "shareable")) {
+		rc = node_error(err, pd, "disk is <shareable/>; a shared disk cannot be moved under one guest");
+	}
+	xmlFree(type);
+	xmlFree(device);
+	if (rc < 0)
+		return rc;
+
+	src = child_elem(disk, "source");
+	path = src ? xmlGetNoNsProp(src, BAD_CAST "dev") : NULL;
+	if (!path || path[0] != '/') {
+		xmlFree(path);
+		return node_error(err, pd, "disk has no <source dev='/absolute/path'>");
+	}
+	d->source = strdup((const char *)path);
+	xmlFree(path);
+	if (!d->source)
+		return dmg_error_set(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static int
+parse_disk(const xmlNode *domain, const xmlNode *pd, const struct disk_opts *defaults,
+	   struct dmg_policy *p, struct dmg_error *err)
+{
+	static const char *const allowed[] = {
+		"target", "resync-rate", "source-after", "sync-mode", NULL
+	};
+	struct disk_opts o = *defaults;
+	struct dmg_policy_disk *d;
+	xmlChar *target;
+	size_t i, tl;
+	int rc;
+
+	target = xmlGetNoNsProp(pd, BAD_CAST "target");
+	if (!target)
+		return node_error(err, pd, "missing required attribute 'target' (the disk's <target dev>, e.g. vda)");
+	tl = strlen((const char *)target);
+	for (i = 0; i < tl; i++)
+		if (!isalnum(target[i]) && !strchr("._-", target[i]))
+			break;
+	if (tl == 0 || tl >= DMG_TARGET_MAX || i < tl) {
+		xmlFree(target);
+		return node_error(err, pd, "attribute 'target' must be 1-31 characters of [A-Za-z0-9._-]");
+	}
+	for (i = 0; i < p->ndisks; i++)
+		if (strcmp(p->disks[i].target, (const char *)target) == 0) {
+			xmlFree(target);
+			return node_error(err, pd, "disk target is listed twice");
+		}
+
+	d = &p->disks[p->ndisks];
+	memset(d, 0, sizeof(*d));
+	memcpy(d->target, target, tl + 1);
+	xmlFree(target);
+	rc = read_opts(pd, &o, allowed, err);
+	if (rc < 0)
+		return rc;
+	if (pd->children) {
+		const xmlNode *c;
+
+		for (c = pd->children; c; c = c->next)
+			if (c->type == XML_ELEMENT_NODE ||
+			    (c->type == XML_TEXT_NODE && !only_blank(c->content)))
+				return node_error(err, pd, "must be empty");
+	}
+	rc = resolve_disk(domain, pd, d, err);
+	if (rc < 0)
+		return rc;
+	d->resync_rate_kib = o.rate;
+	d->source_after = o.source_after;
+	d->sync_mode = o.sync_mode;
+	p->ndisks++;
+	return 0;
+}
+
+static int
+parse_policy_elem(const xmlNode *domain, const xmlNode *pe, struct dmg_policy *p,
+		  struct dmg_error *err)
+{
+	static const char *const allowed[] = {
+		"resync-rate", "source-after", "sync-mode", NULL
+	};
+	struct disk_opts defaults = {
+		.rate = DMG_RATE_DEFAULT_KIB,
+		.source_after = DMG_SOURCE_REMOVE,
+		.sync_mode = DMG_SYNC_DYNAMIC,
+	};
+	const xmlNode *c;
+	size_t n = 0;
+	int rc;
+
+	rc = read_opts(pe, &defaults, allowed, err);
+	if (rc < 0)
+		return rc;
+	for (c = pe->children; c; c = c->next)
+		n += c->type == XML_ELEMENT_NODE;
+	if (n > DMG_POLICY_MAX_DISKS)
+		return node_error(err, pe, "too many disks in the policy (at most 64)");
+	p->disks = calloc(n ? n : 1, sizeof(*p->disks));
+	if (!p->disks)
+		return dmg_error_set(err, -ENOMEM, "out of memory");
+	for (c = pe->children; c; c = c->next) {
+		if (c->type == XML_TEXT_NODE && !only_blank(c->content))
+			return node_error(err, pe, "unexpected text inside the policy");
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (!in_our_ns(c) || !is_elem(c, "disk")) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "unexpected element <%s%.64s>; only <drbdmig:disk> is allowed here",
+				 in_our_ns(c) ? "drbdmig:" : "", (const char *)c->name);
+			return node_error(err, pe, msg);
+		}
+		rc = parse_disk(domain, c, &defaults, p, err);
+		if (rc < 0)
+			return rc;
+	}
+	if (p->ndisks == 0)
+		return node_error(err, pe, "the policy names no disk; add <drbdmig:disk target='vda'/>");
+	return 0;
+}
+
+/* Finds the single drbdmig element in <metadata>; 0 with *pe NULL if none. */
+static int
+find_policy(const xmlNode *domain, const xmlNode **pe, struct dmg_error *err)
+{
+	const xmlNode *md, *c;
+
+	*pe = NULL;
+	for (md = domain->children; md; md = md->next) {
+		if (!is_elem(md, "metadata") || md->ns)
+			continue;
+		for (c = md->children; c; c = c->next) {
+			if (c->type != XML_ELEMENT_NODE || !in_our_ns(c))
+				continue;
+			if (!is_elem(c, "policy"))
+				return node_error(err, c, "unknown element in the drbdmig namespace; expected <drbdmig:policy>");
+			if (*pe)
+				return node_error(err, c, "more than one <drbdmig:policy> in <metadata>");
+			*pe = c;
+		}
+	}
+	return 0;
+}
+
+static int
+parse_doc(xmlDoc *doc, struct dmg_policy **out, struct dmg_error *err)
+{
+	const xmlNode *root = xmlDocGetRootElement(doc), *pe;
+	struct dmg_policy *p;
+	char *uuid;
+	int rc;
+
+	if (doc->intSubset || doc->extSubset)
+		return dmg_error_set(err, -EINVAL, "domain XML must not contain a DOCTYPE");
+	if (!root || !is_elem(root, "domain") || root->ns)
+		return dmg_error_set(err, -EINVAL, "not a domain XML: the root element must be <domain>");
+	rc = find_policy(root, &pe, err);
+	if (rc < 0 || !pe)
+		return rc;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return dmg_error_set(err, -ENOMEM, "out of memory");
+	p->domain = child_text(root, "name");
+	if (!p->domain || !p->domain[0]) {
+		rc = dmg_error_set(err, -EINVAL, "domain XML has no <name>");
+		goto fail;
+	}
+	uuid = child_text(root, "uuid");
+	if (uuid && strlen(uuid) < sizeof(p->uuid))
+		memcpy(p->uuid, uuid, strlen(uuid) + 1);
+	free(uuid);
+	rc = parse_policy_elem(root, pe, p, err);
+	if (rc < 0)
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	dmg_policy_free(p);
+	return rc;
+}
+
+int
+dmg_policy_parse(const char *xml, size_t len, struct dmg_policy **out,
+		 struct dmg_error *err)
+{
+	xmlParserCtxt *ctxt;
+	xmlDoc *doc;
+	int rc;
+
+	*out = NULL;
+	if (len > DMG_XML_MAX)
+		return dmg_error_set(err, -EFBIG, "domain XML is larger than %u MiB",
+				     DMG_XML_MAX >> 20);
+	if (len > INT32_MAX)
+		return dmg_error_set(err, -EFBIG, "domain XML too large");
+	ctxt = xmlNewParserCtxt();
+	if (!ctxt)
+		return dmg_error_set(err, -ENOMEM, "out of memory");
+	/* No network, no entity substitution, no DTD loading; libxml2's own
+	 * depth limit (256) stays in force because XML_PARSE_HUGE is not set. */
+	doc = xmlCtxtReadMemory(ctxt, xml, (int)len, "domain.xml", NULL,
+				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc) {
+		const xmlError *e = xmlCtxtGetLastError(ctxt);
+		char msg[200] = "unknown parse error";
+		size_t n;
+
+		if (e && e->message) {
+			snprintf(msg, sizeof(msg), "%s", e->message);
+			n = strlen(msg);
+			while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+				msg[--n] = '\0';
+		}
+		rc = dmg_error_set(err, -EINVAL, "malformed domain XML (line %d): %s",
+				   e ? e->line : 0, msg);
+		xmlFreeParserCtxt(ctxt);
+		return rc;
+	}
+	rc = parse_doc(doc, out, err);
+	xmlFreeDoc(doc);
+	xmlFreeParserCtxt(ctxt);
+	return rc;
+}

@@ -1,0 +1,751 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "storage/backend.h"
+#include "storage/dm.h"
+#include "storage/drbd.h"
+#include "storage/drbdconf.h"
+#include "storage/exec.h"
+#include "storage/lvm.h"
+#include "core/wire.h"
+
+#define DRBD_MAJOR   147
+#define DRBD_TMO_MS  30000
+
+void
+dmg_backend_init(struct dmg_backend *b)
+{
+	struct utsname u;
+
+	memset(b, 0, sizeof(*b));
+	pthread_mutex_init(&b->mu, NULL);
+	if (uname(&u) == 0)
+		snprintf(b->host, sizeof(b->host), "%s", u.nodename);
+	b->minor_lo = 100;
+	b->minor_hi = 199;
+	b->port_lo = 7800;
+	b->port_hi = 7899;
+	snprintf(b->hmac_alg, sizeof(b->hmac_alg), "sha256");
+	b->resdir = DMG_DRBD_CONF_DIR;
+}
+
+void
+dmg_backend_fini(struct dmg_backend *b)
+{
+	pthread_mutex_destroy(&b->mu);
+}
+
+int
+dmg_backend_reserve(struct dmg_backend *b, uint32_t *minor, uint32_t *port,
+		    struct dmg_error *err)
+{
+	struct dmg_used *kmin = calloc(1, sizeof(*kmin)), *kport = calloc(1, sizeof(*kport));
+	int rc = -ENOMEM;
+
+	if (!kmin || !kport) {
+		rc = dmg_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* The kernel's view plus our own reservations: a session's minor
+	 * exists in /proc/drbd only once drbd-up ran. */
+	if (!b->dry_run && ((rc = dmg_scan_minors(kmin, err)) < 0 || (rc = dmg_scan_ports(kport, err)) < 0))
+		goto out;
+	pthread_mutex_lock(&b->mu);
+	rc = dmg_alloc_pick(kmin, &b->minors, b->minor_lo, b->minor_hi, minor, err);
+	if (rc == 0)
+		rc = dmg_alloc_pick(kport, &b->ports, b->port_lo, b->port_hi, port, err);
+	if (rc == 0 && (dmg_used_add(&b->minors, *minor) < 0 || dmg_used_add(&b->ports, *port) < 0))
+		rc = dmg_error_set(err, -ENOSPC, "too many reservations");
+	pthread_mutex_unlock(&b->mu);
+out:
+	free(kmin);
+	free(kport);
+	return rc;
+}
+
+static void
+used_del(struct dmg_used *u, uint32_t v)
+{
+	size_t i;
+
+	for (i = 0; i < u->n; i++)
+		if (u->v[i] == v) {
+			u->v[i] = u->v[--u->n];
+			return;
+		}
+}
+
+void
+dmg_backend_release(struct dmg_backend *b, uint32_t minor, uint32_t port)
+{
+	pthread_mutex_lock(&b->mu);
+	used_del(&b->minors, minor);
+	used_del(&b->ports, port);
+	pthread_mutex_unlock(&b->mu);
+}
+
+int
+dmg_backend_local_addr(const struct dmg_backend *b, const char *peer, char *out,
+		       size_t len, struct dmg_error *err)
+{
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM }, *ai = NULL;
+	struct sockaddr_in me;
+	socklen_t ml = sizeof(me);
+	int fd, rc;
+
+	if (b->repl_addr[0]) {
+		snprintf(out, len, "%s", b->repl_addr);
+		return 0;
+	}
+	rc = getaddrinfo(peer, "9", &hints, &ai);
+	if (rc != 0)
+		return dmg_error_set(err, -EHOSTUNREACH, "cannot resolve %s: %s", peer, gai_strerror(rc));
+	/* A connected UDP socket sends nothing; it only asks the kernel which
+	 * source address it would route from. */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&me, &ml) < 0) {
+		rc = dmg_error_sys(err, -errno, "no route to %s", peer);
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return rc;
+	}
+	close(fd);
+	freeaddrinfo(ai);
+	if (!inet_ntop(AF_INET, &me.sin_addr, out, (socklen_t)len))
+		return dmg_error_sys(err, -errno, "inet_ntop");
+	return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+struct ctx {
+	struct dmg_backend *b;
+	struct dmg_session *s;
+	int disk;
+	struct dmg_sess_disk *d;
+	struct dmg_sess_side *me, *peer;
+	char res[64], copy[64], md[64], lvpath[300];
+};
+
+static int
+block_size(const char *path, uint64_t *bytes, struct dmg_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return dmg_error_sys(err, -errno, "cannot open %s", path);
+	if (ioctl(fd, BLKGETSIZE64, bytes) < 0)
+		rc = dmg_error_sys(err, -errno, "%s is not a block device", path);
+	close(fd);
+	return rc;
+}
+
+static int
+md_bytes(const struct ctx *c, uint64_t *bytes, struct dmg_error *err)
+{
+	uint64_t vfree, ext;
+	int rc = dmg_lvm_vg(c->d->vg, &vfree, &ext, err);
+
+	if (rc < 0)
+		return rc;
+	*bytes = dmg_lvm_round_extents(dmg_drbd_md_sectors(c->d->size / 512) * 512, ext);
+	return 0;
+}
+
+static int
+sa_of(const struct dmg_sess_side *sd, struct sockaddr_in *sa, struct dmg_error *err)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)sd->port);
+	if (inet_pton(AF_INET, sd->addr, &sa->sin_addr) != 1)
+		return dmg_error_set(err, -EINVAL, "replication address '%s' is not an IPv4 address",
+				     sd->addr);
+	return 0;
+}
+
+static int
+drbd_do(struct dmg_drbd_req *r, struct dmg_error *err)
+{
+	struct dmg_drbd *d;
+	int rc = dmg_drbd_open(&d, err);
+
+	if (rc < 0)
+		return rc;
+	rc = dmg_drbd_call(d, r, DRBD_TMO_MS, NULL, err);
+	dmg_drbd_close(d);
+	return rc;
+}
+
+static int
+minor_state(uint32_t minor, struct dmg_drbd_status *st, struct dmg_error *err)
+{
+	struct dmg_drbd *d;
+	int rc = dmg_drbd_open(&d, err);
+
+	if (rc < 0)
+		return rc;
+	rc = dmg_drbd_status(d, minor, st, err);
+	dmg_drbd_close(d);
+	return rc;
+}
+
+static int
+net_req(const struct ctx *c, int verb_connect, int two, int disconnect, struct dmg_error *err);
+
+/* A graceful disconnect outdates the peer, which DRBD refuses while the peer
+ * is Primary (a source rolling back alone while the destination's daemon is
+ * away); then cut the link hard: with fencing, our fence-peer handler is
+ * asked and answers at once outside the migration window. */
+static int
+net_disconnect(const struct ctx *c, struct dmg_error *err)
+{
+	int rc = net_req(c, 0, 0, 1, err);
+
+	if (rc == 0)
+		return 0;
+	dmg_warn(c->b->log, "session=%s disk=%s: graceful disconnect refused (%s); forcing it",
+		 c->s->sid, c->d->target, err->msg);
+	return net_req(c, 0, 0, 2, err);
+}
+
+static int
+net_req(const struct ctx *c, int verb_connect, int two, int disconnect, struct dmg_error *err)
+{
+	struct sockaddr_in my, peer;
+	struct dmg_drbd_net net = { .my_addr = (struct sockaddr *)&my, .my_len = sizeof(my),
+				    .peer_addr = (struct sockaddr *)&peer, .peer_len = sizeof(peer),
+				    .hmac_alg = c->b->hmac_alg, .secret = c->s->secret,
+				    .two_primaries = two };
+	struct dmg_drbd_req r;
+	int rc;
+
+	if (sa_of(c->me, &my, err) < 0 || sa_of(c->peer, &peer, err) < 0)
+		return err->code;
+	if (verb_connect)
+		rc = dmg_drbd_req_connect(&r, c->res, &net, err);
+	else if (disconnect)
+		rc = dmg_drbd_req_disconnect(&r, &net, disconnect == 2, err);
+	else
+		rc = dmg_drbd_req_net_opts(&r, &net, err);
+	return rc < 0 ? rc : drbd_do(&r, err);
+}
+
+/* ---- verbs ---------------------------------------------------------------- */
+
+int
+dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl, char *lv,
+		  size_t ll, uint64_t *size, struct dmg_error *err)
+{
+	struct dmg_dm_table t;
+	struct dmg_dm_info info;
+	struct dmg_lv l;
+	int rc;
+
+	if (b->dry_run) {
+		const char *slash = strrchr(path, '/');
+
+		rc = block_size(path, size, err);
+		if (rc < 0)
+			return rc;
+		snprintf(vg, vl, "dry-run");
+		snprintf(lv, ll, "%.120s", slash ? slash + 1 : path);
+		return 0;
+	}
+	if ((rc = dmg_lvm_check_path(path, err)) < 0 || (rc = dmg_lvm_lookup(path, &l, err)) < 0)
+		return rc;
+	if (l.tagged)
+		return dmg_error_set(err, -EBUSY, "%s carries the '%s' tag: it is a drbdmig volume of another session",
+				     path, DMG_LVM_TAG);
+	if (dmg_lvm_check_vg(l.vg, err) < 0 || dmg_lvm_check_lv(l.lv, err) < 0)
+		return dmg_error_prefix(err, "%s", path);
+	/* copy-create duplicates the live table: only plain extents may be
+	 * mapped twice (a raid, cache, thin or snapshot-origin table would
+	 * run twice over the same metadata). */
+	if ((rc = dmg_dm_resolve(path, &info, err)) < 0 ||
+	    (rc = dmg_dm_get_table(info.name, &t, err)) < 0)
+		return rc;
+	if ((rc = dmg_dm_table_plain(&t, path, err)) < 0)
+		return rc;
+	snprintf(vg, vl, "%s", l.vg);
+	snprintf(lv, ll, "%s", l.lv);
+	*size = l.size;
+	return 0;
+}
+
+int
+dmg_backend_dst_check(struct dmg_backend *b, const struct dmg_sess_disk *disks, size_t ndisks,
+		      struct dmg_error *err)
+{
+	size_t i, k;
+	int rc;
+
+	if (b->dry_run)
+		return 0;
+	for (i = 0; i < ndisks; i++) {
+		const struct dmg_sess_disk *d = &disks[i];
+		uint64_t vfree, ext, need = 0;
+		char path[300];
+		struct dmg_lv l;
+
+		if (dmg_lvm_check_vg(d->vg, err) < 0 || dmg_lvm_check_lv(d->lv, err) < 0)
+			return dmg_error_prefix(err, "disk %s", d->target);
+		snprintf(path, sizeof(path), "/dev/%s/%s", d->vg, d->lv);
+		rc = dmg_lvm_lookup(path, &l, err);
+		if (rc == 0)
+			return dmg_error_set(err, -EEXIST, "disk %s: %s exists on the destination %s already",
+					     d->target, path, b->host);
+		rc = dmg_lvm_vg(d->vg, &vfree, &ext, err);
+		if (rc == -ENOENT)
+			return dmg_error_set(err, -ENOENT, "disk %s: volume group %s does not exist on the destination %s",
+					     d->target, d->vg, b->host);
+		if (rc < 0)
+			return rc;
+		if (d->size % ext)
+			return dmg_error_set(err, -EINVAL, "disk %s: %" PRIu64 " bytes is not a multiple of VG %s's extent size %" PRIu64,
+					     d->target, d->size, d->vg, ext);
+		/* Everything that goes into this VG, counted once at its first disk. */
+		for (k = 0; k < i && strcmp(disks[k].vg, d->vg) != 0; k++)
+			;
+		if (k < i)
+			continue;
+		for (k = i; k < ndisks; k++)
+			if (strcmp(disks[k].vg, d->vg) == 0)
+				need += disks[k].size +
+					dmg_lvm_round_extents(dmg_drbd_md_sectors(disks[k].size / 512) * 512, ext);
+		if (vfree < need)
+			return dmg_error_set(err, -ENOSPC, "volume group %s on the destination %s has %" PRIu64 " MiB free; the guest's disks need %" PRIu64 " MiB (with DRBD metadata)",
+					     d->vg, b->host, vfree >> 20, need >> 20);
+	}
+	return 0;
+}
+
+static int
+v_source_size(struct ctx *c, struct dmg_error *err)
+{
+	int rc = dmg_backend_probe(c->b, c->d->path, c->d->vg, sizeof(c->d->vg), c->d->lv,
+				   sizeof(c->d->lv), &c->d->size, err);
+
+	if (rc < 0)
+		return rc;
+	snprintf(c->me->host, sizeof(c->me->host), "%s", c->b->host);
+	rc = dmg_backend_local_addr(c->b, c->peer->addr, c->me->addr, sizeof(c->me->addr), err);
+	if (rc < 0)
+		return rc;
+	return dmg_backend_reserve(c->b, &c->me->minor, &c->me->port, err);
+}
+
+static int
+v_lv(struct ctx *c, const char *verb, struct dmg_error *err)
+{
+	struct dmg_lv lv;
+	uint64_t vfree, ext, mdb;
+	int rc;
+
+	if (strcmp(verb, "lv-create") == 0) {
+		rc = dmg_lvm_lookup(c->lvpath, &lv, err);
+		if (rc == 0)
+			return lv.tagged && lv.size == c->d->size ? 0 :
+			       dmg_error_set(err, -EEXIST, "%s exists on this host already", c->lvpath);
+		if ((rc = dmg_lvm_vg(c->d->vg, &vfree, &ext, err)) < 0 ||
+		    (rc = md_bytes(c, &mdb, err)) < 0)
+			return rc;
+		if (c->d->size % ext)
+			return dmg_error_set(err, -EINVAL, "%s is %" PRIu64 " bytes, not a multiple of VG %s's extent size %" PRIu64,
+					     c->d->path, c->d->size, c->d->vg, ext);
+		if (vfree < c->d->size + mdb)
+			return dmg_error_set(err, -ENOSPC, "VG %s has %" PRIu64 " MiB free; %s needs %" PRIu64 " MiB (disk and DRBD metadata)",
+					     c->d->vg, vfree >> 20, c->d->target, (c->d->size + mdb) >> 20);
+		return dmg_lvm_create(c->d->vg, c->d->lv, c->d->size, err);
+	}
+	/* lvs failing means gone already; a name lvm2 would refuse is no LV. */
+	if ((rc = dmg_lvm_lookup(c->lvpath, &lv, err)) < 0)
+		return rc == -EINVAL ? rc : 0;
+	if (strcmp(verb, "lv-untag") == 0)
+		return lv.tagged ? dmg_lvm_deltag(c->d->vg, c->d->lv, err) : 0;
+	return dmg_lvm_remove(c->d->vg, c->d->lv, strcmp(verb, "lv-remove-guest") == 0, err);
+}
+
+static int
+v_md(struct ctx *c, int create, struct dmg_error *err)
+{
+	char path[300];
+	struct dmg_lv lv;
+	uint64_t bytes;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", c->d->vg, c->md);
+	rc = dmg_lvm_lookup(path, &lv, err);
+	if (!create)
+		return rc < 0 ? 0 : dmg_lvm_remove(c->d->vg, c->md, 0, err);
+	if (rc == 0)
+		return 0;
+	rc = md_bytes(c, &bytes, err);
+	return rc < 0 ? rc : dmg_lvm_create(c->d->vg, c->md, bytes, err);
+}
+
+static int
+v_copy(struct ctx *c, int create, struct dmg_error *err)
+{
+	struct dmg_dm_table t;
+	struct dmg_dm_info info;
+	char uuid[DMG_DM_UUID_MAX];
+	int rc;
+
+	if (!create) {
+		rc = dmg_dm_remove(c->copy, err);
+		return rc == -ENOENT ? 0 : rc;
+	}
+	if ((rc = dmg_dm_info(c->copy, &info, err)) < 0)
+		return rc;
+	if (info.exists)
+		return 0;
+	if ((rc = dmg_dm_resolve(c->lvpath, &info, err)) < 0 ||
+	    (rc = dmg_dm_get_table(info.name, &t, err)) < 0)
+		return rc;
+	if (t.n == 1 && strcmp(t.t[0].type, "linear") == 0 &&
+	    strncmp(t.t[0].params, "147:", 4) == 0)
+		return dmg_error_set(err, -EBUSY, "%s already maps a DRBD device; refusing to copy it",
+				     c->lvpath);
+	/* Checked at validation; again here, on the very table that is
+	 * copied, since the LV may have been converted since. */
+	if ((rc = dmg_dm_table_plain(&t, c->lvpath, err)) < 0)
+		return rc;
+	snprintf(uuid, sizeof(uuid), "%s%s", DMG_DM_UUID_PREFIX, c->copy);
+	return dmg_dm_create(c->copy, uuid, &t, err);
+}
+
+static int
+v_drbd_up(struct ctx *c, struct dmg_error *err)
+{
+	char copydev[128], mdpath[300];
+	const struct dmg_sess_side *a = &c->d->side[DMG_ROLE_SRC], *b = &c->d->side[DMG_ROLE_DST];
+	struct dmg_drbd_resfile rf = { .resource = c->res, .secret = c->s->secret,
+				       .hmac_alg = c->b->hmac_alg, .fence_peer = c->b->fence_peer };
+	/* resource-and-stonith: a Primary that loses the link freezes I/O
+	 * until the handler (drbdmig-fence-peer) says the migration cannot
+	 * switch over any more (DESIGN.md §5 rule 1). */
+	struct dmg_drbd_disk disk = { .resync_rate_kib = c->d->rate_kib, .dynamic = c->d->dynamic,
+				      .fencing = c->b->fence_peer ? 2 : -1 };
+	struct dmg_drbd_status st;
+	struct dmg_drbd_req r;
+	int rc;
+
+	snprintf(copydev, sizeof(copydev), "/dev/mapper/%s", c->copy);
+	snprintf(mdpath, sizeof(mdpath), "/dev/%s/%s", c->d->vg, c->md);
+	rf.host[0] = (struct dmg_drbd_host){ a->host, a->addr, (uint16_t)a->port, a->minor, copydev, mdpath };
+	rf.host[1] = (struct dmg_drbd_host){ b->host, b->addr, (uint16_t)b->port, b->minor, copydev, mdpath };
+	if ((rc = dmg_drbd_resfile_write(c->b->resdir, &rf, err)) < 0)
+		return rc;
+	rc = minor_state(c->me->minor, &st, err);
+	if (rc == 0 && st.state.disk != DMG_D_DISKLESS)
+		goto role;   /* attached by an earlier run */
+	if (rc == -ENODEV) {
+		if ((rc = dmg_drbd_create_md(c->me->minor, mdpath, err)) < 0 ||
+		    (rc = dmg_drbd_req_new_resource(&r, c->res, err)) < 0 ||
+		    (rc = drbd_do(&r, err)) < 0 ||
+		    (rc = dmg_drbd_req_new_minor(&r, c->res, c->me->minor, 0, err)) < 0 ||
+		    (rc = drbd_do(&r, err)) < 0)
+			return rc;
+	} else if (rc < 0) {
+		return rc;
+	}
+	disk.backing = copydev;
+	disk.meta = mdpath;
+	if ((rc = dmg_drbd_req_attach(&r, c->me->minor, &disk, err)) < 0 || (rc = drbd_do(&r, err)) < 0)
+		return rc;
+role:
+	if (c->s->role != DMG_ROLE_SRC)
+		return 0;
+	/* The source's copy holds the guest's data: it is UpToDate by fiat. */
+	rc = dmg_drbd_req_role(&r, c->me->minor, 1, 1, err);
+	return rc < 0 ? rc : drbd_do(&r, err);
+}
+
+static int
+v_drbd_down(struct ctx *c, struct dmg_error *err)
+{
+	struct dmg_drbd_req r;
+	int rc = dmg_drbd_req_resource(&r, DMG_DRBD_DOWN, c->res, err);
+
+	if (rc == 0)
+		rc = drbd_do(&r, err);
+	if (rc < 0 && !strstr(err->msg, "unknown resource") && !strstr(err->msg, "(158)"))
+		return rc;
+	return dmg_drbd_resfile_remove(c->b->resdir, c->res, err);
+}
+
+static int
+v_swap(struct ctx *c, int to_drbd, struct dmg_error *err)
+{
+	struct dmg_dm_table extents, drbd, live;
+	struct dmg_dm_info info, cinfo;
+	uint64_t sectors;
+	int rc;
+
+	if ((rc = dmg_dm_resolve(c->lvpath, &info, err)) < 0 ||
+	    (rc = dmg_dm_get_table(info.name, &live, err)) < 0 ||
+	    (rc = dmg_dm_table_check(&live, &sectors, err)) < 0 ||
+	    (rc = dmg_dm_table_linear(&drbd, sectors, DRBD_MAJOR, c->me->minor, 0, err)) < 0 ||
+	    (rc = dmg_dm_info(c->copy, &cinfo, err)) < 0)
+		return rc;
+	if (!cinfo.exists) {
+		/* No copy: the LV cannot map DRBD through us; nothing to undo. */
+		if (!to_drbd && !dmg_dm_table_equal(&live, &drbd))
+			return 0;
+		return dmg_error_set(err, -ENOENT, "copy device %s is missing", c->copy);
+	}
+	if ((rc = dmg_dm_get_table(c->copy, &extents, err)) < 0)
+		return rc;
+	if (to_drbd)
+		return dmg_dm_table_equal(&live, &drbd) ? 0 :
+		       dmg_dm_swap(info.name, &drbd, &extents, err);
+	return dmg_dm_table_equal(&live, &extents) ? 0 :
+	       dmg_dm_swap(info.name, &extents, &drbd, err);
+}
+
+static int
+v_role(struct ctx *c, int primary, struct dmg_error *err)
+{
+	struct dmg_drbd_status st;
+	struct dmg_drbd_req r;
+	int rc = minor_state(c->me->minor, &st, err);
+
+	if (rc == -ENODEV && !primary)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (st.state.role == (primary ? DMG_R_PRIMARY : DMG_R_SECONDARY))
+		return 0;
+	rc = dmg_drbd_req_role(&r, c->me->minor, primary, 0, err);
+	return rc < 0 ? rc : drbd_do(&r, err);
+}
+
+static int
+v_net(struct ctx *c, const char *verb, struct dmg_error *err)
+{
+	struct dmg_drbd_status st;
+	int rc = minor_state(c->me->minor, &st, err);
+
+	if (rc == -ENODEV && (strcmp(verb, "disconnect") == 0 || strcmp(verb, "one-primary") == 0))
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (strcmp(verb, "connect") == 0)
+		return st.state.conn != DMG_C_STANDALONE ? 0 : net_req(c, 1, 0, 0, err);
+	if (st.state.conn == DMG_C_STANDALONE)
+		return strcmp(verb, "two-primaries") == 0 ?
+		       dmg_error_set(err, -ENOTCONN, "%s is not connected", c->res) : 0;
+	if (strcmp(verb, "disconnect") == 0)
+		return net_disconnect(c, err);
+	return net_req(c, 0, strcmp(verb, "two-primaries") == 0, 0, err);
+}
+
+/* How long the initial sync waits for a lost replication link to come
+ * back: DRBD reconnects by itself and resumes the resync from its bitmap,
+ * so a short network hiccup costs only the time it lasts. */
+#define SYNC_LINK_WAIT_MS 60000
+
+struct sync_wait {
+	struct ctx *c;
+	uint64_t oos;
+	int64_t t;
+	int64_t lost_since;          /* not connected since (0: connected) */
+	int was_connected;
+};
+
+static int
+synced(const struct dmg_drbd_status *st, void *arg)
+{
+	struct sync_wait *w = arg;
+	struct dmg_sess_disk *d = w->c->d;
+	int64_t now = dmg_now_ms();
+	int done = st->state.conn == DMG_C_CONNECTED && st->state.disk == DMG_D_UP_TO_DATE &&
+		   st->state.pdsk == DMG_D_UP_TO_DATE;
+
+	if (st->state.conn >= DMG_C_SYNC_SOURCE && st->state.conn <= DMG_C_PAUSED_SYNC_T &&
+	    w->t && now - w->t >= 1000) {
+		double pct, rate;
+		long eta;
+
+		dmg_drbd_progress(st->bits_total, w->oos, st->bits_oos, (uint64_t)(now - w->t),
+				  &pct, &rate, &eta);
+		pthread_mutex_lock(&w->c->s->mu);
+		d->pct = pct;
+		d->kib_s = rate;
+		d->eta_s = eta;
+		pthread_mutex_unlock(&w->c->s->mu);
+		dmg_info(w->c->b->log, "session=%s domain=%s disk=%s sync %.1f%% %.0f KiB/s eta %ld s",
+			 w->c->s->sid, w->c->s->domain, d->target, pct, rate, eta);
+	}
+	if (!w->t || now - w->t >= 1000) {
+		w->oos = st->bits_oos;
+		w->t = now;
+	}
+	if (done) {
+		pthread_mutex_lock(&w->c->s->mu);
+		d->pct = 100.0;
+		d->eta_s = 0;
+		pthread_mutex_unlock(&w->c->s->mu);
+	}
+	pthread_mutex_lock(&w->c->s->mu);
+	if (w->c->s->cancel) {
+		pthread_mutex_unlock(&w->c->s->mu);
+		return -ECANCELED;
+	}
+	pthread_mutex_unlock(&w->c->s->mu);
+	if (st->state.conn >= DMG_C_CONNECTED) {
+		if (w->lost_since)
+			dmg_info(w->c->b->log, "session=%s domain=%s disk=%s: replication link back after %" PRId64 " s; the resync goes on",
+				 w->c->s->sid, w->c->s->domain, d->target, (now - w->lost_since) / 1000);
+		w->lost_since = 0;
+		w->was_connected = 1;
+	} else if (!w->lost_since) {
+		w->lost_since = now;
+		if (w->was_connected)
+			dmg_warn(w->c->b->log, "session=%s domain=%s disk=%s: replication link lost during the sync (%s); waiting up to %d s for it",
+				 w->c->s->sid, w->c->s->domain, d->target,
+				 dmg_drbd_conn_str(st->state.conn), SYNC_LINK_WAIT_MS / 1000);
+	} else if (now - w->lost_since > SYNC_LINK_WAIT_MS) {
+		return -ENOTCONN;
+	}
+	return done;
+}
+
+static int
+v_wait_synced(struct ctx *c, const char *in, struct dmg_error *err)
+{
+	struct sync_wait w = { .c = c };
+	struct dmg_drbd_status last;
+	struct dmg_drbd *d;
+	long secs = in && *in ? strtol(in, NULL, 10) : 3600;
+	int rc = dmg_drbd_open(&d, err);
+
+	if (rc < 0)
+		return rc;
+	if (dmg_drbd_events_open(d, err) < 0)
+		dmg_warn(c->b->log, "session=%s: no DRBD events (%s); polling", c->s->sid, err->msg);
+	rc = dmg_drbd_wait(d, c->me->minor, synced, &w, (int)(secs > 0 ? secs : 3600) * 1000,
+			   &last, err);
+	dmg_drbd_close(d);
+	if (rc == -ENOTCONN)
+		dmg_error_prefix(err, "no replication link to %s for %d s during the initial sync",
+				 c->peer->addr, SYNC_LINK_WAIT_MS / 1000);
+	else if (rc == -ECANCELED)
+		dmg_error_prefix(err, "cancelled by the admin (drbdmig cancel) during the initial sync");
+	return rc;
+}
+
+static int
+dispatch(struct ctx *c, const char *verb, const char *in, struct dmg_error *err)
+{
+	if (strcmp(verb, "source-size") == 0)
+		return v_source_size(c, err);
+	if (c->b->pause_s && strcmp(verb, c->b->pause_verb) == 0) {
+		dmg_warn(c->b->log, "session=%s disk=%s: pausing %u s before %s (test hook DRBDMIG_TEST_PAUSE)",
+			 c->s->sid, c->d->target, c->b->pause_s, verb);
+		sleep(c->b->pause_s);
+	}
+	if (c->b->dry_run) {
+		if (strcmp(verb, "wait-synced") == 0) {
+			pthread_mutex_lock(&c->s->mu);
+			c->d->pct = 100.0;
+			pthread_mutex_unlock(&c->s->mu);
+		}
+		return 0;
+	}
+	if (strncmp(verb, "lv-", 3) == 0)
+		return v_lv(c, verb, err);
+	if (strcmp(verb, "md-create") == 0 || strcmp(verb, "md-remove") == 0)
+		return v_md(c, verb[3] == 'c', err);
+	if (strcmp(verb, "copy-create") == 0 || strcmp(verb, "copy-remove") == 0)
+		return v_copy(c, verb[5] == 'c', err);
+	if (strcmp(verb, "drbd-up") == 0)
+		return v_drbd_up(c, err);
+	if (strcmp(verb, "drbd-down") == 0)
+		return v_drbd_down(c, err);
+	if (strcmp(verb, "swap-to-drbd") == 0 || strcmp(verb, "swap-back") == 0)
+		return v_swap(c, verb[5] == 't', err);
+	if (strcmp(verb, "promote") == 0 || strcmp(verb, "demote") == 0)
+		return v_role(c, verb[0] == 'p', err);
+	if (strcmp(verb, "wait-synced") == 0)
+		return v_wait_synced(c, in, err);
+	if (strcmp(verb, "connect") == 0 || strcmp(verb, "disconnect") == 0 ||
+	    strcmp(verb, "two-primaries") == 0 || strcmp(verb, "one-primary") == 0)
+		return v_net(c, verb, err);
+	return dmg_error_set(err, -ENOSYS, "unknown storage step '%s'", verb);
+}
+
+int
+dmg_backend_io_frozen(struct dmg_backend *b, const struct dmg_session *s, int disk,
+		      struct dmg_error *err)
+{
+	struct dmg_drbd_status st;
+	int rc;
+
+	if (b->dry_run || !b->fence_peer || disk < 0 || (size_t)disk >= s->ndisks)
+		return 0;
+	rc = minor_state(s->disks[disk].side[s->role].minor, &st, err);
+	if (rc == -ENODEV)
+		return 0;
+	if (rc < 0)
+		return rc;
+	return st.state.susp_fen && st.state.conn < DMG_C_CONNECTED;
+}
+
+int
+dmg_backend_resume_io(struct dmg_backend *b, const struct dmg_session *s, int disk,
+		      struct dmg_error *err)
+{
+	struct dmg_drbd_req r;
+
+	if (b->dry_run)
+		return 0;
+	if (disk < 0 || (size_t)disk >= s->ndisks)
+		return dmg_error_set(err, -EINVAL, "resume-io: no disk %d", disk);
+	dmg_drbd_req_minor(&r, DMG_DRBD_RESUME_IO, s->disks[disk].side[s->role].minor);
+	return drbd_do(&r, err);
+}
+
+int
+dmg_backend_act(void *arg, struct dmg_session *s, const char *verb, int disk,
+		const char *in, char *out, size_t outlen, struct dmg_error *err)
+{
+	struct ctx c = { .b = arg, .s = s, .disk = disk };
+	int rc;
+
+	(void)out;
+	(void)outlen;
+	if (disk < 0 || (size_t)disk >= s->ndisks)
+		return dmg_error_set(err, -EINVAL, "step %s: no disk %d", verb, disk);
+	c.d = &s->disks[disk];
+	c.me = &c.d->side[s->role];
+	c.peer = &c.d->side[!s->role];
+	dmg_sess_res_name(s, disk, c.res, sizeof(c.res));
+	dmg_sess_copy_name(s, disk, c.copy, sizeof(c.copy));
+	dmg_sess_md_name(s, disk, c.md, sizeof(c.md));
+	snprintf(c.lvpath, sizeof(c.lvpath), "/dev/%s/%s", c.d->vg, c.d->lv);
+	if (c.b->dry_run)
+		dmg_info(c.b->log, "session=%s disk=%s dry-run step %s", s->sid, c.d->target, verb);
+	rc = dispatch(&c, verb, in, err);
+	if (rc < 0)
+		dmg_error_prefix(err, "%s (%s)", verb, c.d->target);
+	return rc;
+}

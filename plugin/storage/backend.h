@@ -1,0 +1,76 @@
+/* The storage side of a session: the engine's verbs (session.c) carried
+ * out with drbdmig's primitives (dm, lvm, drbd, drbdconf, alloc), each one
+ * idempotent so that a recovered journal can run it again.
+ *
+ * Dry-run mode (for the namespace tests, which have no dm or DRBD) checks
+ * the arguments, logs each verb and changes nothing; it is never evidence
+ * that the storage works -- the kernel lab is. */
+#ifndef DMG_BACKEND_H
+#define DMG_BACKEND_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage/alloc.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "engine/session.h"
+
+struct dmg_backend {
+	int dry_run;
+	/* crash tests only (DRBDMIG_TEST_PAUSE): sleep pause_s before verb pause_verb */
+	char pause_verb[24];
+	unsigned pause_s;
+	char host[128];                  /* uname -n */
+	char repl_addr[64];              /* "" = the address routing to the peer */
+	uint32_t minor_lo, minor_hi, port_lo, port_hi;
+	char hmac_alg[32];
+	const char *resdir;              /* DRBD resource files (/etc/drbd.d) */
+	const char *fence_peer;          /* handler: fencing resource-and-stonith; NULL = none */
+	struct dmg_log *log;
+	pthread_mutex_t mu;              /* guards the reservations */
+	struct dmg_used minors, ports;   /* taken by this daemon's live sessions */
+};
+
+void dmg_backend_init(struct dmg_backend *b);
+void dmg_backend_fini(struct dmg_backend *b);
+
+/* The struct dmg_sess_env act callback; arg is the backend. */
+int dmg_backend_act(void *arg, struct dmg_session *s, const char *verb, int disk,
+		    const char *in, char *out, size_t outlen, struct dmg_error *err);
+
+/* Source, before anything is built: the guest's disk at path must be an
+ * LVM LV that no drbdmig session holds; fills its VG, LV name and size.
+ * Changes nothing.  (Dry-run: any block device.) */
+int dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl,
+		      char *lv, size_t ll, uint64_t *size, struct dmg_error *err);
+
+/* Destination, before anything is built: every disk's VG exists here, none
+ * of its LVs does, sizes fit the VG's extents, and each VG has room for
+ * its disks and their DRBD metadata together.  Changes nothing. */
+int dmg_backend_dst_check(struct dmg_backend *b, const struct dmg_sess_disk *disks,
+			  size_t ndisks, struct dmg_error *err);
+
+/* Reserves a DRBD minor and a TCP port nothing on this host uses. */
+int dmg_backend_reserve(struct dmg_backend *b, uint32_t *minor, uint32_t *port,
+			struct dmg_error *err);
+/* Gives back what a closed session's side held. */
+void dmg_backend_release(struct dmg_backend *b, uint32_t minor, uint32_t port);
+
+/* 1 when the disk's I/O is frozen by DRBD's fencing (susp-fen) with the
+ * replication link down, 0 when not (or no DRBD device, or dry-run): the
+ * state a fence-peer handler that failed leaves for good. */
+int dmg_backend_io_frozen(struct dmg_backend *b, const struct dmg_session *s, int disk,
+			  struct dmg_error *err);
+/* DRBD's resume-io on the disk's minor (drbdadm resume-io): only once the
+ * fencing decision said it is safe. */
+int dmg_backend_resume_io(struct dmg_backend *b, const struct dmg_session *s, int disk,
+			  struct dmg_error *err);
+
+/* This host's replication address towards peer (an IPv4 literal or name):
+ * the configured one, else the source address the kernel routes from. */
+int dmg_backend_local_addr(const struct dmg_backend *b, const char *peer, char *out,
+			   size_t len, struct dmg_error *err);
+
+#endif
