@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/conf.h"
+#include "core/endpoint.h"
 
 enum opt_kind { OPT_UINT, OPT_ENUM, OPT_STR };
 
@@ -193,78 +194,17 @@ check_ip_opt(const struct opt *o, const char *v, const char *where, struct dmg_e
 	return *v ? check_ip(o, v, where, err) : 0;
 }
 
-static int
-is_dns_name(const char *v, size_t n)
-{
-	size_t i, label = 0;
-
-	if (n == 0 || n > 253)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char ch = v[i];
-
-		if (ch == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-		} else if (isalnum((unsigned char)ch) || (ch == '-' && label > 0)) {
-			if (++label > 63)
-				return 0;
-		} else {
-			return 0;
-		}
-	}
-	return label > 0 && v[n - 1] != '-';
-}
-
-/* Splits one "host[:port]" entry: "[v6]" or "[v6]:port" for IPv6 (a bare
- * IPv6 literal has no port).  The host must be an IP literal or a DNS name.
+/* One "host[:port]" entry (core/endpoint.h); port 0 when it has none.
  * Returns 0, or -EINVAL for a malformed entry. */
 static int
 split_peer(const char *tok, size_t n, char *host, size_t hlen, unsigned *port)
 {
-	const char *end = tok + n, *h = tok, *colon = NULL;
-	unsigned char addr[sizeof(struct in6_addr)];
-	size_t hn;
-	int v6;
+	struct dmg_error scratch = { 0 };
+	uint16_t p;
 
-	*port = 0;
-	if (*tok == '[') {
-		const char *rb = memchr(tok, ']', n);
-
-		if (!rb || (rb + 1 != end && rb[1] != ':'))
-			return -EINVAL;
-		h = tok + 1;
-		hn = (size_t)(rb - h);
-		colon = rb + 1 != end ? rb + 1 : NULL;
-		v6 = 1;
-	} else {
-		colon = memchr(tok, ':', n);
-		v6 = colon && memchr(colon + 1, ':', (size_t)(end - colon - 1)) != NULL;
-		if (v6)
-			colon = NULL;
-		hn = colon ? (size_t)(colon - tok) : n;
-	}
-	if (colon) {
-		const char *p = colon + 1;
-		unsigned long val = 0;
-
-		for (; p < end && val <= 65535; p++) {
-			if (!isdigit((unsigned char)*p))
-				return -EINVAL;
-			val = val * 10 + (unsigned)(*p - '0');
-		}
-		if (p != end || colon + 1 == end || val == 0 || val > 65535)
-			return -EINVAL;
-		*port = (unsigned)val;
-	}
-	if (hn == 0 || hn >= hlen)
+	if (dmg_endpoint_parsen(tok, n, 0, host, hlen, &p, &scratch) < 0)
 		return -EINVAL;
-	memcpy(host, h, hn);
-	host[hn] = '\0';
-	if (v6 ? inet_pton(AF_INET6, host, addr) != 1
-	       : inet_pton(AF_INET, host, addr) != 1 && !is_dns_name(host, hn))
-		return -EINVAL;
+	*port = p;
 	return 0;
 }
 
@@ -326,7 +266,7 @@ dmg_conf_peer(const struct dmg_conf *c, size_t i, char *host, size_t hlen, unsig
 static int
 check_host_opt(const struct opt *o, const char *v, const char *where, struct dmg_error *err)
 {
-	if (*v && !is_ip(v) && !is_dns_name(v, strlen(v)))
+	if (*v && !is_ip(v) && !dmg_is_dns_name(v, strlen(v)))
 		return dmg_error_set(err, -EINVAL, "%s: %s must be a host name or an IP address (as the other hosts list this one in peers), not '%.64s'",
 				     where, o->key, v);
 	return 0;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "core/endpoint.h"
 #include "libvirt/policy.h"
 #include "libvirt/virt.h"
 
@@ -680,25 +682,6 @@ find_stamp(const xmlNode *root, const xmlNode **out, struct dmg_error *err)
 	return 0;
 }
 
-static int
-parse_port(const char *s, unsigned *port)
-{
-	unsigned long v = 0;
-	const char *p;
-
-	if (!*s || strlen(s) > 5)
-		return -EINVAL;
-	for (p = s; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(*p - '0');
-	}
-	if (v == 0 || v > 65535)
-		return -EINVAL;
-	*port = (unsigned)v;
-	return 0;
-}
-
 struct stamp {
 	char host[DMG_VIRT_HOST_MAX];
 	char addr[DMG_VIRT_ADDR_MAX];
@@ -711,9 +694,12 @@ stamp_attr(const char *name, const char *val, struct stamp *s, long line,
 	   struct dmg_error *err)
 {
 	if (strcmp(name, "port") == 0) {
-		if (parse_port(val, &s->port) < 0)
+		uint16_t port;
+
+		if (dmg_port_parse(val, strlen(val), &port) < 0)
 			return dmg_error_set(err, -EINVAL, "line %ld: stamp port '%.16s' is not 1-65535",
 					     line, val);
+		s->port = port;
 		s->seen |= 4;
 		return 0;
 	}

@@ -33,4 +33,7 @@ $CLANG $flags -o "$out/fuzz_peer" "$here/fuzz_peer.c" "$src/plugin/peer/peer_msg
 $CLANG $flags $xml_cflags -o "$out/fuzz_verbs" "$here/fuzz_verbs.c" "$src/plugin/engine/session.c" \
 	"$src/plugin/core/journal.c" "$src/plugin/libvirt/policy.c" "$src/plugin/core/log.c" "$src/plugin/core/error.c" \
 	$xml_libs -lpthread
-echo "fuzz: built $out/fuzz_policy $out/fuzz_proto $out/fuzz_storage $out/fuzz_peer $out/fuzz_verbs"
+# shellcheck disable=SC2086
+$CLANG $flags -o "$out/fuzz_endpoint" "$here/fuzz_endpoint.c" "$src/plugin/core/endpoint.c" \
+	"$src/plugin/core/error.c"
+echo "fuzz: built $out/fuzz_policy $out/fuzz_proto $out/fuzz_storage $out/fuzz_peer $out/fuzz_verbs $out/fuzz_endpoint"

@@ -50,9 +50,14 @@ seed() {   # seed <target> <corpus dir>
 		  printf 'disk sid=0123abcd tok=00112233445566778899aabbccddeeff i=0 target=vdb dhost=d daddr=a dminor=1 dport=1\n'
 		  printf 'finish sid=0123abcd tok=00112233445566778899aabbccddeeff\n'
 		  printf 'state sid=0123abcd tok=00112233445566778899aabbccddeeff\n'; } > "$2/mixed" ;;
+	fuzz_endpoint)
+		printf '10.0.0.1:7780' > "$2/v4"
+		printf '[fd00::1]:7790' > "$2/v6"
+		printf 'fd00::1' > "$2/bare6"
+		printf 'host-a.example.org' > "$2/name" ;;
 	esac
 }
-for t in fuzz_policy fuzz_proto fuzz_storage fuzz_peer fuzz_verbs; do
+for t in fuzz_policy fuzz_proto fuzz_storage fuzz_peer fuzz_verbs fuzz_endpoint; do
 	corpus="$out/corpus-$t"
 	seed "$t" "$corpus"
 	log="$out/$t.log"

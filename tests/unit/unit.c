@@ -54,6 +54,7 @@ main(void)
 	register_policy_tests();
 	register_proto_tests();
 	register_conf_tests();
+	register_endpoint_tests();
 	register_hookev_tests();
 	register_hook_exec_tests();
 	register_storage_tests();

@@ -8,6 +8,7 @@
 void register_policy_tests(void);
 void register_proto_tests(void);
 void register_conf_tests(void);
+void register_endpoint_tests(void);
 void register_hookev_tests(void);
 void register_hook_exec_tests(void);
 void register_storage_tests(void);
