@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/hex.h"
 #include "core/journal.h"
 
 struct dmg_journal {
@@ -183,14 +184,12 @@ dmg_jrec_format_line(const struct dmg_jrec *r, char *buf, size_t len, struct dmg
 	return (int)off + 1;
 }
 
+/* The journal writes its escapes in upper case and reads only that, so
+ * every value has one spelling. */
 static int
-hexval(char c)
+upper_hexval(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return c >= 'a' && c <= 'f' ? -1 : dmg_hexval((unsigned char)c);
 }
 
 int
@@ -255,7 +254,7 @@ dmg_jrec_parse_line(const char *body, struct dmg_jrec *r, struct dmg_error *err)
 			int c = (unsigned char)*v;
 
 			if (c == '%') {
-				int h = hexval(v[1]), l = h < 0 ? -1 : hexval(v[2]);
+				int h = upper_hexval(v[1]), l = h < 0 ? -1 : upper_hexval(v[2]);
 
 				if (h < 0 || l < 0)
 					goto bad;

@@ -22,6 +22,7 @@
 #include <gnutls/x509.h>
 
 #include "peer/peer.h"
+#include "core/hex.h"
 #include "core/wire.h"
 
 #define PSK_KEY_MIN      32
@@ -164,18 +165,6 @@ load_peers(struct dmg_peer_ctx *c, const char *list, struct dmg_error *err)
 
 /* ---- credentials -------------------------------------------------------- */
 
-static int
-hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* One "identity:hexkey" line into e. */
 static int
 parse_psk_line(char *line, struct psk_entry *e, const char *where, struct dmg_error *err)
@@ -196,7 +185,7 @@ parse_psk_line(char *line, struct psk_entry *e, const char *where, struct dmg_er
 	if (n % 2 || n / 2 > PSK_KEY_MAX)
 		return dmg_error_set(err, -EINVAL, "%s: key is not hexadecimal bytes", where);
 	for (i = 0; i < n / 2; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = dmg_hexval(hex[2 * i]), lo = dmg_hexval(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return dmg_error_set(err, -EINVAL, "%s: key is not hexadecimal bytes", where);
