@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,14 +112,16 @@ dmg_buf_free(struct dmg_buf *b)
 	b->len = b->cap = 0;
 }
 
-static int
-buf_reserve(struct dmg_buf *b, size_t more)
+int
+dmg_buf_reserve(struct dmg_buf *b, size_t more)
 {
 	size_t cap = b->cap ? b->cap : 256;
 	unsigned char *n;
 
-	if (b->len + more <= b->cap)
+	if (more <= b->cap - b->len)
 		return 0;
+	if (more > SIZE_MAX / 2 - b->len)
+		return -ENOMEM;
 	while (cap < b->len + more)
 		cap *= 2;
 	n = realloc(b->data, cap);
@@ -129,10 +132,22 @@ buf_reserve(struct dmg_buf *b, size_t more)
 	return 0;
 }
 
+int
+dmg_buf_add(struct dmg_buf *b, const void *s, size_t n)
+{
+	if (n >= SIZE_MAX / 2 || dmg_buf_reserve(b, n + 1) < 0)
+		return -ENOMEM;
+	if (n)
+		memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
 static int
 buf_field(struct dmg_buf *b, uint16_t tag, const void *v, uint32_t len)
 {
-	if (buf_reserve(b, 6 + (size_t)len) < 0)
+	if (dmg_buf_reserve(b, 6 + (size_t)len) < 0)
 		return -ENOMEM;
 	put16(b->data + b->len, tag);
 	put32(b->data + b->len + 2, len);
@@ -165,7 +180,7 @@ dmg_msg_encode(const struct dmg_msg *m, struct dmg_buf *b, struct dmg_error *err
 	if (m->type <= 0 || m->type >= DMG_MSG_TYPE_MAX)
 		return dmg_error_set(err, -EINVAL, "cannot encode message type %d", m->type);
 	b->len = 0;
-	if (buf_reserve(b, DMG_PROTO_HDR) < 0)
+	if (dmg_buf_reserve(b, DMG_PROTO_HDR) < 0)
 		return dmg_error_set(err, -ENOMEM, "out of memory");
 	b->len = DMG_PROTO_HDR;
 	for (i = 0; i < types[m->type].nfields; i++) {

@@ -80,6 +80,11 @@ struct dmg_buf {
 };
 
 void dmg_buf_free(struct dmg_buf *b);
+/* Room for more bytes after len (capacity doubles).  0 or -ENOMEM. */
+int dmg_buf_reserve(struct dmg_buf *b, size_t more);
+/* Appends n bytes and keeps a NUL after them (not counted in len), so a
+ * text buffer is always a C string.  0 or -ENOMEM. */
+int dmg_buf_add(struct dmg_buf *b, const void *s, size_t n);
 
 /* Encodes m into b (b is reset first). */
 int dmg_msg_encode(const struct dmg_msg *m, struct dmg_buf *b, struct dmg_error *err);

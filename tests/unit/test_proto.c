@@ -298,6 +298,30 @@ test_recv_timeout(void)
 	close(sv[1]);
 }
 
+static void
+test_buf_add(void)
+{
+	struct dmg_buf b = { 0 };
+	size_t i;
+
+	CU_ASSERT_EQUAL(dmg_buf_add(&b, "", 0), 0);
+	CU_ASSERT_EQUAL(b.len, 0);
+	CU_ASSERT_STRING_EQUAL((char *)b.data, "");
+	for (i = 0; i < 1000; i++)
+		CU_ASSERT_EQUAL(dmg_buf_add(&b, "abcd", 4), 0);
+	CU_ASSERT_EQUAL(b.len, 4000);
+	CU_ASSERT(b.cap > b.len);
+	CU_ASSERT_EQUAL(b.data[b.len], '\0');
+	CU_ASSERT_EQUAL(memcmp(b.data + 3996, "abcd", 4), 0);
+	CU_ASSERT_EQUAL(dmg_buf_reserve(&b, 10000), 0);
+	CU_ASSERT(b.cap >= b.len + 10000);
+	CU_ASSERT_EQUAL(dmg_buf_add(&b, "x", (size_t)-1), -ENOMEM);
+	CU_ASSERT_EQUAL(dmg_buf_reserve(&b, (size_t)-1), -ENOMEM);
+	CU_ASSERT_EQUAL(b.len, 4000);
+	dmg_buf_free(&b);
+	CU_ASSERT_PTR_NULL(b.data);
+}
+
 void
 register_proto_tests(void)
 {
@@ -312,4 +336,5 @@ register_proto_tests(void)
 	CU_add_test(s, "reader fed byte by byte", test_reader_bytewise);
 	CU_add_test(s, "reader refuses huge header", test_reader_refuses_huge);
 	CU_add_test(s, "receive deadline", test_recv_timeout);
+	CU_add_test(s, "growable buffer", test_buf_add);
 }
