@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/call.h"
 #include "core/conf.h"
 #include "core/hookev.h"
 #include "libvirt/policy.h"
@@ -97,17 +98,13 @@ ask_daemon(const struct dmg_hook_event *ev, const struct input *in,
 		.xml = in->data, .xml_len = in->len,
 	};
 	int64_t deadline = dmg_now_ms() + (int64_t)timeout_s * 1000;
-	int fd, rc;
+	enum dmg_call_stage stage;
+	int rc;
 
-	memset(reply, 0, sizeof(*reply));
-	fd = dmg_unix_connect(path_or_env("DRBDMIG_SOCKET", DMG_SOCKET_PATH),
-			      CONNECT_TIMEOUT_MS, err);
-	if (fd < 0)
+	rc = dmg_call_msg(path_or_env("DRBDMIG_SOCKET", DMG_SOCKET_PATH), CONNECT_TIMEOUT_MS,
+			  deadline, &req, reply, &stage, err);
+	if (rc < 0 && stage == DMG_CALL_CONNECT)
 		return dmg_error_prefix(err, "cannot reach drbdmigd");
-	rc = dmg_msg_send(fd, &req, deadline, err);
-	if (rc == 0)
-		rc = dmg_msg_recv(fd, reply, deadline, err);
-	close(fd);
 	if (rc == -ETIMEDOUT)
 		return dmg_error_set(err, rc, "drbdmigd did not answer within %u s", timeout_s);
 	if (rc < 0)

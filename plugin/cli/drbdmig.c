@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/call.h"
 #include "core/journal.h"
 #include "core/wire.h"
 
@@ -40,22 +41,18 @@ usage(FILE *f)
 static int
 cmd_ping(const char *sock)
 {
-	struct dmg_msg req = { .type = DMG_MSG_PING }, rep = { 0 };
-	int64_t deadline = dmg_now_ms() + CLI_TIMEOUT_MS;
+	struct dmg_msg req = { .type = DMG_MSG_PING }, rep;
 	struct dmg_error err = { 0 };
-	int fd, rc;
+	enum dmg_call_stage stage;
+	int rc;
 
-	fd = dmg_unix_connect(sock, CLI_TIMEOUT_MS, &err);
-	if (fd < 0) {
-		fprintf(stderr, "drbdmig: cannot reach drbdmigd: %s\n", err.msg);
-		return 1;
-	}
-	rc = dmg_msg_send(fd, &req, deadline, &err);
-	if (rc == 0)
-		rc = dmg_msg_recv(fd, &rep, deadline, &err);
-	close(fd);
+	rc = dmg_call_msg(sock, CLI_TIMEOUT_MS, dmg_now_ms() + CLI_TIMEOUT_MS, &req, &rep, &stage,
+			  &err);
 	if (rc < 0) {
-		fprintf(stderr, "drbdmig: ping failed: %s\n", err.msg);
+		if (stage == DMG_CALL_CONNECT)
+			fprintf(stderr, "drbdmig: cannot reach drbdmigd: %s\n", err.msg);
+		else
+			fprintf(stderr, "drbdmig: ping failed: %s\n", err.msg);
 		return 1;
 	}
 	rc = rep.type == DMG_MSG_PONG ? 0 : 1;
@@ -73,32 +70,17 @@ static int
 call(const char *sock, const char *verb, const char *target, int timeout_ms,
      struct dmg_msg *rep)
 {
-	char line[DMG_JLINE_MAX];
-	struct dmg_msg req = { .type = DMG_MSG_CALL, .seq = 1 };
-	int64_t deadline = dmg_now_ms() + timeout_ms;
 	struct dmg_error err = { 0 };
-	struct dmg_jrec r;
-	int fd, n, rc;
+	enum dmg_call_stage stage;
 
-	dmg_jrec_init(&r, verb);
-	if ((target && dmg_jrec_set(&r, "target", target, &err) < 0) ||
-	    (n = dmg_jrec_format_line(&r, line, sizeof(line), &err)) < 0) {
-		fprintf(stderr, "drbdmig: %s\n", err.msg);
-		return -1;
-	}
-	req.body = line;
-	req.body_len = (size_t)n;
-	fd = dmg_unix_connect(sock, CLI_TIMEOUT_MS, &err);
-	if (fd < 0) {
-		fprintf(stderr, "drbdmig: cannot reach drbdmigd: %s\n", err.msg);
-		return -1;
-	}
-	rc = dmg_msg_send(fd, &req, deadline, &err);
-	if (rc == 0)
-		rc = dmg_msg_recv(fd, rep, deadline, &err);
-	close(fd);
-	if (rc < 0) {
-		fprintf(stderr, "drbdmig: %s: %s\n", verb, err.msg);
+	if (dmg_call(sock, verb, target, CLI_TIMEOUT_MS, dmg_now_ms() + timeout_ms, rep, &stage,
+		     &err) < 0) {
+		if (stage == DMG_CALL_REQUEST)
+			fprintf(stderr, "drbdmig: %s\n", err.msg);
+		else if (stage == DMG_CALL_CONNECT)
+			fprintf(stderr, "drbdmig: cannot reach drbdmigd: %s\n", err.msg);
+		else
+			fprintf(stderr, "drbdmig: %s: %s\n", verb, err.msg);
 		return -1;
 	}
 	if (rep->type != DMG_MSG_RESULT) {

@@ -10,9 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "core/journal.h"
+#include "core/call.h"
 #include "core/wire.h"
 
 #define FENCE_TIMEOUT_MS ((int64_t)11 * 60 * 1000)   /* the daemon gives up after 10 min */
@@ -21,37 +20,28 @@ int
 main(int argc, char **argv)
 {
 	const char *res = getenv("DRBD_RESOURCE");
-	char line[DMG_JLINE_MAX];
-	struct dmg_msg req = { .type = DMG_MSG_CALL, .seq = 1 }, rep = { 0 };
+	struct dmg_msg rep;
 	struct dmg_error err = { 0 };
 	int64_t deadline = dmg_now_ms() + FENCE_TIMEOUT_MS;
-	struct dmg_jrec r;
+	enum dmg_call_stage stage;
 	const char *code;
-	int fd, n, rc;
+	int rc;
 
 	(void)argv;
 	if (argc != 1 || !res || !*res) {
 		fprintf(stderr, "drbdmig-fence-peer: run by DRBD with DRBD_RESOURCE set\n");
 		return 1;
 	}
-	dmg_jrec_init(&r, "fence");
-	if (dmg_jrec_set(&r, "target", res, &err) < 0 ||
-	    (n = dmg_jrec_format_line(&r, line, sizeof(line), &err)) < 0) {
+	rc = dmg_call(DMG_SOCKET_PATH, "fence", res, 10000, deadline, &rep, &stage, &err);
+	if (rc < 0 && stage == DMG_CALL_REQUEST) {
 		fprintf(stderr, "drbdmig-fence-peer: %s\n", err.msg);
 		return 1;
 	}
-	req.body = line;
-	req.body_len = (size_t)n;
-	fd = dmg_unix_connect(DMG_SOCKET_PATH, 10000, &err);
-	if (fd < 0) {
+	if (rc < 0 && stage == DMG_CALL_CONNECT) {
 		fprintf(stderr, "drbdmig-fence-peer: %s: cannot reach drbdmigd (%s); I/O stays frozen\n",
 			res, err.msg);
 		return 1;
 	}
-	rc = dmg_msg_send(fd, &req, deadline, &err);
-	if (rc == 0)
-		rc = dmg_msg_recv(fd, &rep, deadline, &err);
-	close(fd);
 	if (rc < 0 || rep.type != DMG_MSG_RESULT || rep.status || !rep.body) {
 		fprintf(stderr, "drbdmig-fence-peer: %s: %s; I/O stays frozen\n", res,
 			rc < 0 ? err.msg : rep.message ? rep.message : "no answer");

@@ -1,11 +1,16 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/call.h"
+#include "core/journal.h"
 #include "core/proto.h"
 #include "unit.h"
 #include "core/wire.h"
@@ -322,6 +327,62 @@ test_buf_add(void)
 	CU_ASSERT_PTR_NULL(b.data);
 }
 
+/* dmg_call against a child that answers one CALL with its body echoed. */
+static void
+test_call(void)
+{
+	char path[] = "/tmp/dmg-call-XXXXXX", sock[64], big[DMG_JREC_VAL_MAX + 8];
+	struct dmg_error err = { 0 };
+	struct dmg_msg rep;
+	enum dmg_call_stage stage;
+	int lfd, status, rc;
+	pid_t pid;
+
+	CU_ASSERT_FATAL(mkdtemp(path) != NULL);
+	snprintf(sock, sizeof(sock), "%s/s", path);
+	CU_ASSERT_EQUAL(dmg_call(sock, "status", NULL, 1000, dmg_now_ms() + 1000, &rep, &stage, &err),
+			-ENOENT);
+	CU_ASSERT_EQUAL(stage, DMG_CALL_CONNECT);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CU_ASSERT(dmg_call(sock, "cancel", big, 1000, dmg_now_ms() + 1000, &rep, &stage, &err) < 0);
+	CU_ASSERT_EQUAL(stage, DMG_CALL_REQUEST);
+	lfd = dmg_unix_listen(sock, 0600, &err);
+	CU_ASSERT_FATAL(lfd >= 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		struct dmg_msg req, res = { .type = DMG_MSG_RESULT };
+		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+		int fd;
+
+		/* the listening socket is non-blocking: wait for the client */
+		fd = poll(&pfd, 1, 5000) == 1 ? accept(lfd, NULL, NULL) : -1;
+
+		if (fd < 0 || dmg_msg_recv(fd, &req, dmg_now_ms() + 5000, &err) < 0)
+			_exit(1);
+		res.seq = req.seq;
+		res.body = req.body;
+		res.body_len = req.body_len;
+		_exit(dmg_msg_send(fd, &res, dmg_now_ms() + 5000, &err) < 0 ? 1 : 0);
+	}
+	rc = dmg_call(sock, "cancel", "vm 1", 1000, dmg_now_ms() + 5000, &rep, &stage, &err);
+	if (rc < 0)
+		fprintf(stderr, "dmg_call: %s\n", err.msg);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_EQUAL(stage, DMG_CALL_OK);
+	CU_ASSERT_EQUAL(rep.type, DMG_MSG_RESULT);
+	CU_ASSERT_EQUAL(rep.seq, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rep.body);
+	CU_ASSERT_STRING_EQUAL(rep.body, "cancel target=vm%201\n");
+	dmg_msg_clear(&rep);
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(lfd);
+	unlink(sock);
+	rmdir(path);
+}
+
 void
 register_proto_tests(void)
 {
@@ -337,4 +398,5 @@ register_proto_tests(void)
 	CU_add_test(s, "reader refuses huge header", test_reader_refuses_huge);
 	CU_add_test(s, "receive deadline", test_recv_timeout);
 	CU_add_test(s, "growable buffer", test_buf_add);
+	CU_add_test(s, "one CALL through the client", test_call);
 }
