@@ -17,11 +17,10 @@
 
 #include "core/call.h"
 #include "core/conf.h"
+#include "core/defaults.h"
 #include "core/hookev.h"
 #include "libvirt/policy.h"
 #include "core/wire.h"
-
-#define CONNECT_TIMEOUT_MS 2000
 
 struct input {
 	char *data;
@@ -101,7 +100,7 @@ ask_daemon(const struct dmg_hook_event *ev, const struct input *in,
 	enum dmg_call_stage stage;
 	int rc;
 
-	rc = dmg_call_msg(path_or_env("DRBDMIG_SOCKET", DMG_SOCKET_PATH), CONNECT_TIMEOUT_MS,
+	rc = dmg_call_msg(path_or_env("DRBDMIG_SOCKET", DMG_SOCKET_PATH), DMG_HOOK_CONNECT_MS,
 			  deadline, &req, reply, &stage, err);
 	if (rc < 0 && stage == DMG_CALL_CONNECT)
 		return dmg_error_prefix(err, "cannot reach drbdmigd");
@@ -129,7 +128,7 @@ relay(const struct dmg_msg *reply)
 	struct dmg_error err = { 0 };
 
 	if (reply->out_len &&
-	    dmg_write_all(1, reply->out, reply->out_len, dmg_now_ms() + 10000, &err) < 0) {
+	    dmg_write_all(1, reply->out, reply->out_len, dmg_now_ms() + DMG_HOOK_WRITE_MS, &err) < 0) {
 		fprintf(stderr, "drbdmig: cannot write the domain XML to libvirt: %s\n", err.msg);
 		return 1;
 	}

@@ -9,11 +9,10 @@
 #include <unistd.h>
 
 #include "core/call.h"
+#include "core/defaults.h"
 #include "core/journal.h"
 #include "core/wire.h"
 
-#define CLI_TIMEOUT_MS 10000
-#define CLI_LONG_MS    (15 * 60 * 1000)   /* cleanup/cancel run storage steps */
 
 static void
 usage(FILE *f)
@@ -46,7 +45,7 @@ cmd_ping(const char *sock)
 	enum dmg_call_stage stage;
 	int rc;
 
-	rc = dmg_call_msg(sock, CLI_TIMEOUT_MS, dmg_now_ms() + CLI_TIMEOUT_MS, &req, &rep, &stage,
+	rc = dmg_call_msg(sock, DMG_SOCKET_CONNECT_MS, dmg_now_ms() + DMG_CLI_CALL_MS, &req, &rep, &stage,
 			  &err);
 	if (rc < 0) {
 		if (stage == DMG_CALL_CONNECT)
@@ -73,7 +72,7 @@ call(const char *sock, const char *verb, const char *target, int timeout_ms,
 	struct dmg_error err = { 0 };
 	enum dmg_call_stage stage;
 
-	if (dmg_call(sock, verb, target, CLI_TIMEOUT_MS, dmg_now_ms() + timeout_ms, rep, &stage,
+	if (dmg_call(sock, verb, target, DMG_SOCKET_CONNECT_MS, dmg_now_ms() + timeout_ms, rep, &stage,
 		     &err) < 0) {
 		if (stage == DMG_CALL_REQUEST)
 			fprintf(stderr, "drbdmig: %s\n", err.msg);
@@ -181,7 +180,7 @@ cmd_status(const char *sock, int machine, int watch)
 		struct dmg_msg rep = { 0 };
 		int n;
 
-		if (call(sock, "status", NULL, CLI_TIMEOUT_MS, &rep) < 0)
+		if (call(sock, "status", NULL, DMG_CLI_CALL_MS, &rep) < 0)
 			return 1;
 		if (watch)
 			printf("\033[H\033[J");
@@ -207,7 +206,7 @@ cmd_verb(const char *sock, const char *verb, const char *target, int machine)
 	struct dmg_msg rep = { 0 };
 	int n, rc;
 
-	if (call(sock, verb, target, strcmp(verb, "verify") == 0 ? CLI_TIMEOUT_MS * 6 : CLI_LONG_MS,
+	if (call(sock, verb, target, strcmp(verb, "verify") == 0 ? DMG_CLI_VERIFY_MS : DMG_CLI_LONG_MS,
 		 &rep) < 0)
 		return 1;
 	n = print_body(&rep, machine);

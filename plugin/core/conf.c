@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/conf.h"
+#include "core/defaults.h"
 #include "core/endpoint.h"
 
 enum opt_kind { OPT_UINT, OPT_ENUM, OPT_STR };
@@ -68,11 +69,11 @@ static int check_uri(const struct opt *o, const char *v, const char *where, stru
 
 /* Every option, in the order dmg_conf_format() prints them. */
 static const struct opt opts[] = {
-	UINT_OPT("hook_migrate_timeout", hook_migrate_timeout, 1, 86400, 900),
-	UINT_OPT("hook_event_timeout", hook_event_timeout, 1, 300, 10),
+	UINT_OPT("hook_migrate_timeout", hook_migrate_timeout, 1, 86400, DMG_DEFAULT_HOOK_MIGRATE_TIMEOUT_S),
+	UINT_OPT("hook_event_timeout", hook_event_timeout, 1, 300, DMG_DEFAULT_HOOK_EVENT_TIMEOUT_S),
 	ENUM_OPT("log_level", log_level, levels, DMG_LOG_INFO),
 	STR_OPT("peer_listen", peer_listen, check_ip, "0.0.0.0"),
-	UINT_OPT("peer_port", peer_port, 1, 65535, 7780),
+	UINT_OPT("peer_port", peer_port, 1, 65535, DMG_DEFAULT_PEER_PORT),
 	STR_OPT("peers", peers, check_peers, ""),
 	ENUM_OPT("peer_auth", peer_auth, auths, DMG_PEER_AUTH_AUTO),
 	STR_OPT("peer_psk_file", peer_psk_file, check_path, "/etc/drbdmig/peer.psk"),
@@ -82,18 +83,19 @@ static const struct opt opts[] = {
 	STR_OPT("tls_server_key", tls_server_key, check_path, "/etc/pki/libvirt/private/serverkey.pem"),
 	STR_OPT("tls_client_cert", tls_client_cert, check_path, "/etc/pki/libvirt/clientcert.pem"),
 	STR_OPT("tls_client_key", tls_client_key, check_path, "/etc/pki/libvirt/private/clientkey.pem"),
-	UINT_OPT("peer_timeout", peer_timeout, 1, 3600, 30),
+	UINT_OPT("peer_timeout", peer_timeout, 1, 3600, DMG_DEFAULT_PEER_TIMEOUT_S),
 	STR_OPT("peer_name", peer_name, check_host_opt, ""),
-	UINT_OPT("peer_handshake_timeout", peer_handshake_timeout, 1, 120, 5),
+	UINT_OPT("peer_handshake_timeout", peer_handshake_timeout, 1, 120,
+		 DMG_DEFAULT_PEER_HANDSHAKE_TIMEOUT_S),
 	UINT_OPT("peer_handshake_max", peer_handshake_max, 1, 1024, 64),
 	UINT_OPT("peer_handshake_per_address", peer_handshake_per_address, 1, 1024, 4),
 	UINT_OPT("peer_connections_max", peer_connections_max, 1, 1024, 32),
 	STR_OPT("replication_address", replication_address, check_ip_opt, ""),
-	UINT_OPT("drbd_port_min", drbd_port_min, 1, 65535, 7800),
-	UINT_OPT("drbd_port_max", drbd_port_max, 1, 65535, 7899),
-	UINT_OPT("drbd_minor_min", drbd_minor_min, 0, 1048575, 100),
-	UINT_OPT("drbd_minor_max", drbd_minor_max, 0, 1048575, 199),
-	UINT_OPT("sync_timeout", sync_timeout, 1, 604800, 3600),
+	UINT_OPT("drbd_port_min", drbd_port_min, 1, 65535, DMG_DEFAULT_DRBD_PORT_MIN),
+	UINT_OPT("drbd_port_max", drbd_port_max, 1, 65535, DMG_DEFAULT_DRBD_PORT_MAX),
+	UINT_OPT("drbd_minor_min", drbd_minor_min, 0, 1048575, DMG_DEFAULT_DRBD_MINOR_MIN),
+	UINT_OPT("drbd_minor_max", drbd_minor_max, 0, 1048575, DMG_DEFAULT_DRBD_MINOR_MAX),
+	UINT_OPT("sync_timeout", sync_timeout, 1, 604800, DMG_DEFAULT_SYNC_TIMEOUT_S),
 	STR_OPT("state_dir", state_dir, check_dir, "/var/lib/drbdmig"),
 	STR_OPT("cram_hmac_alg", cram_hmac_alg, check_alg, "sha256"),
 	STR_OPT("libvirt_uri", libvirt_uri, check_uri, "qemu:///system"),

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/defaults.h"
 #include "core/wire.h"
 
 int64_t
@@ -98,7 +99,7 @@ wait_fd(int fd, short events, int64_t deadline, struct dmg_error *err)
 
 		if (left <= 0)
 			return dmg_error_set(err, -ETIMEDOUT, "timed out");
-		n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+		n = poll(&p, 1, left > DMG_POLL_SLICE_MS ? DMG_POLL_SLICE_MS : (int)left);
 		if (n < 0 && errno != EINTR)
 			return dmg_error_sys(err, -errno, "poll");
 		if (n > 0)

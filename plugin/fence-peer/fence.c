@@ -12,9 +12,8 @@
 #include <string.h>
 
 #include "core/call.h"
+#include "core/defaults.h"
 #include "core/wire.h"
-
-#define FENCE_TIMEOUT_MS ((int64_t)11 * 60 * 1000)   /* the daemon gives up after 10 min */
 
 int
 main(int argc, char **argv)
@@ -22,7 +21,7 @@ main(int argc, char **argv)
 	const char *res = getenv("DRBD_RESOURCE");
 	struct dmg_msg rep;
 	struct dmg_error err = { 0 };
-	int64_t deadline = dmg_now_ms() + FENCE_TIMEOUT_MS;
+	int64_t deadline = dmg_now_ms() + DMG_FENCE_CALL_MS;
 	enum dmg_call_stage stage;
 	const char *code;
 	int rc;
@@ -32,7 +31,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "drbdmig-fence-peer: run by DRBD with DRBD_RESOURCE set\n");
 		return 1;
 	}
-	rc = dmg_call(DMG_SOCKET_PATH, "fence", res, 10000, deadline, &rep, &stage, &err);
+	rc = dmg_call(DMG_SOCKET_PATH, "fence", res, DMG_SOCKET_CONNECT_MS, deadline, &rep, &stage,
+		      &err);
 	if (rc < 0 && stage == DMG_CALL_REQUEST) {
 		fprintf(stderr, "drbdmig-fence-peer: %s\n", err.msg);
 		return 1;

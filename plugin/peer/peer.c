@@ -23,6 +23,7 @@
 
 #include "peer/peer.h"
 #include "core/hex.h"
+#include "core/defaults.h"
 #include "core/wire.h"
 
 #define PSK_KEY_MIN      32
@@ -647,7 +648,7 @@ wait_io(int fd, short events, int64_t deadline, const char *who, const char *wha
 
 		if (left <= 0)
 			return dmg_error_set(err, -ETIMEDOUT, "peer %s: timed out %s", who, what);
-		n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		n = poll(&pfd, 1, left > DMG_POLL_SLICE_MS ? DMG_POLL_SLICE_MS : (int)left);
 		if (n < 0 && errno != EINTR)
 			return dmg_error_sys(err, -errno, "peer %s: poll", who);
 		if (n > 0)
