@@ -25,8 +25,8 @@
  * builds and syncs the overlay meanwhile): 15 min covers a first sync of
  * tens of GiB on a 1 Gbit/s link. */
 #define DMG_DEFAULT_HOOK_MIGRATE_TIMEOUT_S 900
-/* On every other event: the daemon answers from memory, so 10 s only
- * bounds a hung daemon without stalling libvirt. */
+/* On every other event the daemon answers at once: 10 s only bounds a
+ * hung daemon without stalling libvirt. */
 #define DMG_DEFAULT_HOOK_EVENT_TIMEOUT_S 10
 
 /* One peer CALL/RESULT exchange: the slowest peer verb runs a few storage
@@ -90,10 +90,11 @@
 /* Asking libvirt whether a domain has a job: bounded, it must not block
  * the settle loop. */
 #define DMG_VIRT_JOB_PROBE_MS 3000
-/* One DRBD netlink request (drbdsetup's own default timeout order). */
+/* One DRBD netlink request: a state change may wait for the peer's
+ * answer over the replication link, 30 s then it failed. */
 #define DMG_DRBD_CALL_MS 30000
-/* drbdadm adjust and similar: a minute. */
-#define DMG_DRBDADM_MS 60000
+/* drbdmeta create-md on a fresh metadata LV: a minute. */
+#define DMG_DRBDMETA_MS 60000
 /* A DRBD link that does not come up within a minute during sync fails it. */
 #define DMG_SYNC_LINK_WAIT_MS 60000
 /* LVM commands may wait for locks and udev: two minutes. */
