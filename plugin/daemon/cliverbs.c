@@ -177,18 +177,27 @@ v_lv(const struct dmg_lv *lv, void *arg)
 	return 0;
 }
 
-static void
-v_resfiles(struct verify *v)
+/* The resource files in DRBD's directory; no directory, no files. */
+static int
+look_resfiles(struct verify *v, struct dmg_error *err)
 {
 	DIR *d = opendir(v->r->b->resdir);
 	struct dirent *de;
+	int rc = 0;
 
 	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
+		return errno == ENOENT ? 0 : dmg_error_sys(err, -errno, "cannot read %s", v->r->b->resdir);
+	for (;;) {
+		size_t n;
 		char res[256];
 
+		errno = 0;
+		if (!(de = readdir(d))) {
+			if (errno)
+				rc = dmg_error_sys(err, -errno, "cannot read %s", v->r->b->resdir);
+			break;
+		}
+		n = strlen(de->d_name);
 		if (strncmp(de->d_name, DMG_DRBD_RES_PREFIX, 8) != 0 || n < 5 ||
 		    strcmp(de->d_name + n - 4, ".res") != 0 || n - 4 >= sizeof(res))
 			continue;
@@ -203,15 +212,55 @@ v_resfiles(struct verify *v)
 		}
 	}
 	closedir(d);
+	return rc;
 }
 
+static int
+look_drbd(struct verify *v, struct dmg_error *err)
+{
+	struct dmg_drbd *d;
+	int rc = dmg_drbd_open(&d, err);
+
+	if (rc < 0)
+		return rc;
+	rc = dmg_drbd_status_all(d, NULL, v_minor, v, err);
+	dmg_drbd_close(d);
+	return rc;
+}
+
+static int
+look_dm(struct verify *v, struct dmg_error *err)
+{
+	return dmg_dm_list_ours(v_dm, v, err);
+}
+
+static int
+look_lvm(struct verify *v, struct dmg_error *err)
+{
+	return dmg_lvm_each_tagged(v_lv, v, err);
+}
+
+const struct reg_look reg_looks[] = {
+	{ "the DRBD status", look_drbd },
+	{ "the device-mapper devices", look_dm },
+	{ "the LVM volumes", look_lvm },
+	{ "the DRBD resource files", look_resfiles },
+	{ NULL, NULL },
+};
+
+/* The number of leftovers found; or, when any listing could not be read, a
+ * negative errno and one line naming each that failed: "clean" is said
+ * only of a host that was looked at whole. */
 static int
 cli_verify(struct dmg_registry *r, int remove, struct dmg_buf *body, struct dmg_error *err)
 {
 	struct verify v = { .r = r, .body = body, .remove = remove, .err = err };
 	struct dmg_error e2 = { 0 };
-	struct dmg_drbd *d;
+	const struct reg_look *l;
 	struct entry *e;
+	char failed[DMG_ERROR_MAX] = "";
+	size_t len = 0;
+	int code = 0;
 
 	pthread_mutex_lock(&r->mu);
 	for (e = r->head; e; e = e->next)
@@ -228,13 +277,22 @@ cli_verify(struct dmg_registry *r, int remove, struct dmg_buf *body, struct dmg_
 	pthread_mutex_unlock(&r->mu);
 	if (r->b->dry_run)
 		return v.bad;
-	if (dmg_drbd_open(&d, &e2) == 0) {
-		dmg_drbd_status_all(d, NULL, v_minor, &v, &e2);
-		dmg_drbd_close(d);
+	for (l = r->looks; l->what; l++) {
+		struct dmg_error lerr = { 0 };
+		int rc = l->fn(&v, &lerr);
+
+		if (rc >= 0)
+			continue;
+		dmg_warn(r->log, "verify: cannot read %s: %s", l->what, lerr.msg);
+		if (!code)
+			code = rc;
+		if (len < sizeof(failed))
+			len += (size_t)snprintf(failed + len, sizeof(failed) - len, "%s%s (%s)",
+						len ? "; " : "", l->what, lerr.msg);
 	}
-	dmg_dm_list_ours(v_dm, &v, &e2);
-	dmg_lvm_each_tagged(v_lv, &v, &e2);
-	v_resfiles(&v);
+	if (code)
+		return dmg_error_set(err, code, "could not look, so this host is not known to be clean: cannot read %s",
+				     failed);
 	return v.bad;
 }
 

@@ -142,6 +142,7 @@ dmg_registry_new(const struct dmg_reg_conf *conf, struct dmg_backend *b,
 	r->b = b;
 	r->log = log;
 	reg_env_init(r);
+	r->looks = reg_looks;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	pthread_cond_init(&r->wcv, NULL);

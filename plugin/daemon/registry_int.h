@@ -92,6 +92,15 @@ struct entry {
 	struct entry *next;
 };
 
+/* One listing `verify` looks at (cliverbs.c): fn reports what it finds,
+ * and returns a negative errno (err set) when it could not look. */
+struct verify;
+struct reg_look {
+	const char *what;
+	int (*fn)(struct verify *v, struct dmg_error *err);
+};
+extern const struct reg_look reg_looks[];   /* ends with what == NULL */
+
 struct dmg_registry {
 	struct dmg_reg_conf conf;
 	struct dmg_conf peers;       /* the `peers` list and default port only */
@@ -109,6 +118,7 @@ struct dmg_registry {
 	int nstamp, stamp_all;
 	int stop, started;
 	pthread_t thread, wthread;
+	const struct reg_look *looks;   /* reg_looks; tests stand in for the listings */
 };
 
 /* env.c: the world as the engine sees it, and calls to the other daemon */

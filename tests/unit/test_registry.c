@@ -1,7 +1,9 @@
-/* The daemon's session table: who may call, and entry lifetimes under
- * concurrent peer, CLI and settle-thread use.  No libvirt, no peer channel,
- * storage in dry-run: sessions come from journals written here, as a
- * restarted daemon finds them.  Run under ASan (`make check` with
+/* The daemon's session table: who may call, entry lifetimes under
+ * concurrent peer, CLI and settle-thread use, and `verify`'s answer when a
+ * listing cannot be read.  No
+ * libvirt, no peer channel, storage in dry-run (verify's listings stood in
+ * for): sessions come from journals written here, as a restarted daemon
+ * finds them.  Run under ASan (`make check` with
  * --enable-sanitizers) and helgrind (tests/run-tests.sh's valgrind stage),
  * the reference counting is what keeps a closed entry from being freed
  * under a caller. */
@@ -17,7 +19,9 @@
 
 #include "storage/backend.h"
 #include "core/journal.h"
+#include "daemon/handler.h"
 #include "daemon/registry.h"
+#include "daemon/registry_int.h"   /* the table's insides, to look at them */
 #include "unit.h"
 
 #define NSESS   6
@@ -218,6 +222,128 @@ test_reap_under_callers(void)
 	world_down(&w);
 }
 
+static int
+look_ok(struct verify *v, struct dmg_error *err)
+{
+	(void)v;
+	(void)err;
+	return 0;
+}
+
+static int
+look_fail(struct verify *v, struct dmg_error *err)
+{
+	(void)v;
+	return dmg_error_set(err, -EIO, "lvs failed (exit 5)");
+}
+
+/* One `drbdmig verify` through the handler, as the CLI sends it.  The CLI
+ * exits 0 on status 0, 1 on a status without message (leftovers), 2 on one
+ * with a message (could not look). */
+static void
+verify_call(struct world *w, struct dmg_msg *reply)
+{
+	struct dmg_handler h = { .log = &w->log, .reg = w->r };
+	struct dmg_msg req = { .type = DMG_MSG_CALL, .seq = 1 };
+	struct dmg_error err = { 0 };
+	char line[] = "verify\n";
+
+	req.body = line;
+	req.body_len = strlen(line);
+	CU_ASSERT_EQUAL_FATAL(dmg_handle(&h, &req, reply, &err), 0);
+}
+
+static void
+touch(const char *dir, const char *name)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fclose(f);
+}
+
+/* verify says "clean" only of a host it looked at whole: a listing that
+ * fails makes it "could not look" (naming what), never clean, and what
+ * the other listings found is still reported. */
+static void
+test_verify_looks(void)
+{
+	struct reg_look looks[5];
+	struct dmg_msg reply = { 0 };
+	char resdir[300];
+	struct world w;
+	size_t i;
+
+	world_up(&w, "syncing");
+	w.b.dry_run = 0;   /* verify looks at storage only for real */
+	snprintf(resdir, sizeof(resdir), "%s/drbd.d", w.dir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(resdir, 0700), 0);
+	w.b.resdir = resdir;
+	/* DRBD, dm and LVM stand-ins; the resource files are read for real */
+	looks[0] = (struct reg_look){ "the DRBD status", look_ok };
+	looks[1] = (struct reg_look){ "the device-mapper devices", look_ok };
+	looks[2] = (struct reg_look){ "the LVM volumes", look_ok };
+	looks[3] = (struct reg_look){ NULL, NULL };
+	looks[4] = (struct reg_look){ NULL, NULL };
+	for (i = 0; reg_looks[i].what; i++)
+		if (strcmp(reg_looks[i].what, "the DRBD resource files") == 0)
+			looks[3] = reg_looks[i];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(looks[3].fn);
+	w.r->looks = looks;
+
+	/* clean: a live session's file is no leftover */
+	touch(resdir, "drbdmig-0000aa00-vda.res");
+	verify_call(&w, &reply);
+	CU_ASSERT_EQUAL(reply.status, 0);
+	CU_ASSERT_PTR_NULL(reply.message);
+	CU_ASSERT_EQUAL(reply.body_len, 0);
+	dmg_msg_clear(&reply);
+
+	/* a leftover: found, no error */
+	touch(resdir, "drbdmig-deadbeef-vda.res");
+	verify_call(&w, &reply);
+	CU_ASSERT_EQUAL(reply.status, 1);
+	CU_ASSERT_PTR_NULL(reply.message);
+	CU_ASSERT_PTR_NOT_NULL(reply.body && strstr(reply.body, "kind=resource-file"));
+	CU_ASSERT_PTR_NOT_NULL(reply.body && strstr(reply.body, "drbdmig-deadbeef-vda.res"));
+	CU_ASSERT_PTR_NULL(reply.body && strstr(reply.body, "0000aa00"));
+	dmg_msg_clear(&reply);
+
+	/* the LVM listing fails: could not look, whatever else was found */
+	looks[2].fn = look_fail;
+	verify_call(&w, &reply);
+	CU_ASSERT_NOT_EQUAL(reply.status, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(reply.message);
+	CU_ASSERT_PTR_NOT_NULL(strstr(reply.message, "not known to be clean"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(reply.message, "the LVM volumes (lvs failed (exit 5))"));
+	CU_ASSERT_PTR_NULL(strstr(reply.message, "the DRBD status"));
+	CU_ASSERT_PTR_NULL(strchr(reply.message, '\n'));
+	CU_ASSERT_PTR_NOT_NULL(reply.body && strstr(reply.body, "drbdmig-deadbeef-vda.res"));
+	dmg_msg_clear(&reply);
+
+	/* the resource directory cannot be read (a file, not a directory):
+	 * both failures named, in one line */
+	snprintf(resdir, sizeof(resdir), "%s/0000aa00.journal", w.dir);
+	verify_call(&w, &reply);
+	CU_ASSERT_NOT_EQUAL(reply.status, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(reply.message);
+	CU_ASSERT_PTR_NOT_NULL(strstr(reply.message, "the LVM volumes"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(reply.message, "the DRBD resource files (cannot read"));
+	CU_ASSERT_PTR_NULL(strchr(reply.message, '\n'));
+	dmg_msg_clear(&reply);
+
+	/* that alone is enough to fail */
+	looks[2].fn = look_ok;
+	verify_call(&w, &reply);
+	CU_ASSERT_NOT_EQUAL(reply.status, 0);
+	CU_ASSERT_PTR_NOT_NULL(reply.message && strstr(reply.message, "the DRBD resource files"));
+	dmg_msg_clear(&reply);
+	world_down(&w);
+}
+
 void
 register_registry_tests(void)
 {
@@ -225,4 +351,5 @@ register_registry_tests(void)
 
 	CU_add_test(s, "only configured peers, only their sessions", test_identity);
 	CU_add_test(s, "closed entries reaped under concurrent callers", test_reap_under_callers);
+	CU_add_test(s, "verify: clean, leftovers, could not look", test_verify_looks);
 }
