@@ -179,7 +179,7 @@ find_source(struct dmg_registry *r, const struct dmg_policy *p, const char *xml,
 		return dmg_error_set(err, -EACCES, "the source host named in '%s''s drbdmig stamp (%s, %s) is not in this host's peers list; add it to `peers` in drbdmig.conf",
 				     p->domain, host, addr);
 	}
-	for (i = 0; dmg_conf_peer(&r->peers, i, phost, sizeof(phost), &port); i++) {
+	for (i = 0; reg_peer(r, i, phost, sizeof(phost), &port); i++) {
 		struct dmg_jrec req, reply;
 		struct dmg_error perr = { 0 };
 		char cand[300];

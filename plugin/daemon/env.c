@@ -93,6 +93,17 @@ reg_split_endpoint(const char *ep, char *host, size_t hl, unsigned *port)
 	return *host ? 0 : -EINVAL;
 }
 
+/* The i-th entry of `peers` (0 past the last), as dmg_conf_peer() reads it. */
+int
+reg_peer(const struct dmg_registry *r, size_t i, char *host, size_t hl, unsigned *port)
+{
+	if (!dmg_conf_peer_list(r->peers, i, host, hl, port))
+		return 0;
+	if (*port == 0)
+		*port = r->peer_port;
+	return 1;
+}
+
 /* The endpoint "host:port" of the `peers` entry whose host is name (or, if
  * addr is given, whose host is addr); -ENOENT when there is none. */
 int
@@ -103,7 +114,7 @@ reg_peer_endpoint(const struct dmg_registry *r, const char *name, const char *ad
 	unsigned port;
 	size_t i;
 
-	for (i = 0; dmg_conf_peer(&r->peers, i, host, sizeof(host), &port); i++)
+	for (i = 0; reg_peer(r, i, host, sizeof(host), &port); i++)
 		if ((name && strcmp(host, name) == 0) || (addr && strcmp(host, addr) == 0)) {
 			snprintf(ep, len, "%s:%u", host, port);
 			return 0;

@@ -132,9 +132,9 @@ dmg_registry_new(const struct dmg_reg_conf *conf, struct dmg_backend *b,
 	if (!r)
 		return dmg_error_set(err, -ENOMEM, "out of memory");
 	r->conf = *conf;
-	snprintf(r->peers.peers, sizeof(r->peers.peers), "%s", conf->peers ? conf->peers : "");
-	r->peers.peer_port = conf->self_port ? conf->self_port : DEFAULT_PEER_PORT;
-	r->conf.peers = r->peers.peers;
+	snprintf(r->peers, sizeof(r->peers), "%s", conf->peers ? conf->peers : "");
+	r->peer_port = conf->self_port ? conf->self_port : DEFAULT_PEER_PORT;
+	r->conf.peers = r->peers;
 	snprintf(r->state_dir, sizeof(r->state_dir), "%s", conf->state_dir);
 	r->conf.state_dir = r->state_dir;
 	snprintf(r->self, sizeof(r->self), "%s:%u", conf->self_host ? conf->self_host : "",

@@ -103,7 +103,8 @@ extern const struct reg_look reg_looks[];   /* ends with what == NULL */
 
 struct dmg_registry {
 	struct dmg_reg_conf conf;
-	struct dmg_conf peers;       /* the `peers` list and default port only */
+	char peers[DMG_CONF_LIST_MAX];   /* `peers`, copied at creation */
+	unsigned peer_port;          /* for its entries without a port */
 	char state_dir[256], self[300];
 	struct dmg_backend *b;
 	struct dmg_virt *virt;
@@ -126,6 +127,7 @@ void reg_env_init(struct dmg_registry *r);
 int reg_env_dom(void *arg, const char *uuid, enum dmg_dom *st, struct dmg_error *err);
 int reg_env_policy(void *arg, const char *uuid, struct dmg_policy **out, struct dmg_error *err);
 int reg_split_endpoint(const char *ep, char *host, size_t hl, unsigned *port);
+int reg_peer(const struct dmg_registry *r, size_t i, char *host, size_t hl, unsigned *port);
 int reg_peer_endpoint(const struct dmg_registry *r, const char *name, const char *addr, char *ep,
 		      size_t len);
 int reg_peer_call(struct dmg_registry *r, const char *ep, const struct dmg_jrec *req,
