@@ -24,7 +24,7 @@
  *                  whohas, fence).
  *   libvirt event  libvirt/virt.c: runs libvirt's event loop, reconnects;
  *                  its callback is dmg_registry_virt_event (short: table
- *                  lock only).  v->lock guards the connection pointer.
+ *                  and session locks).  v->lock guards the connection.
  *   libvirt job    virt.c, one detached thread per bounded job query
  *                  (dmg_virt_job_bounded), so a QEMU stuck on frozen I/O
  *                  cannot block the caller; its job_call mu is a leaf.
