@@ -24,7 +24,7 @@ usage(FILE *f)
 		"                     (-w/--watch: refresh every second on a terminal)\n"
 		"  verify             look for leftovers: orphan DRBD minors, overlay dm devices,\n"
 		"                     metadata LVs, resource files, sessions needing attention;\n"
-		"                     exit status 1 if anything is found\n"
+		"                     exit status 1 if anything is found, 2 if it cannot look\n"
 		"  cleanup DOMAIN     go on with a session that stopped for attention (finish or\n"
 		"                     roll back, as its journal says); DOMAIN, its UUID or a sid\n"
 		"  cleanup --orphans  remove leftovers no journal owns (never a data LV)\n"
@@ -204,17 +204,17 @@ static int
 cmd_verb(const char *sock, const char *verb, const char *target, int machine)
 {
 	struct dmg_msg rep = { 0 };
-	int n, rc;
+	int verify = strcmp(verb, "verify") == 0, n, rc;
 
-	if (call(sock, verb, target, strcmp(verb, "verify") == 0 ? DMG_CLI_VERIFY_MS : DMG_CLI_LONG_MS,
-		 &rep) < 0)
-		return 1;
+	if (call(sock, verb, target, verify ? DMG_CLI_VERIFY_MS : DMG_CLI_LONG_MS, &rep) < 0)
+		return verify ? 2 : 1;
 	n = print_body(&rep, machine);
 	if (rep.status && rep.message)
 		fprintf(stderr, "drbdmig: %s: %s\n", verb, rep.message);
-	else if (!n && !machine && strcmp(verb, "verify") == 0)
+	else if (!n && !machine && verify)
 		printf("nothing left over: no orphan DRBD minor, dm device, metadata LV or resource file; no session needs attention\n");
-	rc = rep.status ? 1 : 0;
+	/* verify: 1 = leftovers found; an error means it could not look */
+	rc = rep.status ? (verify && rep.message ? 2 : 1) : 0;
 	dmg_msg_clear(&rep);
 	return rc;
 }

@@ -3,9 +3,8 @@
  * settle thread that moves sessions on after libvirt events and timeouts,
  * recovery of journals at start, and the verbs of the CLI and of peers.
  *
- * Locking: the table has one mutex; each entry has an op mutex that
- * serialises engine calls on its session (a build holds it for the whole
- * sync, so readers such as `status` use the session's own mu instead). */
+ * The daemon's threads and locks (the locking model): registry_int.h,
+ * which also holds the registry's private parts. */
 #ifndef DMG_REGISTRY_H
 #define DMG_REGISTRY_H
 

@@ -1,7 +1,9 @@
-/* The daemon's session table: who may call, and entry lifetimes under
- * concurrent peer, CLI and settle-thread use.  No libvirt, no peer channel,
- * storage in dry-run: sessions come from journals written here, as a
- * restarted daemon finds them.  Run under ASan (`make check` with
+/* The daemon's session table: who may call, entry lifetimes (references,
+ * reaping) alone and under concurrent peer, CLI, settle-thread and other
+ * threads' use, and `verify`'s answer when a listing cannot be read.  No
+ * libvirt, no peer channel, storage in dry-run (verify's listings stood in
+ * for): sessions come from journals written here, as a restarted daemon
+ * finds them.  Run under ASan (`make check` with
  * --enable-sanitizers) and helgrind (tests/run-tests.sh's valgrind stage),
  * the reference counting is what keeps a closed entry from being freed
  * under a caller. */
@@ -17,7 +19,9 @@
 
 #include "storage/backend.h"
 #include "core/journal.h"
+#include "daemon/handler.h"
 #include "daemon/registry.h"
+#include "daemon/registry_int.h"   /* the table's insides, to look at them */
 #include "unit.h"
 
 #define NSESS   6
@@ -218,6 +222,271 @@ test_reap_under_callers(void)
 	world_down(&w);
 }
 
+/* Entries in the table (under its lock, as everyone else reads it). */
+static int
+table_count(struct dmg_registry *r)
+{
+	struct entry *e;
+	int n = 0;
+
+	pthread_mutex_lock(&r->mu);
+	for (e = r->head; e; e = e->next)
+		n++;
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
+/* A reference keeps a closed entry in the table through reaping; once the
+ * last one is put, the next reap frees it.  (ASan and valgrind see any use
+ * of a freed entry.) */
+static void
+test_entry_refs(void)
+{
+	struct entry *e, *e2;
+	struct world w;
+
+	world_up(&w, "rolled-back");
+	CU_ASSERT_EQUAL(table_count(w.r), NSESS);
+	e = reg_entry_get(w.r, "0000aa00");
+	e2 = reg_entry_get(w.r, "0000aa00");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_PTR_EQUAL(e, e2);
+	CU_ASSERT_PTR_NULL(reg_entry_get(w.r, "0000ffff"));
+	reg_reap(w.r);
+	/* the others are gone; the referenced one stays, whole */
+	CU_ASSERT_EQUAL(table_count(w.r), 1);
+	CU_ASSERT_PTR_NULL(reg_entry_get(w.r, "0000aa01"));
+	CU_ASSERT_STRING_EQUAL(e->s->sid, "0000aa00");
+	reg_entry_put(w.r, e2);
+	reg_reap(w.r);
+	CU_ASSERT_EQUAL(table_count(w.r), 1);   /* one reference left */
+	CU_ASSERT_STRING_EQUAL(e->s->domain, "g");
+	reg_entry_put(w.r, e);
+	reg_reap(w.r);
+	CU_ASSERT_EQUAL(table_count(w.r), 0);
+	CU_ASSERT_PTR_NULL(reg_entry_get(w.r, "0000aa00"));
+	reg_entry_put(w.r, NULL);   /* a failed lookup's put is harmless */
+	world_down(&w);
+}
+
+struct looker {
+	struct dmg_registry *r;
+	int found, wrong, misses;
+};
+
+/* Looks every session up until all are gone, checking the entry it holds. */
+static void *
+looker_run(void *arg)
+{
+	struct looker *l = arg;
+	int iter, gone = 0;
+
+	for (iter = 0; gone < NSESS && iter < 200000; iter++) {
+		char sid[16];
+		struct entry *e;
+
+		snprintf(sid, sizeof(sid), "0000aa%02x", iter % NSESS);
+		e = reg_entry_get(l->r, sid);
+		if (!e) {
+			gone++;
+			l->misses++;
+			continue;
+		}
+		gone = 0;
+		l->found++;
+		l->wrong += strcmp(e->s->sid, sid) != 0 || strcmp(e->s->domain, "g") != 0;
+		reg_entry_put(l->r, e);
+	}
+	return NULL;
+}
+
+/* Several threads look entries up and put them while another reaps: every
+ * entry found is the one asked for and whole, and all end up freed. */
+static void
+test_lookups_vs_reap(void)
+{
+	struct looker l[NCALLER];
+	pthread_t t[NCALLER];
+	struct world w;
+	int i, rounds;
+
+	world_up(&w, "rolled-back");
+	for (i = 0; i < NCALLER; i++) {
+		l[i] = (struct looker){ .r = w.r };
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, looker_run, &l[i]), 0);
+	}
+	/* this thread is the only one that unlinks, as the settle thread is */
+	for (rounds = 0; table_count(w.r) > 0 && rounds < 100000; rounds++) {
+		reg_reap(w.r);
+		usleep(100);
+	}
+	for (i = 0; i < NCALLER; i++) {
+		pthread_join(t[i], NULL);
+		CU_ASSERT_EQUAL(l[i].wrong, 0);
+		CU_ASSERT(l[i].misses >= NSESS);
+	}
+	CU_ASSERT_EQUAL(table_count(w.r), 0);
+	world_down(&w);
+}
+
+/* Waits up to about 10 s (the settle thread ticks every second). */
+static int
+wait_count(struct dmg_registry *r, int want)
+{
+	int i;
+
+	for (i = 0; i < 100 && table_count(r) != want; i++)
+		usleep(100000);
+	return table_count(r);
+}
+
+/* The settle thread frees finished sessions (done, rolled back) and keeps
+ * those that stopped for attention: they wait for the operator. */
+static void
+test_settle_reaps(void)
+{
+	static const char *const phases[] = { "rolled-back", "done", "attention" };
+	struct dmg_error err = { 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
+		int keep = strcmp(phases[i], "attention") == 0;
+		struct world w;
+
+		world_up(&w, phases[i]);
+		CU_ASSERT_EQUAL_FATAL(dmg_registry_start(w.r, &err), 0);
+		if (keep) {
+			usleep(2500000);   /* two ticks or more */
+			CU_ASSERT_EQUAL(table_count(w.r), NSESS);
+		} else {
+			CU_ASSERT_EQUAL(wait_count(w.r, 0), 0);
+		}
+		world_down(&w);
+	}
+}
+
+static int
+look_ok(struct verify *v, struct dmg_error *err)
+{
+	(void)v;
+	(void)err;
+	return 0;
+}
+
+static int
+look_fail(struct verify *v, struct dmg_error *err)
+{
+	(void)v;
+	return dmg_error_set(err, -EIO, "lvs failed (exit 5)");
+}
+
+/* One `drbdmig verify` through the handler, as the CLI sends it.  The CLI
+ * exits 0 on status 0, 1 on a status without message (leftovers), 2 on one
+ * with a message (could not look). */
+static void
+verify_call(struct world *w, struct dmg_msg *reply)
+{
+	struct dmg_handler h = { .log = &w->log, .reg = w->r };
+	struct dmg_msg req = { .type = DMG_MSG_CALL, .seq = 1 };
+	struct dmg_error err = { 0 };
+	char line[] = "verify\n";
+
+	req.body = line;
+	req.body_len = strlen(line);
+	CU_ASSERT_EQUAL_FATAL(dmg_handle(&h, &req, reply, &err), 0);
+}
+
+static void
+touch(const char *dir, const char *name)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fclose(f);
+}
+
+/* verify says "clean" only of a host it looked at whole: a listing that
+ * fails makes it "could not look" (naming what), never clean, and what
+ * the other listings found is still reported. */
+static void
+test_verify_looks(void)
+{
+	struct reg_look looks[5];
+	struct dmg_msg reply = { 0 };
+	char resdir[300];
+	struct world w;
+	size_t i;
+
+	world_up(&w, "syncing");
+	w.b.dry_run = 0;   /* verify looks at storage only for real */
+	snprintf(resdir, sizeof(resdir), "%s/drbd.d", w.dir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(resdir, 0700), 0);
+	w.b.resdir = resdir;
+	/* DRBD, dm and LVM stand-ins; the resource files are read for real */
+	looks[0] = (struct reg_look){ "the DRBD status", look_ok };
+	looks[1] = (struct reg_look){ "the device-mapper devices", look_ok };
+	looks[2] = (struct reg_look){ "the LVM volumes", look_ok };
+	looks[3] = (struct reg_look){ NULL, NULL };
+	looks[4] = (struct reg_look){ NULL, NULL };
+	for (i = 0; reg_looks[i].what; i++)
+		if (strcmp(reg_looks[i].what, "the DRBD resource files") == 0)
+			looks[3] = reg_looks[i];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(looks[3].fn);
+	w.r->looks = looks;
+
+	/* clean: a live session's file is no leftover */
+	touch(resdir, "drbdmig-0000aa00-vda.res");
+	verify_call(&w, &reply);
+	CU_ASSERT_EQUAL(reply.status, 0);
+	CU_ASSERT_PTR_NULL(reply.message);
+	CU_ASSERT_EQUAL(reply.body_len, 0);
+	dmg_msg_clear(&reply);
+
+	/* a leftover: found, no error */
+	touch(resdir, "drbdmig-deadbeef-vda.res");
+	verify_call(&w, &reply);
+	CU_ASSERT_EQUAL(reply.status, 1);
+	CU_ASSERT_PTR_NULL(reply.message);
+	CU_ASSERT_PTR_NOT_NULL(reply.body && strstr(reply.body, "kind=resource-file"));
+	CU_ASSERT_PTR_NOT_NULL(reply.body && strstr(reply.body, "drbdmig-deadbeef-vda.res"));
+	CU_ASSERT_PTR_NULL(reply.body && strstr(reply.body, "0000aa00"));
+	dmg_msg_clear(&reply);
+
+	/* the LVM listing fails: could not look, whatever else was found */
+	looks[2].fn = look_fail;
+	verify_call(&w, &reply);
+	CU_ASSERT_NOT_EQUAL(reply.status, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(reply.message);
+	CU_ASSERT_PTR_NOT_NULL(strstr(reply.message, "not known to be clean"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(reply.message, "the LVM volumes (lvs failed (exit 5))"));
+	CU_ASSERT_PTR_NULL(strstr(reply.message, "the DRBD status"));
+	CU_ASSERT_PTR_NULL(strchr(reply.message, '\n'));
+	CU_ASSERT_PTR_NOT_NULL(reply.body && strstr(reply.body, "drbdmig-deadbeef-vda.res"));
+	dmg_msg_clear(&reply);
+
+	/* the resource directory cannot be read (a file, not a directory):
+	 * both failures named, in one line */
+	snprintf(resdir, sizeof(resdir), "%s/0000aa00.journal", w.dir);
+	verify_call(&w, &reply);
+	CU_ASSERT_NOT_EQUAL(reply.status, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(reply.message);
+	CU_ASSERT_PTR_NOT_NULL(strstr(reply.message, "the LVM volumes"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(reply.message, "the DRBD resource files (cannot read"));
+	CU_ASSERT_PTR_NULL(strchr(reply.message, '\n'));
+	dmg_msg_clear(&reply);
+
+	/* that alone is enough to fail */
+	looks[2].fn = look_ok;
+	verify_call(&w, &reply);
+	CU_ASSERT_NOT_EQUAL(reply.status, 0);
+	CU_ASSERT_PTR_NOT_NULL(reply.message && strstr(reply.message, "the DRBD resource files"));
+	dmg_msg_clear(&reply);
+	world_down(&w);
+}
+
 void
 register_registry_tests(void)
 {
@@ -225,4 +494,8 @@ register_registry_tests(void)
 
 	CU_add_test(s, "only configured peers, only their sessions", test_identity);
 	CU_add_test(s, "closed entries reaped under concurrent callers", test_reap_under_callers);
+	CU_add_test(s, "a referenced entry outlives reaping until its last put", test_entry_refs);
+	CU_add_test(s, "lookups and reaping from several threads", test_lookups_vs_reap);
+	CU_add_test(s, "settle removes closed sessions, keeps attention", test_settle_reaps);
+	CU_add_test(s, "verify: clean, leftovers, could not look", test_verify_looks);
 }

@@ -1,0 +1,352 @@
+/* What comes in from libvirt and the hook: lifecycle events, stamping
+ * this host's endpoint into guests, and the destination's `migrate begin`
+ * (finding the source, probing it, building the session).  Private parts
+ * and the locking model: registry_int.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "libvirt/virt.h"
+#include "daemon/registry_int.h"
+
+/* ---- events ------------------------------------------------------------------- */
+
+static void
+mark(struct dmg_registry *r, const char *uuid, const char *name, int gone, int switched)
+{
+	struct entry *e;
+
+	pthread_mutex_lock(&r->mu);
+	for (e = r->head; e; e = e->next) {
+		if (!((uuid && *uuid && strcmp(e->s->uuid, uuid) == 0) ||
+		      (name && strcmp(e->s->domain, name) == 0)))
+			continue;
+		e->kick = 1;
+		if (switched)
+			e->resumed = 1;
+		dmg_debug(r->log, "session=%s domain=%s: %s%s", e->s->sid, e->s->domain,
+			  gone ? "guest stopped here" : "event",
+			  switched ? " (resumed after migration)" : "");
+		if (gone && e->s->role == DMG_ROLE_DST)
+			dmg_sess_note_gone(e->s);
+	}
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+void
+dmg_registry_virt_event(const struct dmg_virt_event *ev, void *arg)
+{
+	struct dmg_registry *r = arg;
+
+	if (ev->event == DMG_VIRT_EV_RECONNECTED) {
+		struct entry *e;
+
+		dmg_info(r->log, "libvirt connection (re)established; re-checking sessions");
+		pthread_mutex_lock(&r->mu);
+		r->stamp_all = 1;
+		/* Events may have been lost while disconnected. */
+		for (e = r->head; e; e = e->next) {
+			pthread_mutex_lock(&e->s->mu);
+			e->s->blind = 1;
+			pthread_mutex_unlock(&e->s->mu);
+		}
+		pthread_mutex_unlock(&r->mu);
+		mark(r, NULL, NULL, 0, 0);
+		return;
+	}
+	/* Resumed because the migration finished here: the switchover, even if
+	 * the guest is stopped again before the settle thread looks. */
+	mark(r, ev->uuid, NULL, ev->event == VIR_DOMAIN_EVENT_STOPPED,
+	     ev->event == VIR_DOMAIN_EVENT_RESUMED && ev->detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED);
+	if (ev->event == VIR_DOMAIN_EVENT_STARTED || ev->event == VIR_DOMAIN_EVENT_RESUMED)
+		dmg_registry_stamp(r, ev->uuid);
+}
+
+static int
+stamp_one(const char *uuid, const char *name, void *arg)
+{
+	struct dmg_registry *r = arg;
+	struct dmg_error err = { 0 };
+	char host[256];
+	unsigned port;
+
+	(void)name;
+	if (reg_split_endpoint(r->self, host, sizeof(host), &port) < 0 || !*host)
+		return 0;
+	if (dmg_virt_stamp(r->virt, uuid, host, host, port, &err) < 0)
+		dmg_debug(r->log, "stamp %s: %s", uuid, err.msg);
+	return 0;
+}
+
+/* Stamping modifies the domain (a libvirt job): never from a hook's
+ * request or libvirt's event thread, only here on the settle thread. */
+void
+reg_run_stamps(struct dmg_registry *r)
+{
+	char q[16][VIR_UUID_STRING_BUFLEN];
+	struct dmg_error err = { 0 };
+	int n, all, i;
+
+	pthread_mutex_lock(&r->mu);
+	n = r->nstamp;
+	all = r->stamp_all;
+	memcpy(q, r->stampq, sizeof(q));
+	r->nstamp = 0;
+	r->stamp_all = 0;
+	pthread_mutex_unlock(&r->mu);
+	if (!r->virt)
+		return;
+	if (all && dmg_virt_each_annotated(r->virt, stamp_one, r, &err) < 0)
+		dmg_debug(r->log, "stamping annotated domains: %s", err.msg);
+	for (i = 0; i < n; i++)
+		stamp_one(q[i], NULL, r);
+}
+
+int
+dmg_registry_hook_event(struct dmg_registry *r, const char *domain, const char *op,
+			const char *subop)
+{
+	int gone = strcmp(op, "stopped") == 0 || strcmp(op, "release") == 0;
+	int starting = strcmp(op, "prepare") == 0 || strcmp(op, "start") == 0 ||
+		       strcmp(op, "started") == 0;
+	int refuse = 0;
+	struct entry *e;
+
+	(void)subop;
+	/* A fenced destination must never run the guest: refusing these hooks
+	 * makes libvirt abort the incoming migration. */
+	pthread_mutex_lock(&r->mu);
+	for (e = r->head; starting && e; e = e->next) {
+		if (e->s->role != DMG_ROLE_DST || strcmp(e->s->domain, domain) != 0)
+			continue;
+		pthread_mutex_lock(&e->s->mu);
+		refuse |= e->s->fenced && !e->s->switchover && !dmg_phase_closed(e->s->phase);
+		pthread_mutex_unlock(&e->s->mu);
+	}
+	pthread_mutex_unlock(&r->mu);
+	mark(r, NULL, domain, gone, 0);
+	return refuse;
+}
+
+void
+dmg_registry_stamp(struct dmg_registry *r, const char *domain)
+{
+	pthread_mutex_lock(&r->mu);
+	if (!domain)
+		r->stamp_all = 1;
+	else if (r->nstamp < 16)
+		snprintf(r->stampq[r->nstamp++], sizeof(r->stampq[0]), "%s", domain);
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* ---- migrate begin (destination) ----------------------------------------------- */
+
+static int
+hexrand(char *out, size_t nbytes, struct dmg_error *err)
+{
+	unsigned char raw[32];
+	size_t i;
+
+	if (nbytes > sizeof(raw) || getrandom(raw, nbytes, 0) != (ssize_t)nbytes)
+		return dmg_error_sys(err, -errno, "getrandom");
+	for (i = 0; i < nbytes; i++)
+		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	return 0;
+}
+
+
+/* The source is always one of `peers`: the stamp in the guest's metadata
+ * (anyone who can edit the domain can write it) only chooses among them.
+ * Without a stamp, the configured peers are asked who runs the domain. */
+static int
+find_source(struct dmg_registry *r, const struct dmg_policy *p, const char *xml, size_t len,
+	    char *ep, size_t eplen, struct dmg_error *err)
+{
+	char host[DMG_VIRT_HOST_MAX], addr[DMG_VIRT_ADDR_MAX], phost[256];
+	struct dmg_error serr = { 0 };
+	unsigned port;
+	size_t i;
+
+	if (dmg_virt_parse_stamp(xml, len, host, sizeof(host), addr, sizeof(addr), &port, &serr) == 0) {
+		if (reg_peer_endpoint(r, host, addr, ep, eplen) == 0)
+			return 0;
+		return dmg_error_set(err, -EACCES, "the source host named in '%s''s drbdmig stamp (%s, %s) is not in this host's peers list; add it to `peers` in drbdmig.conf",
+				     p->domain, host, addr);
+	}
+	for (i = 0; reg_peer(r, i, phost, sizeof(phost), &port); i++) {
+		struct dmg_jrec req, reply;
+		struct dmg_error perr = { 0 };
+		char cand[300];
+		const char *st;
+
+		snprintf(cand, sizeof(cand), "%s:%u", phost, port);
+		dmg_jrec_init(&req, "whohas");
+		if (dmg_jrec_set(&req, "uuid", p->uuid, &perr) < 0 ||
+		    reg_peer_call(r, cand, &req, r->conf.peer_timeout, &reply, &perr) < 0) {
+			dmg_warn(r->log, "asking %s who runs %s: %s", cand, p->domain, perr.msg);
+			continue;
+		}
+		st = dmg_jrec_get(&reply, "state");
+		if (st && (strcmp(st, "running") == 0 || strcmp(st, "paused") == 0)) {
+			snprintf(ep, eplen, "%s", cand);
+			return 0;
+		}
+	}
+	return dmg_error_set(err, -ENOENT, "cannot find the source host of '%s': the domain XML has no drbdmig host stamp (%s) and no configured peer runs it",
+			     p->domain, serr.msg);
+}
+
+static int
+disk_names(const char *path, char *vg, size_t vl, char *lv, size_t ll, int dry_run)
+{
+	const char *a, *b;
+
+	if (dry_run) {
+		b = strrchr(path, '/');
+		snprintf(vg, vl, "dry-run");
+		snprintf(lv, ll, "%s", b ? b + 1 : path);
+		return 0;
+	}
+	/* /dev/VG/LV: the form libvirt XML uses for LVM volumes. */
+	if (strncmp(path, "/dev/", 5) != 0)
+		return -EINVAL;
+	a = path + 5;
+	b = strchr(a, '/');
+	if (!b || b == a || strchr(b + 1, '/') || !b[1] || (size_t)(b - a) >= vl ||
+	    strlen(b + 1) >= ll || strcmp(a, "mapper/") == 0 || strncmp(a, "mapper/", 7) == 0)
+		return -EINVAL;
+	memcpy(vg, a, (size_t)(b - a));
+	vg[b - a] = '\0';
+	snprintf(lv, ll, "%s", b + 1);
+	return 0;
+}
+
+/* Asks the source for each disk's size (peer verb "probe"): the guest must
+ * run there and each disk must be an LVM LV no session holds. */
+static int
+probe_source(struct dmg_registry *r, const char *ep, const struct dmg_policy *p,
+	     struct dmg_sess_disk *disks, size_t n, struct dmg_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct dmg_jrec req, reply;
+		const char *v;
+		char *end;
+		int rc;
+
+		dmg_jrec_init(&req, "probe");
+		if ((rc = dmg_jrec_set(&req, "uuid", p->uuid, err)) < 0 ||
+		    (rc = dmg_jrec_set(&req, "target", disks[i].target, err)) < 0)
+			return rc;
+		rc = reg_peer_call(r, ep, &req, r->conf.peer_timeout, &reply, err);
+		if (rc < 0) {
+			dmg_error_prefix(err, "disk %s on the source", disks[i].target);
+			return rc;
+		}
+		v = dmg_jrec_get(&reply, "size");
+		errno = 0;
+		disks[i].size = v ? strtoull(v, &end, 10) : 0;
+		if (!v || !*v || *end || errno || disks[i].size == 0)
+			return dmg_error_set(err, -EPROTO, "disk %s: the source's answer has no size",
+					     disks[i].target);
+	}
+	return 0;
+}
+
+int
+dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
+			   const char *xml, size_t len, struct dmg_error *err)
+{
+	struct dmg_sess_disk disks[DMG_SESS_DISKS_MAX];
+	char sid[DMG_SID_LEN + 1], secret[65], tok[DMG_TOK_LEN + 1], ep[300], srchost[256];
+	struct dmg_session *s = NULL;
+	struct entry *e;
+	unsigned srcport, tmo;
+	size_t i;
+	int rc;
+
+	if (!p->uuid[0])
+		return dmg_error_set(err, -EINVAL, "domain '%s' has no <uuid> in its XML", p->domain);
+	if (p->ndisks > DMG_SESS_DISKS_MAX)
+		return dmg_error_set(err, -E2BIG, "domain '%s' annotates %zu disks; drbdmig migrates at most %d",
+				     p->domain, p->ndisks, DMG_SESS_DISKS_MAX);
+	pthread_mutex_lock(&r->mu);
+	for (e = r->head; e; e = e->next)
+		if (strcmp(e->s->uuid, p->uuid) == 0 && !dmg_phase_closed(e->s->phase))
+			break;
+	pthread_mutex_unlock(&r->mu);
+	if (e)
+		return dmg_error_set(err, -EBUSY, "domain '%s' has an unfinished session %s (%s); see `drbdmig status`",
+				     p->domain, e->s->sid, dmg_phase_name(e->s->phase));
+	rc = find_source(r, p, xml, len, ep, sizeof(ep), err);
+	if (rc < 0)
+		return rc;
+	if (reg_split_endpoint(ep, srchost, sizeof(srchost), &srcport) < 0)
+		return dmg_error_set(err, -EINVAL, "bad source endpoint '%s'", ep);
+	memset(disks, 0, sizeof(disks));
+	for (i = 0; i < p->ndisks; i++) {
+		const struct dmg_policy_disk *pd = &p->disks[i];
+		struct dmg_sess_disk *d = &disks[i];
+		struct dmg_sess_side *me = &d->side[DMG_ROLE_DST];
+
+		snprintf(d->target, sizeof(d->target), "%s", pd->target);
+		if (snprintf(d->path, sizeof(d->path), "%s", pd->source) >= (int)sizeof(d->path) ||
+		    disk_names(pd->source, d->vg, sizeof(d->vg), d->lv, sizeof(d->lv), r->b->dry_run) < 0) {
+			rc = dmg_error_set(err, -EINVAL, "disk %s: '%s' is not an LVM volume path (/dev/VG/LV)",
+					   pd->target, pd->source);
+			goto fail;
+		}
+		d->keep_source = pd->source_after == DMG_SOURCE_KEEP;
+		d->rate_kib = pd->resync_rate_kib;
+		d->dynamic = pd->sync_mode == DMG_SYNC_DYNAMIC;
+		snprintf(me->host, sizeof(me->host), "%s", r->b->host);
+		if ((rc = dmg_backend_local_addr(r->b, srchost, me->addr, sizeof(me->addr), err)) < 0 ||
+		    (rc = dmg_backend_reserve(r->b, &me->minor, &me->port, err)) < 0)
+			goto fail;
+	}
+	/* Everything is checked before anything changes on either host. */
+	if ((rc = probe_source(r, ep, p, disks, p->ndisks, err)) < 0 ||
+	    (rc = dmg_backend_dst_check(r->b, disks, p->ndisks, err)) < 0)
+		goto fail;
+	if ((rc = hexrand(sid, DMG_SID_LEN / 2, err)) < 0 || (rc = hexrand(secret, 16, err)) < 0 ||
+	    (rc = hexrand(tok, DMG_TOK_LEN / 2, err)) < 0)
+		goto fail;
+	rc = dmg_sess_new_dst(r->state_dir, sid, p->domain, p->uuid, ep, disks, p->ndisks, secret,
+			      tok, &r->env, r->log, &s, err);
+	if (rc < 0)
+		goto fail;
+	e = reg_add_entry(r, s, 0, 1);
+	if (!e) {
+		s->phase = DMG_PH_ROLLED_BACK;
+		dmg_sess_free(s);
+		rc = dmg_error_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	dmg_info(r->log, "session=%s domain=%s role=dst source=%s disks=%zu: building the overlay",
+		 sid, p->domain, ep, p->ndisks);
+	/* Finish (or give up) before the hook does, so that a build never
+	 * completes after libvirt stopped waiting for it. */
+	tmo = r->conf.sync_timeout;
+	if (r->conf.hook_timeout > 20 && tmo > r->conf.hook_timeout - 15)
+		tmo = r->conf.hook_timeout - 15;
+	rc = dmg_sess_build(s, (int)tmo, err);
+	pthread_mutex_lock(&r->mu);
+	e->building = 0;
+	pthread_mutex_unlock(&r->mu);
+	pthread_mutex_unlock(&e->op);
+	reg_kick(r);
+	return rc;
+fail:
+	for (; i-- > 0;)
+		if (disks[i].side[DMG_ROLE_DST].port)
+			dmg_backend_release(r->b, disks[i].side[DMG_ROLE_DST].minor,
+					    disks[i].side[DMG_ROLE_DST].port);
+	return rc;
+}

@@ -1,0 +1,182 @@
+/* The peer verbs: what another drbdmigd (one of `peers`, authenticated
+ * by the peer channel) may ask of this one.  Private parts and the locking
+ * model: registry_int.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/wire.h"
+#include "daemon/registry_int.h"
+
+/* ---- peer verbs --------------------------------------------------------------------- */
+
+/* The peer verb "probe", on the source: validation only, nothing changes.
+ * The request names a target; which LV that is, and whether the domain is
+ * drbdmig's to touch at all, comes from this host's own libvirt. */
+static int
+probe(struct dmg_registry *r, const struct dmg_jrec *req, struct dmg_jrec *reply,
+      struct dmg_error *err)
+{
+	const char *uuid = dmg_jrec_get(req, "uuid"), *target = dmg_jrec_get(req, "target");
+	char vg[DMG_SESS_NAME_MAX], lv[DMG_SESS_NAME_MAX], size[24];
+	const struct dmg_policy_disk *pd = NULL;
+	struct dmg_policy *p = NULL;
+	enum dmg_dom st = DMG_DOM_UNKNOWN;
+	uint64_t bytes = 0;
+	size_t i;
+	int rc;
+
+	if (!uuid || !target || !*target)
+		return dmg_error_set(err, -EPROTO, "probe: uuid and target are required");
+	if ((rc = reg_env_dom(r, uuid, &st, err)) < 0)
+		return rc;
+	if (st != DMG_DOM_RUNNING && st != DMG_DOM_PAUSED)
+		return dmg_error_set(err, -ESRCH, "domain %s is not running on %s (%s)", uuid,
+				     r->b->host, dmg_dom_name(st));
+	if ((rc = reg_env_policy(r, uuid, &p, err)) < 0)
+		return rc;
+	if (!p)
+		return dmg_error_set(err, -EPERM, "domain %s carries no drbdmig policy on %s", uuid,
+				     r->b->host);
+	for (i = 0; i < p->ndisks && !pd; i++)
+		if (strcmp(p->disks[i].target, target) == 0)
+			pd = &p->disks[i];
+	if (!pd)
+		rc = dmg_error_set(err, -EPERM, "'%s' is not an annotated disk of domain '%s' on %s",
+				   target, p->domain, r->b->host);
+	else
+		rc = dmg_backend_probe(r->b, pd->source, vg, sizeof(vg), lv, sizeof(lv), &bytes, err);
+	dmg_policy_free(p);
+	if (rc < 0)
+		return rc;
+	snprintf(size, sizeof(size), "%" PRIu64, bytes);
+	dmg_jrec_init(reply, "probe");
+	if ((rc = dmg_jrec_set(reply, "size", size, err)) < 0 ||
+	    (rc = dmg_jrec_set(reply, "vg", vg, err)) < 0)
+		return rc;
+	return dmg_jrec_set(reply, "lv", lv, err);
+}
+
+/* A closed session's final phase, read from its .closed journal, for the
+ * session's own peer only. */
+static int
+closed_phase(struct dmg_registry *r, const char *caller, const struct dmg_jrec *req,
+	     struct dmg_jrec *reply, struct dmg_error *err)
+{
+	const char *sid = dmg_jrec_get(req, "sid");
+	char path[512];
+	struct dmg_session *s = NULL;
+	int rc;
+
+	if (!sid || strlen(sid) != DMG_SID_LEN || strspn(sid, "0123456789abcdef") != DMG_SID_LEN)
+		return dmg_error_set(err, -EINVAL, "bad session id");
+	snprintf(path, sizeof(path), "%s/%s.closed", r->state_dir, sid);
+	if (access(path, F_OK) < 0)
+		return dmg_error_set(err, -ENOENT, "no such session %s", sid);
+	rc = dmg_sess_load(path, &r->env, r->log, &s, err);
+	if (rc < 0)
+		return rc;
+	rc = dmg_sess_check_caller(s, caller, req, err);
+	if (rc == 0) {
+		dmg_jrec_init(reply, "state");
+		rc = dmg_jrec_set(reply, "phase", dmg_phase_name(s->phase), err);
+	}
+	if (rc == 0)
+		rc = dmg_jrec_set(reply, "dom", "unknown", err);
+	dmg_journal_close(s->j);
+	s->j = NULL;
+	dmg_sess_free(s);
+	return rc;
+}
+
+/* "fence" for a session closed here: done means the guest ran here. */
+static int
+fence_closed(struct dmg_registry *r, const char *caller, const struct dmg_jrec *req,
+	     struct dmg_jrec *reply, struct dmg_error *err)
+{
+	const char *sid = dmg_jrec_get(req, "sid");
+	struct dmg_jrec st;
+	const char *ph;
+	int rc = closed_phase(r, caller, req, &st, err);
+
+	if (rc < 0)
+		return rc;
+	ph = dmg_jrec_get(&st, "phase");
+	if (!ph || (strcmp(ph, "done") != 0 && strcmp(ph, "rolled-back") != 0))
+		return dmg_error_set(err, -EBUSY, "fence: session %s is %s here", sid, ph ? ph : "?");
+	dmg_jrec_init(reply, "fence");
+	return dmg_jrec_set(reply, "result", strcmp(ph, "done") == 0 ? "switched" : "stopped", err);
+}
+
+int
+dmg_registry_peer(struct dmg_registry *r, const char *identity, const struct dmg_jrec *req,
+		  struct dmg_jrec *reply, struct dmg_error *err)
+{
+	const char *sid = dmg_jrec_get(req, "sid");
+	struct dmg_session *created = NULL;
+	char caller[300];
+	struct entry *e;
+	int rc;
+
+	/* The channel serves only `peers`; checked again here, since every
+	 * session a caller opens or touches is bound to its entry. */
+	if (!identity || reg_peer_endpoint(r, identity, NULL, caller, sizeof(caller)) < 0)
+		return dmg_error_set(err, -EACCES, "not a configured peer");
+	if (strcmp(req->step, "probe") == 0)
+		return probe(r, req, reply, err);
+	if (strcmp(req->step, "whohas") == 0) {
+		const char *uuid = dmg_jrec_get(req, "uuid");
+		enum dmg_dom st = DMG_DOM_UNKNOWN;
+
+		if (!uuid || (rc = reg_env_dom(r, uuid, &st, err)) < 0)
+			return uuid ? rc : dmg_error_set(err, -EPROTO, "whohas: uuid missing");
+		dmg_jrec_init(reply, "whohas");
+		return dmg_jrec_set(reply, "state", dmg_dom_name(st), err);
+	}
+	e = reg_entry_get(r, sid);
+	if (!e) {
+		if (strcmp(req->step, "state") == 0)
+			return closed_phase(r, caller, req, reply, err);
+		if (strcmp(req->step, "fence") == 0)
+			return fence_closed(r, caller, req, reply, err);
+		if (strcmp(req->step, "open") != 0)
+			return dmg_error_set(err, -ENOENT, "no such session %s", sid ? sid : "");
+		rc = dmg_sess_peer_call(NULL, caller, req, r->state_dir, &r->env, r->log, &created,
+					reply, err);
+		if (rc == 0 && created && !reg_add_entry(r, created, 0, 0)) {
+			dmg_sess_free(created);
+			return dmg_error_set(err, -ENOMEM, "out of memory");
+		}
+		if (rc == 0)
+			dmg_info(r->log, "session=%s domain=%s role=src peer=%s: opened", created->sid,
+				 created->domain, created->peer);
+		return rc;
+	}
+	rc = dmg_sess_check_caller(e->s, caller, req, err);
+	if (rc == 0) {
+		pthread_mutex_lock(&r->mu);
+		e->last_peer_ms = dmg_now_ms();
+		pthread_mutex_unlock(&r->mu);
+	}
+	if (rc < 0) {
+		dmg_warn(r->log, "session=%s: call '%s' from peer %s refused: not its session",
+			 e->s->sid, req->step, caller);
+	} else if (strcmp(req->step, "fence") == 0) {
+		rc = reg_fence_dst(r, e, reply, err);
+	} else if (strcmp(req->step, "state") == 0) {   /* never waits for a running step */
+		rc = dmg_sess_peer_call(e->s, caller, req, r->state_dir, &r->env, r->log, &created,
+					reply, err);
+	} else {
+		pthread_mutex_lock(&e->op);
+		rc = dmg_sess_peer_call(e->s, caller, req, r->state_dir, &r->env, r->log, &created,
+					reply, err);
+		pthread_mutex_unlock(&e->op);
+		reg_kick(r);
+	}
+	reg_entry_put(r, e);
+	return rc;
+}
