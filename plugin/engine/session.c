@@ -1,18 +1,10 @@
 /* Migration sessions: plan, journal, build, settle, finish, roll back,
  * recover.  See session.h for the model.
  *
- * Storage verbs (env->act), each idempotent, run on the calling host:
- *   lv-create lv-remove lv-untag lv-remove-guest   the guest's LV (destination)
- *   md-create md-remove                            the DRBD metadata LV
- *   copy-create copy-remove                        the LV's extents as a dm device
- *   drbd-up drbd-down                              resource file + DRBD minor
- *                                                  (source: Primary, holds the data)
- *   swap-to-drbd swap-back                         the LV's live table
- *   connect disconnect wait-synced                 replication
- *   two-primaries one-primary promote demote       the migration window
- *   source-size                                    source: the LV's size (validation)
+ * The storage steps (env->act), their undos and the sequences they run in
+ * are one table: engine/steps.c.
  *
- * Peer verbs (destination -> source): open disk connect dual state finish
+ * Peer calls (destination -> source): open disk connect dual state finish
  * close rollback; and source -> destination: state. */
 #include "config.h"
 
@@ -25,6 +17,7 @@
 #include <unistd.h>
 
 #include "engine/session.h"
+#include "engine/steps.h"
 
 static const char *const phase_names[DMG_PH_MAX] = {
 	[DMG_PH_BUILDING] = "building", [DMG_PH_SYNCING] = "syncing",
@@ -203,39 +196,19 @@ set_phase(struct dmg_session *s, enum dmg_phase p, const char *reason, struct dm
 
 /* ---- actions ------------------------------------------------------------- */
 
-static const struct {
-	const char *verb, *undo;
-} undos[] = {
-	{ "lv-create", "lv-remove" }, { "md-create", "md-remove" },
-	{ "copy-create", "copy-remove" }, { "drbd-up", "drbd-down" },
-	{ "swap-to-drbd", "swap-back" }, { "connect", "disconnect" },
-	{ "two-primaries", "one-primary" }, { "promote", "demote" },
-};
-
-static const char *
-undo_of(const char *verb)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(undos) / sizeof(undos[0]); i++)
-		if (strcmp(undos[i].verb, verb) == 0)
-			return undos[i].undo;
-	return NULL;
-}
-
 static struct dmg_sess_act *
-act_find(struct dmg_session *s, const char *verb, int disk)
+act_find(struct dmg_session *s, enum dmg_step step, int disk)
 {
 	size_t i;
 
 	for (i = s->nacts; i-- > 0;)
-		if (s->acts[i].disk == disk && strcmp(s->acts[i].verb, verb) == 0)
+		if (s->acts[i].disk == disk && s->acts[i].step == step)
 			return &s->acts[i];
 	return NULL;
 }
 
 static struct dmg_sess_act *
-act_add(struct dmg_session *s, const char *verb, int disk, const char *arg,
+act_add(struct dmg_session *s, enum dmg_step step, int disk, const char *arg,
 	struct dmg_error *err)
 {
 	struct dmg_sess_act *a;
@@ -246,20 +219,21 @@ act_add(struct dmg_session *s, const char *verb, int disk, const char *arg,
 	}
 	a = &s->acts[s->nacts++];
 	memset(a, 0, sizeof(*a));
-	snprintf(a->verb, sizeof(a->verb), "%s", verb);
+	snprintf(a->verb, sizeof(a->verb), "%s", dmg_step_name(step));
+	a->step = step;
 	a->disk = disk;
 	snprintf(a->arg, sizeof(a->arg), "%s", arg ? arg : "");
 	return a;
 }
 
 static int
-j_act(struct dmg_session *s, const char *step, const char *verb, int disk,
+j_act(struct dmg_session *s, const char *rec, enum dmg_step step, int disk,
       const char *arg, const char *msg, struct dmg_error *err)
 {
 	struct dmg_jrec r;
 
-	dmg_jrec_init(&r, step);
-	if (jset(&r, "verb", verb, err) < 0 || jsetu(&r, "disk", (uint64_t)disk + 1, err) < 0 ||
+	dmg_jrec_init(&r, rec);
+	if (jset(&r, "verb", dmg_step_name(step), err) < 0 || jsetu(&r, "disk", (uint64_t)disk + 1, err) < 0 ||
 	    (arg && *arg && jset(&r, "arg", arg, err) < 0) ||
 	    (msg && jset(&r, "msg", msg, err) < 0))
 		return err->code;
@@ -272,10 +246,13 @@ disk_label(const struct dmg_session *s, int disk)
 	return disk >= 0 && (size_t)disk < s->ndisks ? s->disks[disk].target : "-";
 }
 
-/* Journals, runs and records one verb.  Undo verbs mark what they undo. */
+/* Journals, runs and records one step; a step with an undo goes on the
+ * undo ledger. */
 static int
-run(struct dmg_session *s, const char *verb, int disk, const char *in, struct dmg_error *err)
+run(struct dmg_session *s, enum dmg_step step, int disk, const char *in, struct dmg_error *err)
 {
+	const char *verb = dmg_step_name(step);
+	int ledger = dmg_step_undo(step) != DMG_STEP_NONE;
 	char out[DMG_JREC_VAL_MAX] = "";
 	struct dmg_sess_act *a;
 	int rc, cancel;
@@ -286,10 +263,10 @@ run(struct dmg_session *s, const char *verb, int disk, const char *in, struct dm
 	if (cancel)
 		return dmg_error_set(err, -ECANCELED, "cancelled by the admin (drbdmig cancel)");
 
-	if (j_act(s, "begin", verb, disk, in, NULL, err) < 0)
+	if (j_act(s, "begin", step, disk, in, NULL, err) < 0)
 		return err->code;
-	a = undo_of(verb) ? act_add(s, verb, disk, in, err) : NULL;
-	if (undo_of(verb) && !a)
+	a = ledger ? act_add(s, step, disk, in, err) : NULL;
+	if (ledger && !a)
 		return err->code;
 	dmg_info(s->log, "session=%s domain=%s disk=%s step=%s", s->sid, s->domain,
 		 disk_label(s, disk), verb);
@@ -299,10 +276,10 @@ run(struct dmg_session *s, const char *verb, int disk, const char *in, struct dm
 			s->domain, disk_label(s, disk), verb, err->msg);
 		/* The failure is journalled only for the admin's benefit; the
 		 * begun action stays on the undo list either way. */
-		j_act(s, "fail", verb, disk, NULL, err->msg, &(struct dmg_error){ 0 });
+		j_act(s, "fail", step, disk, NULL, err->msg, &(struct dmg_error){ 0 });
 		return rc;
 	}
-	if (j_act(s, "done", verb, disk, out, NULL, err) < 0)
+	if (j_act(s, "done", step, disk, out, NULL, err) < 0)
 		return err->code;
 	if (a) {
 		a->done = 1;
@@ -312,28 +289,25 @@ run(struct dmg_session *s, const char *verb, int disk, const char *in, struct dm
 	return 0;
 }
 
-/* Runs the undo of every begun action (newest first) that is not undone. */
+/* Runs the undo steps (steps.c) of every begun action (newest first) that
+ * is not undone.  Only the undo proper gets the action's argument. */
 static int
 undo_all(struct dmg_session *s, struct dmg_error *err)
 {
-	size_t i;
+	size_t i, k, n;
 
 	for (i = s->nacts; i-- > 0;) {
 		struct dmg_sess_act *a = &s->acts[i];
-		const char *u = undo_of(a->verb);
+		enum dmg_step u[2];
 
-		if (a->undone || !u)
+		n = a->undone ? 0 : dmg_step_undo_steps(a->step, u);
+		if (n == 0)
 			continue;
-		/* Leaving the window while the peer may still be Primary: DRBD
-		 * refuses to drop two-primaries on a live dual-primary link, and
-		 * the peer is rolled back by its own side, so cut the link. */
-		if (strcmp(a->verb, "two-primaries") == 0 &&
-		    run(s, "disconnect", a->disk, NULL, err) < 0)
-			return err->code;
-		if (run(s, u, a->disk, a->arg, err) < 0)
-			return err->code;
+		for (k = 0; k < n; k++)
+			if (run(s, u[k], a->disk, k == n - 1 ? a->arg : NULL, err) < 0)
+				return err->code;
 		a->undone = 1;
-		if (j_act(s, "undone", a->verb, a->disk, NULL, NULL, err) < 0)
+		if (j_act(s, "undone", a->step, a->disk, NULL, NULL, err) < 0)
 			return err->code;
 	}
 	return 0;
@@ -349,25 +323,26 @@ settle_acts(struct dmg_session *s, struct dmg_error *err)
 		if (s->acts[i].undone)
 			continue;
 		s->acts[i].undone = 1;
-		if (j_act(s, "undone", s->acts[i].verb, s->acts[i].disk, NULL, NULL, err) < 0)
+		if (j_act(s, "undone", s->acts[i].step, s->acts[i].disk, NULL, NULL, err) < 0)
 			return err->code;
 	}
 	return 0;
 }
 
+/* Runs sequence q (steps.c) on one disk, or disk after disk when disk < 0. */
 static int
-run_each(struct dmg_session *s, const char *const *verbs, size_t nverbs, struct dmg_error *err)
+run_seq(struct dmg_session *s, enum dmg_seq q, int disk, const char *in, struct dmg_error *err)
 {
-	size_t d, v;
+	size_t lo = disk < 0 ? 0 : (size_t)disk, hi = disk < 0 ? s->ndisks : (size_t)disk + 1;
+	size_t d, v, n;
+	const enum dmg_step *steps = dmg_seq_steps(q, &n);
 
-	for (d = 0; d < s->ndisks; d++)
-		for (v = 0; v < nverbs; v++)
-			if (run(s, verbs[v], (int)d, NULL, err) < 0)
+	for (d = lo; d < hi; d++)
+		for (v = 0; v < n; v++)
+			if (run(s, steps[v], (int)d, in, err) < 0)
 				return err->code;
 	return 0;
 }
-
-#define NV(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A rollback that itself fails leaves the session for an admin: nothing
  * more is deleted automatically. */
@@ -620,16 +595,17 @@ static int
 load_act(struct dmg_session *s, const struct dmg_jrec *r, struct dmg_error *err)
 {
 	const char *verb = dmg_jrec_get(r, "verb"), *arg = dmg_jrec_get(r, "arg");
+	enum dmg_step step = dmg_step_parse(verb);
 	struct dmg_sess_act *a;
 	uint64_t d;
 
 	if (!verb || num(r, "disk", s->ndisks, &d) < 0)
 		return dmg_error_set(err, -EBADMSG, "%s record is incomplete", r->step);
-	if (!undo_of(verb))
+	if (dmg_step_undo(step) == DMG_STEP_NONE)
 		return 0;   /* undo and finish verbs are not undone themselves */
 	if (strcmp(r->step, "begin") == 0)
-		return act_add(s, verb, (int)d - 1, arg, err) ? 0 : err->code;
-	a = act_find(s, verb, (int)d - 1);
+		return act_add(s, step, (int)d - 1, arg, err) ? 0 : err->code;
+	a = act_find(s, step, (int)d - 1);
 	if (!a)
 		return dmg_error_set(err, -EBADMSG, "%s of '%s' that never began", r->step, verb);
 	if (strcmp(r->step, "done") == 0) {
@@ -735,9 +711,10 @@ dmg_sess_load(const char *jpath, const struct dmg_sess_env *env, struct dmg_log 
 /* ---- peer calls from the destination ----------------------------------------- */
 
 static int
-call(struct dmg_session *s, const char *verb, int disk, struct dmg_jrec *reply,
+call(struct dmg_session *s, enum dmg_pcall pc, int disk, struct dmg_jrec *reply,
      struct dmg_error *err)
 {
+	const char *verb = dmg_pcall_name(pc);
 	struct dmg_jrec req;
 
 	dmg_jrec_init(&req, verb);
@@ -745,7 +722,7 @@ call(struct dmg_session *s, const char *verb, int disk, struct dmg_jrec *reply,
 	    (disk >= 0 && jsetu(&req, "i", (uint64_t)disk, err) < 0))
 		return err->code;
 	/* The source takes path and policy of a target from its own libvirt. */
-	if (disk >= 0 && strcmp(verb, "disk") == 0) {
+	if (disk >= 0 && pc == DMG_PC_DISK) {
 		const struct dmg_sess_disk *d = &s->disks[disk];
 
 		if (jset(&req, "target", d->target, err) < 0 ||
@@ -755,11 +732,11 @@ call(struct dmg_session *s, const char *verb, int disk, struct dmg_jrec *reply,
 		    jsetu(&req, "dport", d->side[DMG_ROLE_DST].port, err) < 0)
 			return err->code;
 	}
-	if (strcmp(verb, "open") == 0 &&
+	if (pc == DMG_PC_OPEN &&
 	    (jset(&req, "domain", s->domain, err) < 0 || jset(&req, "uuid", s->uuid, err) < 0 ||
 	     jset(&req, "secret", s->secret, err) < 0 || jsetu(&req, "ndisks", s->ndisks, err) < 0))
 		return err->code;
-	if (strcmp(verb, "rollback") == 0 && jset(&req, "reason", s->reason, err) < 0)
+	if (pc == DMG_PC_ROLLBACK && jset(&req, "reason", s->reason, err) < 0)
 		return err->code;
 	dmg_debug(s->log, "session=%s peer-call %s", s->sid, verb);
 	dmg_jrec_init(reply, "");
@@ -790,33 +767,29 @@ read_src_side(struct dmg_session *s, int i, const struct dmg_jrec *r, struct dmg
 static int
 build_steps(struct dmg_session *s, int sync_timeout_s, struct dmg_error *err)
 {
-	static const char *const dst_up[] = { "lv-create", "md-create", "copy-create", "drbd-up" };
-	static const char *const window[] = { "two-primaries", "promote", "swap-to-drbd" };
 	struct dmg_jrec reply;
 	char tmo[16];
 	size_t i;
 
-	if (call(s, "open", -1, &reply, err) < 0)
+	if (call(s, DMG_PC_OPEN, -1, &reply, err) < 0)
 		return err->code;
 	for (i = 0; i < s->ndisks; i++) {
-		if (call(s, "disk", (int)i, &reply, err) < 0 ||
+		if (call(s, DMG_PC_DISK, (int)i, &reply, err) < 0 ||
 		    read_src_side(s, (int)i, &reply, err) < 0)
 			return err->code;
 	}
-	if (run_each(s, dst_up, NV(dst_up), err) < 0 ||
-	    call(s, "connect", -1, &reply, err) < 0)
+	if (run_seq(s, DMG_SEQ_DST_UP, -1, NULL, err) < 0 ||
+	    call(s, DMG_PC_CONNECT, -1, &reply, err) < 0 ||
+	    run_seq(s, DMG_SEQ_CONNECT, -1, NULL, err) < 0)
 		return err->code;
-	for (i = 0; i < s->ndisks; i++)
-		if (run(s, "connect", (int)i, NULL, err) < 0)
-			return err->code;
 	if (set_phase(s, DMG_PH_SYNCING, NULL, err) < 0)
 		return err->code;
 	snprintf(tmo, sizeof(tmo), "%d", sync_timeout_s);
-	for (i = 0; i < s->ndisks; i++)
-		if (run(s, "wait-synced", (int)i, tmo, err) < 0)
-			return err->code;
+	if (run_seq(s, DMG_SEQ_SYNC, -1, tmo, err) < 0)
+		return err->code;
 	/* The migration window opens only now: both hosts UpToDate. */
-	if (call(s, "dual", -1, &reply, err) < 0 || run_each(s, window, NV(window), err) < 0)
+	if (call(s, DMG_PC_DUAL, -1, &reply, err) < 0 ||
+	    run_seq(s, DMG_SEQ_DST_WINDOW, -1, NULL, err) < 0)
 		return err->code;
 	return set_phase(s, DMG_PH_READY, NULL, err);
 }
@@ -832,7 +805,7 @@ rollback_both(struct dmg_session *s, const char *reason, struct dmg_error *err)
 
 	snprintf(s->reason, sizeof(s->reason), "%s", reason);
 	rc = rollback(s, reason, err);
-	if (call(s, "rollback", -1, &reply, &perr) < 0)
+	if (call(s, DMG_PC_ROLLBACK, -1, &reply, &perr) < 0)
 		dmg_warn(s->log, "session=%s domain=%s: the source could not roll back now (%s); its daemon finishes the rollback from its journal",
 			 s->sid, s->domain, perr.msg);
 	return rc;
@@ -880,11 +853,6 @@ dmg_sess_mark_switchover(struct dmg_session *s, struct dmg_error *err)
 static int
 finish_dst(struct dmg_session *s, struct dmg_error *err)
 {
-	static const char *const leave[] = { "one-primary", "disconnect", "swap-back" };
-	/* Source not confirmed Secondary: cut the link before dropping the
-	 * second primary (the guest runs here; the source no longer writes). */
-	static const char *const leave_alone[] = { "disconnect", "one-primary", "swap-back" };
-	static const char *const clean[] = { "drbd-down", "copy-remove", "md-remove", "lv-untag" };
 	struct dmg_error perr = { 0 };
 	struct dmg_jrec reply;
 	int src_ok;
@@ -894,14 +862,15 @@ finish_dst(struct dmg_session *s, struct dmg_error *err)
 	if (settle_acts(s, err) < 0)
 		return err->code;
 	/* The source leaves first: its LV back to its extents, Secondary. */
-	src_ok = call(s, "finish", -1, &reply, &perr) == 0;
+	src_ok = call(s, DMG_PC_FINISH, -1, &reply, &perr) == 0;
 	if (!src_ok)
 		dmg_warn(s->log, "session=%s domain=%s: source not reachable for teardown (%s); it tears down from its journal",
 			 s->sid, s->domain, perr.msg);
-	if (run_each(s, src_ok ? leave : leave_alone, NV(leave), err) < 0 ||
-	    run_each(s, clean, NV(clean), err) < 0)
+	/* Source not confirmed Secondary: the alone sequence (steps.c). */
+	if (run_seq(s, src_ok ? DMG_SEQ_DST_LEAVE : DMG_SEQ_DST_LEAVE_ALONE, -1, NULL, err) < 0 ||
+	    run_seq(s, DMG_SEQ_DST_CLEAN, -1, NULL, err) < 0)
 		return stuck(s, err);
-	if (src_ok && call(s, "close", -1, &reply, &perr) < 0)
+	if (src_ok && call(s, DMG_PC_CLOSE, -1, &reply, &perr) < 0)
 		dmg_warn(s->log, "session=%s domain=%s: source close failed: %s", s->sid,
 			 s->domain, perr.msg);
 	if (set_phase(s, DMG_PH_DONE, src_ok ? NULL : "source side not confirmed", err) < 0)
@@ -945,7 +914,7 @@ dmg_sess_settle(struct dmg_session *s, struct dmg_error *err)
 		return err->code;
 	if (s->switchover)
 		return finish_dst(s, err);
-	peer_ok = call(s, "state", -1, &reply, &perr) == 0;
+	peer_ok = call(s, DMG_PC_STATE, -1, &reply, &perr) == 0;
 	if (peer_ok)
 		there = dom_parse(dmg_jrec_get(&reply, "dom"));
 	if (here == DMG_DOM_PAUSED || here == DMG_DOM_UNKNOWN)
@@ -1209,12 +1178,10 @@ static int
 src_disk(struct dmg_session *s, const struct dmg_jrec *req, struct dmg_jrec *reply,
 	 struct dmg_error *err)
 {
-	static const char *const up[] = { "md-create", "copy-create", "drbd-up", "swap-to-drbd" };
 	struct dmg_sess_disk *d, mine;
 	struct dmg_sess_side *dd;
 	uint64_t i, minor, port;
 	char out[DMG_JREC_VAL_MAX] = "";
-	size_t k;
 
 	if (num(req, "i", s->ndisks - 1, &i) < 0 || *s->disks[i].target)
 		return dmg_error_set(err, -EPROTO, "disk: bad or repeated disk index");
@@ -1231,16 +1198,16 @@ src_disk(struct dmg_session *s, const struct dmg_jrec *req, struct dmg_jrec *rep
 	d = &s->disks[i];
 	*d = mine;
 	/* Validation fills vg, lv, size and this host's side; nothing changes. */
-	if (s->env->act(s->env->arg, s, "source-size", (int)i, NULL, out, sizeof(out), err) < 0) {
+	if (s->env->act(s->env->arg, s, dmg_step_name(DMG_STEP_SOURCE_SIZE), (int)i, NULL, out,
+			sizeof(out), err) < 0) {
 		memset(d, 0, sizeof(*d));
 		return err->code;
 	}
 	if (j_disk(s, (int)i, err) < 0 || j_side(s, (int)i, DMG_ROLE_DST, err) < 0 ||
 	    j_side(s, (int)i, DMG_ROLE_SRC, err) < 0)
 		return err->code;
-	for (k = 0; k < NV(up); k++)
-		if (run(s, up[k], (int)i, NULL, err) < 0)
-			return err->code;
+	if (run_seq(s, DMG_SEQ_SRC_UP, (int)i, NULL, err) < 0)
+		return err->code;
 	dmg_jrec_init(reply, "disk");
 	if (jsetu(reply, "size", d->size, err) < 0 ||
 	    jsetu(reply, "minor", d->side[DMG_ROLE_SRC].minor, err) < 0 ||
@@ -1251,23 +1218,11 @@ src_disk(struct dmg_session *s, const struct dmg_jrec *req, struct dmg_jrec *rep
 	return 0;
 }
 
-static int
-src_all(struct dmg_session *s, const char *verb, struct dmg_error *err)
-{
-	size_t i;
-
-	for (i = 0; i < s->ndisks; i++)
-		if (run(s, verb, (int)i, NULL, err) < 0)
-			return err->code;
-	return 0;
-}
-
 /* Finish, part one: the guest has left this host; its LV goes back to its
  * own extents and DRBD here becomes Secondary. */
 static int
 src_finish(struct dmg_session *s, struct dmg_error *err)
 {
-	static const char *const leave[] = { "swap-back", "demote", "one-primary" };
 	enum dmg_dom st;
 
 	/* A late or repeated call (the destination timed out and asked again,
@@ -1285,23 +1240,22 @@ src_finish(struct dmg_session *s, struct dmg_error *err)
 		if (set_phase(s, DMG_PH_FINISHING, NULL, err) < 0 || settle_acts(s, err) < 0)
 			return err->code;
 	}
-	return run_each(s, leave, NV(leave), err);
+	return run_seq(s, DMG_SEQ_SRC_LEAVE, -1, NULL, err);
 }
 
 static int
 src_close(struct dmg_session *s, struct dmg_error *err)
 {
-	static const char *const clean[] = { "disconnect", "drbd-down", "copy-remove", "md-remove" };
 	size_t i;
 
 	if (s->phase == DMG_PH_DONE)
 		return 0;
 	if (s->phase != DMG_PH_FINISHING)
 		return dmg_error_set(err, -EPROTO, "close before finish");
-	if (run_each(s, clean, NV(clean), err) < 0)
+	if (run_seq(s, DMG_SEQ_SRC_CLEAN, -1, NULL, err) < 0)
 		return err->code;
 	for (i = 0; i < s->ndisks; i++)
-		if (!s->disks[i].keep_source && run(s, "lv-remove-guest", (int)i, NULL, err) < 0)
+		if (!s->disks[i].keep_source && run_seq(s, DMG_SEQ_SRC_DROP, (int)i, NULL, err) < 0)
 			return err->code;
 	return set_phase(s, DMG_PH_DONE, NULL, err);
 }
@@ -1325,16 +1279,41 @@ src_state(struct dmg_session *s, struct dmg_jrec *reply, struct dmg_error *err)
 	return 0;
 }
 
+/* Source: the calls that build, while the session builds. */
+static int
+src_build_call(struct dmg_session *s, enum dmg_pcall pc, const struct dmg_jrec *req,
+	       struct dmg_jrec *reply, struct dmg_error *err)
+{
+	if (dmg_phase_closed(s->phase) || s->phase == DMG_PH_ROLLING_BACK)
+		return dmg_error_set(err, -ECANCELED, "session is %s: %s", dmg_phase_name(s->phase),
+				     s->reason);
+	switch (pc) {
+	case DMG_PC_DISK:
+		return src_disk(s, req, reply, err);
+	case DMG_PC_CONNECT:
+		if (run_seq(s, DMG_SEQ_CONNECT, -1, NULL, err) < 0)
+			return err->code;
+		return set_phase(s, DMG_PH_SYNCING, NULL, err);
+	case DMG_PC_DUAL:
+		if (run_seq(s, DMG_SEQ_SRC_WINDOW, -1, NULL, err) < 0)
+			return err->code;
+		return set_phase(s, DMG_PH_READY, NULL, err);
+	default:
+		return dmg_error_set(err, -EPROTO, "unknown session call '%s'", req->step);
+	}
+}
+
 int
 dmg_sess_peer_call(struct dmg_session *s, const char *caller, const struct dmg_jrec *req,
 		   const char *state_dir, const struct dmg_sess_env *env,
 		   struct dmg_log *log, struct dmg_session **created,
 		   struct dmg_jrec *reply, struct dmg_error *err)
 {
-	const char *v = req->step;
+	enum dmg_pcall pc = dmg_pcall_parse(req->step);   /* parsed once */
+	const char *why;
 
 	dmg_jrec_init(reply, "ok");
-	if (strcmp(v, "open") == 0) {
+	if (pc == DMG_PC_OPEN) {
 		if (s)
 			return dmg_error_set(err, -EEXIST, "session %s exists already", s->sid);
 		return src_open(caller, req, state_dir, env, log, created, err);
@@ -1343,39 +1322,26 @@ dmg_sess_peer_call(struct dmg_session *s, const char *caller, const struct dmg_j
 		return dmg_error_set(err, -ENOENT, "no such session");
 	if (dmg_sess_check_caller(s, caller, req, err) < 0)
 		return err->code;
-	if (strcmp(v, "state") == 0)
+	if (pc == DMG_PC_STATE)
 		return src_state(s, reply, err);
 	if (s->role != DMG_ROLE_SRC)
-		return dmg_error_set(err, -EPROTO, "'%s' is a call for the source of a session", v);
-	if (strcmp(v, "rollback") == 0) {
-		const char *why = dmg_jrec_get(req, "reason");
-
+		return dmg_error_set(err, -EPROTO, "'%s' is a call for the source of a session",
+				     req->step);
+	switch (pc) {
+	case DMG_PC_ROLLBACK:
+		why = dmg_jrec_get(req, "reason");
 		if (s->phase == DMG_PH_FINISHING || dmg_phase_closed(s->phase))
 			return s->phase == DMG_PH_ROLLED_BACK ? 0 :
 			       dmg_error_set(err, -EBUSY, "session is %s; not rolling back",
 					     dmg_phase_name(s->phase));
 		return rollback(s, why && *why ? why : "destination asked", err);
-	}
-	if (strcmp(v, "finish") == 0)
+	case DMG_PC_FINISH:
 		return src_finish(s, err);
-	if (strcmp(v, "close") == 0)
+	case DMG_PC_CLOSE:
 		return src_close(s, err);
-	if (dmg_phase_closed(s->phase) || s->phase == DMG_PH_ROLLING_BACK)
-		return dmg_error_set(err, -ECANCELED, "session is %s: %s", dmg_phase_name(s->phase),
-				     s->reason);
-	if (strcmp(v, "disk") == 0)
-		return src_disk(s, req, reply, err);
-	if (strcmp(v, "connect") == 0) {
-		if (src_all(s, "connect", err) < 0)
-			return err->code;
-		return set_phase(s, DMG_PH_SYNCING, NULL, err);
+	default:
+		return src_build_call(s, pc, req, reply, err);
 	}
-	if (strcmp(v, "dual") == 0) {
-		if (src_all(s, "two-primaries", err) < 0)
-			return err->code;
-		return set_phase(s, DMG_PH_READY, NULL, err);
-	}
-	return dmg_error_set(err, -EPROTO, "unknown session call '%s'", v);
 }
 
 /* Source: finish and close.  A failure before anything was torn down (e.g.
@@ -1408,7 +1374,7 @@ dmg_sess_src_settle(struct dmg_session *s, int peer_lost, struct dmg_error *err)
 		return rollback(s, NULL, err) < 0 ? err->code : 1;
 	if (s->phase == DMG_PH_FINISHING)
 		return src_teardown(s, err);
-	if (!peer_lost && call(s, "state", -1, &reply, &perr) == 0 &&
+	if (!peer_lost && call(s, DMG_PC_STATE, -1, &reply, &perr) == 0 &&
 	    phase_parse(dmg_jrec_get(&reply, "phase"), &theirs) == 0) {
 		if (theirs == DMG_PH_DONE || theirs == DMG_PH_FINISHING)
 			return src_teardown(s, err);
