@@ -743,6 +743,8 @@ static int
 dispatch(struct ctx *c, const char *in, struct dmg_error *err)
 {
 	const char *verb = c->verb;
+	int (*fn)(struct ctx *c, const char *in, struct dmg_error *err) =
+		c->step > DMG_STEP_NONE && c->step < DMG_STEP_MAX ? step_fn[c->step] : NULL;
 
 	/* Validation runs even in dry-run mode and is never paused. */
 	if (c->step == DMG_STEP_SOURCE_SIZE)
@@ -760,9 +762,9 @@ dispatch(struct ctx *c, const char *in, struct dmg_error *err)
 		}
 		return 0;
 	}
-	if (!c->row || !step_fn[c->step])
+	if (!fn || !c->row)
 		return dmg_error_set(err, -ENOSYS, "unknown storage step '%s'", verb);
-	return step_fn[c->step](c, in, err);
+	return fn(c, in, err);
 }
 
 int
