@@ -25,6 +25,7 @@
 #include "core/journal.h"
 #include "core/log.h"
 #include "libvirt/policy.h"
+#include "engine/steps.h"
 
 #define DMG_SID_LEN        8              /* hex digits */
 #define DMG_TOK_LEN        32             /* hex digits: 128 random bits */
@@ -73,7 +74,8 @@ struct dmg_sess_disk {
 
 /* One journalled action: begun, maybe done, maybe undone. */
 struct dmg_sess_act {
-	char verb[24];
+	char verb[24];                   /* the journal's name of step */
+	enum dmg_step step;
 	int disk;                        /* -1: whole session */
 	int done, undone;
 	char arg[DMG_JREC_VAL_MAX];      /* e.g. the table a swap replaced */

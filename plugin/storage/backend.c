@@ -22,9 +22,16 @@
 #include "storage/exec.h"
 #include "storage/lvm.h"
 #include "core/wire.h"
+#include "engine/steps.h"
 
 #define DRBD_MAJOR   147
 #define DRBD_TMO_MS  30000
+
+/* DRBD 8.4's enum drbd_ret_code for a resource name it does not know
+ * (linux/drbd.h).  Older 8.4 modules answered ERR_INVALID_REQUEST with the
+ * info text "unknown resource" instead. */
+#define DRBD_ERR_RES_NOT_KNOWN   158
+#define DRBD_ERR_INVALID_REQUEST 162
 
 void
 dmg_backend_init(struct dmg_backend *b)
@@ -137,6 +144,9 @@ dmg_backend_local_addr(const struct dmg_backend *b, const char *peer, char *out,
 struct ctx {
 	struct dmg_backend *b;
 	struct dmg_session *s;
+	const char *verb;                /* as the engine named it */
+	enum dmg_step step;              /* parsed once; DMG_STEP_NONE if unknown */
+	const struct dmg_step_row *row;  /* engine/steps.c; NULL if unknown */
 	int disk;
 	struct dmg_sess_disk *d;
 	struct dmg_sess_side *me, *peer;
@@ -181,17 +191,33 @@ sa_of(const struct dmg_sess_side *sd, struct sockaddr_in *sa, struct dmg_error *
 	return 0;
 }
 
+/* One request; st (may be NULL) receives DRBD's answer, also on failure. */
 static int
-drbd_do(struct dmg_drbd_req *r, struct dmg_error *err)
+drbd_do_st(struct dmg_drbd_req *r, struct dmg_drbd_status *st, struct dmg_error *err)
 {
 	struct dmg_drbd *d;
 	int rc = dmg_drbd_open(&d, err);
 
 	if (rc < 0)
 		return rc;
-	rc = dmg_drbd_call(d, r, DRBD_TMO_MS, NULL, err);
+	rc = dmg_drbd_call(d, r, DRBD_TMO_MS, st, err);
 	dmg_drbd_close(d);
 	return rc;
+}
+
+static int
+drbd_do(struct dmg_drbd_req *r, struct dmg_error *err)
+{
+	return drbd_do_st(r, NULL, err);
+}
+
+/* DRBD's answer says the resource does not exist (any more). */
+static int
+res_unknown(const struct dmg_drbd_status *st)
+{
+	return st->ret_code == DRBD_ERR_RES_NOT_KNOWN ||
+	       (st->ret_code == DRBD_ERR_INVALID_REQUEST &&
+		strcmp(st->info, "unknown resource") == 0);
 }
 
 static int
@@ -338,11 +364,12 @@ dmg_backend_dst_check(struct dmg_backend *b, const struct dmg_sess_disk *disks, 
 }
 
 static int
-v_source_size(struct ctx *c, struct dmg_error *err)
+v_source_size(struct ctx *c, const char *in, struct dmg_error *err)
 {
 	int rc = dmg_backend_probe(c->b, c->d->path, c->d->vg, sizeof(c->d->vg), c->d->lv,
 				   sizeof(c->d->lv), &c->d->size, err);
 
+	(void)in;
 	if (rc < 0)
 		return rc;
 	snprintf(c->me->host, sizeof(c->me->host), "%s", c->b->host);
@@ -353,44 +380,64 @@ v_source_size(struct ctx *c, struct dmg_error *err)
 }
 
 static int
-v_lv(struct ctx *c, const char *verb, struct dmg_error *err)
+v_lv_create(struct ctx *c, const char *in, struct dmg_error *err)
 {
 	struct dmg_lv lv;
 	uint64_t vfree, ext, mdb;
 	int rc;
 
-	if (strcmp(verb, "lv-create") == 0) {
-		rc = dmg_lvm_lookup(c->lvpath, &lv, err);
-		if (rc == 0)
-			return lv.tagged && lv.size == c->d->size ? 0 :
-			       dmg_error_set(err, -EEXIST, "%s exists on this host already", c->lvpath);
-		if ((rc = dmg_lvm_vg(c->d->vg, &vfree, &ext, err)) < 0 ||
-		    (rc = md_bytes(c, &mdb, err)) < 0)
-			return rc;
-		if (c->d->size % ext)
-			return dmg_error_set(err, -EINVAL, "%s is %" PRIu64 " bytes, not a multiple of VG %s's extent size %" PRIu64,
-					     c->d->path, c->d->size, c->d->vg, ext);
-		if (vfree < c->d->size + mdb)
-			return dmg_error_set(err, -ENOSPC, "VG %s has %" PRIu64 " MiB free; %s needs %" PRIu64 " MiB (disk and DRBD metadata)",
-					     c->d->vg, vfree >> 20, c->d->target, (c->d->size + mdb) >> 20);
-		return dmg_lvm_create(c->d->vg, c->d->lv, c->d->size, err);
-	}
-	/* lvs failing means gone already; a name lvm2 would refuse is no LV. */
-	if ((rc = dmg_lvm_lookup(c->lvpath, &lv, err)) < 0)
-		return rc == -EINVAL ? rc : 0;
-	if (strcmp(verb, "lv-untag") == 0)
-		return lv.tagged ? dmg_lvm_deltag(c->d->vg, c->d->lv, err) : 0;
-	return dmg_lvm_remove(c->d->vg, c->d->lv, strcmp(verb, "lv-remove-guest") == 0, err);
+	(void)in;
+	rc = dmg_lvm_lookup(c->lvpath, &lv, err);
+	if (rc == 0)
+		return lv.tagged && lv.size == c->d->size ? 0 :
+		       dmg_error_set(err, -EEXIST, "%s exists on this host already", c->lvpath);
+	if ((rc = dmg_lvm_vg(c->d->vg, &vfree, &ext, err)) < 0 ||
+	    (rc = md_bytes(c, &mdb, err)) < 0)
+		return rc;
+	if (c->d->size % ext)
+		return dmg_error_set(err, -EINVAL, "%s is %" PRIu64 " bytes, not a multiple of VG %s's extent size %" PRIu64,
+				     c->d->path, c->d->size, c->d->vg, ext);
+	if (vfree < c->d->size + mdb)
+		return dmg_error_set(err, -ENOSPC, "VG %s has %" PRIu64 " MiB free; %s needs %" PRIu64 " MiB (disk and DRBD metadata)",
+				     c->d->vg, vfree >> 20, c->d->target, (c->d->size + mdb) >> 20);
+	return dmg_lvm_create(c->d->vg, c->d->lv, c->d->size, err);
 }
 
+/* lv-remove, lv-untag, lv-remove-guest: lvs failing means gone already; a
+ * name lvm2 would refuse is no LV. */
 static int
-v_md(struct ctx *c, int create, struct dmg_error *err)
+v_lv_gone(struct ctx *c, const char *in, struct dmg_error *err)
 {
+	struct dmg_lv lv;
+	int rc;
+
+	(void)in;
+	if ((rc = dmg_lvm_lookup(c->lvpath, &lv, err)) < 0)
+		return rc == -EINVAL ? rc : 0;
+	if (c->step == DMG_STEP_LV_UNTAG)
+		return lv.tagged ? dmg_lvm_deltag(c->d->vg, c->d->lv, err) : 0;
+	return dmg_lvm_remove(c->d->vg, c->d->lv, c->step == DMG_STEP_LV_REMOVE_GUEST, err);
+}
+
+/* The pairs below take their direction from the table: a build step makes,
+ * its undo (a teardown step) takes down. */
+static int
+building(const struct ctx *c)
+{
+	return c->row->kind == DMG_STEP_BUILD;
+}
+
+/* md-create, md-remove */
+static int
+v_md(struct ctx *c, const char *in, struct dmg_error *err)
+{
+	int create = building(c);
 	char path[300];
 	struct dmg_lv lv;
 	uint64_t bytes;
 	int rc;
 
+	(void)in;
 	snprintf(path, sizeof(path), "%s/%s", c->d->vg, c->md);
 	rc = dmg_lvm_lookup(path, &lv, err);
 	if (!create)
@@ -401,14 +448,17 @@ v_md(struct ctx *c, int create, struct dmg_error *err)
 	return rc < 0 ? rc : dmg_lvm_create(c->d->vg, c->md, bytes, err);
 }
 
+/* copy-create, copy-remove */
 static int
-v_copy(struct ctx *c, int create, struct dmg_error *err)
+v_copy(struct ctx *c, const char *in, struct dmg_error *err)
 {
+	int create = building(c);
 	struct dmg_dm_table t;
 	struct dmg_dm_info info;
 	char uuid[DMG_DM_UUID_MAX];
 	int rc;
 
+	(void)in;
 	if (!create) {
 		rc = dmg_dm_remove(c->copy, err);
 		return rc == -ENOENT ? 0 : rc;
@@ -433,7 +483,7 @@ v_copy(struct ctx *c, int create, struct dmg_error *err)
 }
 
 static int
-v_drbd_up(struct ctx *c, struct dmg_error *err)
+v_drbd_up(struct ctx *c, const char *in, struct dmg_error *err)
 {
 	char copydev[128], mdpath[300];
 	const struct dmg_sess_side *a = &c->d->side[DMG_ROLE_SRC], *b = &c->d->side[DMG_ROLE_DST];
@@ -448,6 +498,7 @@ v_drbd_up(struct ctx *c, struct dmg_error *err)
 	struct dmg_drbd_req r;
 	int rc;
 
+	(void)in;
 	snprintf(copydev, sizeof(copydev), "/dev/mapper/%s", c->copy);
 	snprintf(mdpath, sizeof(mdpath), "/dev/%s/%s", c->d->vg, c->md);
 	rf.host[0] = (struct dmg_drbd_host){ a->host, a->addr, (uint16_t)a->port, a->minor, copydev, mdpath };
@@ -480,26 +531,31 @@ role:
 }
 
 static int
-v_drbd_down(struct ctx *c, struct dmg_error *err)
+v_drbd_down(struct ctx *c, const char *in, struct dmg_error *err)
 {
+	struct dmg_drbd_status st = { 0 };
 	struct dmg_drbd_req r;
 	int rc = dmg_drbd_req_resource(&r, DMG_DRBD_DOWN, c->res, err);
 
+	(void)in;
 	if (rc == 0)
-		rc = drbd_do(&r, err);
-	if (rc < 0 && !strstr(err->msg, "unknown resource") && !strstr(err->msg, "(158)"))
+		rc = drbd_do_st(&r, &st, err);
+	if (rc < 0 && !(c->row->gone_ok && res_unknown(&st)))
 		return rc;
 	return dmg_drbd_resfile_remove(c->b->resdir, c->res, err);
 }
 
+/* swap-to-drbd, swap-back */
 static int
-v_swap(struct ctx *c, int to_drbd, struct dmg_error *err)
+v_swap(struct ctx *c, const char *in, struct dmg_error *err)
 {
+	int to_drbd = building(c);
 	struct dmg_dm_table extents, drbd, live;
 	struct dmg_dm_info info, cinfo;
 	uint64_t sectors;
 	int rc;
 
+	(void)in;
 	if ((rc = dmg_dm_resolve(c->lvpath, &info, err)) < 0 ||
 	    (rc = dmg_dm_get_table(info.name, &live, err)) < 0 ||
 	    (rc = dmg_dm_table_check(&live, &sectors, err)) < 0 ||
@@ -521,14 +577,17 @@ v_swap(struct ctx *c, int to_drbd, struct dmg_error *err)
 	       dmg_dm_swap(info.name, &extents, &drbd, err);
 }
 
+/* promote, demote */
 static int
-v_role(struct ctx *c, int primary, struct dmg_error *err)
+v_role(struct ctx *c, const char *in, struct dmg_error *err)
 {
+	int primary = building(c);
 	struct dmg_drbd_status st;
 	struct dmg_drbd_req r;
 	int rc = minor_state(c->me->minor, &st, err);
 
-	if (rc == -ENODEV && !primary)
+	(void)in;
+	if (rc == -ENODEV && c->row->gone_ok)
 		return 0;
 	if (rc < 0)
 		return rc;
@@ -538,24 +597,27 @@ v_role(struct ctx *c, int primary, struct dmg_error *err)
 	return rc < 0 ? rc : drbd_do(&r, err);
 }
 
+/* connect, disconnect, two-primaries, one-primary.  The ones that take
+ * something down find it gone (no minor, no link) as done. */
 static int
-v_net(struct ctx *c, const char *verb, struct dmg_error *err)
+v_net(struct ctx *c, const char *in, struct dmg_error *err)
 {
 	struct dmg_drbd_status st;
 	int rc = minor_state(c->me->minor, &st, err);
 
-	if (rc == -ENODEV && (strcmp(verb, "disconnect") == 0 || strcmp(verb, "one-primary") == 0))
+	(void)in;
+	if (rc == -ENODEV && c->row->gone_ok)
 		return 0;
 	if (rc < 0)
 		return rc;
-	if (strcmp(verb, "connect") == 0)
+	if (c->step == DMG_STEP_CONNECT)
 		return st.state.conn != DMG_C_STANDALONE ? 0 : net_req(c, 1, 0, 0, err);
 	if (st.state.conn == DMG_C_STANDALONE)
-		return strcmp(verb, "two-primaries") == 0 ?
-		       dmg_error_set(err, -ENOTCONN, "%s is not connected", c->res) : 0;
-	if (strcmp(verb, "disconnect") == 0)
+		return c->row->gone_ok ? 0 :
+		       dmg_error_set(err, -ENOTCONN, "%s is not connected", c->res);
+	if (c->step == DMG_STEP_DISCONNECT)
 		return net_disconnect(c, err);
-	return net_req(c, 0, strcmp(verb, "two-primaries") == 0, 0, err);
+	return net_req(c, 0, c->step == DMG_STEP_TWO_PRIMARIES, 0, err);
 }
 
 /* How long the initial sync waits for a lost replication link to come
@@ -653,44 +715,56 @@ v_wait_synced(struct ctx *c, const char *in, struct dmg_error *err)
 	return rc;
 }
 
+/* What carries out each step of engine/steps.c on this host. */
+static int (*const step_fn[DMG_STEP_MAX])(struct ctx *c, const char *in, struct dmg_error *err) = {
+	[DMG_STEP_SOURCE_SIZE] = v_source_size,
+	[DMG_STEP_LV_CREATE] = v_lv_create,
+	[DMG_STEP_MD_CREATE] = v_md,
+	[DMG_STEP_COPY_CREATE] = v_copy,
+	[DMG_STEP_DRBD_UP] = v_drbd_up,
+	[DMG_STEP_SWAP_TO_DRBD] = v_swap,
+	[DMG_STEP_CONNECT] = v_net,
+	[DMG_STEP_WAIT_SYNCED] = v_wait_synced,
+	[DMG_STEP_TWO_PRIMARIES] = v_net,
+	[DMG_STEP_PROMOTE] = v_role,
+	[DMG_STEP_ONE_PRIMARY] = v_net,
+	[DMG_STEP_DEMOTE] = v_role,
+	[DMG_STEP_DISCONNECT] = v_net,
+	[DMG_STEP_SWAP_BACK] = v_swap,
+	[DMG_STEP_DRBD_DOWN] = v_drbd_down,
+	[DMG_STEP_COPY_REMOVE] = v_copy,
+	[DMG_STEP_MD_REMOVE] = v_md,
+	[DMG_STEP_LV_REMOVE] = v_lv_gone,
+	[DMG_STEP_LV_UNTAG] = v_lv_gone,
+	[DMG_STEP_LV_REMOVE_GUEST] = v_lv_gone,
+};
+
 static int
-dispatch(struct ctx *c, const char *verb, const char *in, struct dmg_error *err)
+dispatch(struct ctx *c, const char *in, struct dmg_error *err)
 {
-	if (strcmp(verb, "source-size") == 0)
-		return v_source_size(c, err);
-	if (c->b->pause_s && strcmp(verb, c->b->pause_verb) == 0) {
+	const char *verb = c->verb;
+	int (*fn)(struct ctx *c, const char *in, struct dmg_error *err) =
+		c->step > DMG_STEP_NONE && c->step < DMG_STEP_MAX ? step_fn[c->step] : NULL;
+
+	/* Validation runs even in dry-run mode and is never paused. */
+	if (c->step == DMG_STEP_SOURCE_SIZE)
+		return v_source_size(c, in, err);
+	if (c->b->pause_s && c->step != DMG_STEP_NONE && dmg_step_parse(c->b->pause_verb) == c->step) {
 		dmg_warn(c->b->log, "session=%s disk=%s: pausing %u s before %s (test hook DRBDMIG_TEST_PAUSE)",
 			 c->s->sid, c->d->target, c->b->pause_s, verb);
 		sleep(c->b->pause_s);
 	}
 	if (c->b->dry_run) {
-		if (strcmp(verb, "wait-synced") == 0) {
+		if (c->step == DMG_STEP_WAIT_SYNCED) {
 			pthread_mutex_lock(&c->s->mu);
 			c->d->pct = 100.0;
 			pthread_mutex_unlock(&c->s->mu);
 		}
 		return 0;
 	}
-	if (strncmp(verb, "lv-", 3) == 0)
-		return v_lv(c, verb, err);
-	if (strcmp(verb, "md-create") == 0 || strcmp(verb, "md-remove") == 0)
-		return v_md(c, verb[3] == 'c', err);
-	if (strcmp(verb, "copy-create") == 0 || strcmp(verb, "copy-remove") == 0)
-		return v_copy(c, verb[5] == 'c', err);
-	if (strcmp(verb, "drbd-up") == 0)
-		return v_drbd_up(c, err);
-	if (strcmp(verb, "drbd-down") == 0)
-		return v_drbd_down(c, err);
-	if (strcmp(verb, "swap-to-drbd") == 0 || strcmp(verb, "swap-back") == 0)
-		return v_swap(c, verb[5] == 't', err);
-	if (strcmp(verb, "promote") == 0 || strcmp(verb, "demote") == 0)
-		return v_role(c, verb[0] == 'p', err);
-	if (strcmp(verb, "wait-synced") == 0)
-		return v_wait_synced(c, in, err);
-	if (strcmp(verb, "connect") == 0 || strcmp(verb, "disconnect") == 0 ||
-	    strcmp(verb, "two-primaries") == 0 || strcmp(verb, "one-primary") == 0)
-		return v_net(c, verb, err);
-	return dmg_error_set(err, -ENOSYS, "unknown storage step '%s'", verb);
+	if (!fn || !c->row)
+		return dmg_error_set(err, -ENOSYS, "unknown storage step '%s'", verb);
+	return fn(c, in, err);
 }
 
 int
@@ -728,13 +802,16 @@ int
 dmg_backend_act(void *arg, struct dmg_session *s, const char *verb, int disk,
 		const char *in, char *out, size_t outlen, struct dmg_error *err)
 {
-	struct ctx c = { .b = arg, .s = s, .disk = disk };
+	/* The name becomes the step once, here. */
+	struct ctx c = { .b = arg, .s = s, .disk = disk, .verb = verb,
+			.step = dmg_step_parse(verb) };
 	int rc;
 
 	(void)out;
 	(void)outlen;
 	if (disk < 0 || (size_t)disk >= s->ndisks)
 		return dmg_error_set(err, -EINVAL, "step %s: no disk %d", verb, disk);
+	c.row = dmg_step_row(c.step);
 	c.d = &s->disks[disk];
 	c.me = &c.d->side[s->role];
 	c.peer = &c.d->side[!s->role];
@@ -744,7 +821,7 @@ dmg_backend_act(void *arg, struct dmg_session *s, const char *verb, int disk,
 	snprintf(c.lvpath, sizeof(c.lvpath), "/dev/%s/%s", c.d->vg, c.d->lv);
 	if (c.b->dry_run)
 		dmg_info(c.b->log, "session=%s disk=%s dry-run step %s", s->sid, c.d->target, verb);
-	rc = dispatch(&c, verb, in, err);
+	rc = dispatch(&c, in, err);
 	if (rc < 0)
 		dmg_error_prefix(err, "%s (%s)", verb, c.d->target);
 	return rc;

@@ -30,7 +30,8 @@ $CLANG $flags -o "$out/fuzz_storage" "$here/fuzz_storage.c" "$src/plugin/storage
 $CLANG $flags -o "$out/fuzz_peer" "$here/fuzz_peer.c" "$src/plugin/peer/peer_msg.c" \
 	"$src/plugin/core/proto.c" "$src/plugin/core/journal.c" "$src/plugin/core/error.c"
 # shellcheck disable=SC2086
-$CLANG $flags $xml_cflags -o "$out/fuzz_verbs" "$here/fuzz_verbs.c" "$src/plugin/engine/session.c" \
+$CLANG $flags $xml_cflags -o "$out/fuzz_verbs" "$here/fuzz_verbs.c" "$src/plugin/engine/session.c" "$src/plugin/engine/steps.c" \
+	"$src/plugin/engine/run.c" "$src/plugin/engine/dst.c" "$src/plugin/engine/src.c" \
 	"$src/plugin/core/journal.c" "$src/plugin/libvirt/policy.c" "$src/plugin/core/log.c" "$src/plugin/core/error.c" \
 	$xml_libs -lpthread
 # shellcheck disable=SC2086

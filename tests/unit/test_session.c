@@ -1263,6 +1263,200 @@ test_caller_binding(void)
 	world_fini(&w);
 }
 
+/* ---- the step table (engine/steps.c) ----------------------------------------- */
+
+/* Journal names are unique, round-trip and fit the ledger's verb field. */
+static void
+test_steps_names(void)
+{
+	int i, k;
+
+	for (i = 0; i < DMG_STEP_MAX; i++) {
+		const struct dmg_step_row *r = dmg_step_row((enum dmg_step)i);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+		CU_ASSERT(strlen(r->name) > 0 && strlen(r->name) < sizeof(((struct dmg_sess_act *)0)->verb));
+		CU_ASSERT_EQUAL(dmg_step_parse(r->name), i);
+		CU_ASSERT_STRING_EQUAL(dmg_step_name((enum dmg_step)i), r->name);
+		CU_ASSERT(r->on != 0 && (r->on & ~(DMG_STEP_ON_SRC | DMG_STEP_ON_DST)) == 0);
+		for (k = i + 1; k < DMG_STEP_MAX; k++)
+			CU_ASSERT(strcmp(r->name, dmg_step_name((enum dmg_step)k)) != 0);
+	}
+	CU_ASSERT_EQUAL(dmg_step_parse("lv-create "), DMG_STEP_NONE);
+	CU_ASSERT_EQUAL(dmg_step_parse(""), DMG_STEP_NONE);
+	CU_ASSERT_EQUAL(dmg_step_parse(NULL), DMG_STEP_NONE);
+	CU_ASSERT_PTR_NULL(dmg_step_row(DMG_STEP_NONE));
+	CU_ASSERT_PTR_NULL(dmg_step_row(DMG_STEP_MAX));
+	CU_ASSERT_STRING_EQUAL(dmg_step_name(DMG_STEP_MAX), "?");
+	for (i = 0; i < DMG_PC_MAX; i++)
+		CU_ASSERT_EQUAL(dmg_pcall_parse(dmg_pcall_name((enum dmg_pcall)i)), i);
+	CU_ASSERT_EQUAL(dmg_pcall_parse("fence"), DMG_PC_NONE);
+	CU_ASSERT_EQUAL(dmg_pcall_parse(NULL), DMG_PC_NONE);
+}
+
+/* The undo pairs journals of older versions were written with, exactly. */
+static void
+test_steps_undo_pairs(void)
+{
+	static const char *const pairs[][2] = {
+		{ "lv-create", "lv-remove" }, { "md-create", "md-remove" },
+		{ "copy-create", "copy-remove" }, { "drbd-up", "drbd-down" },
+		{ "swap-to-drbd", "swap-back" }, { "connect", "disconnect" },
+		{ "two-primaries", "one-primary" }, { "promote", "demote" },
+	};
+	size_t i, npairs = 0;
+	int s;
+
+	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		CU_ASSERT_STRING_EQUAL(dmg_step_name(dmg_step_undo(dmg_step_parse(pairs[i][0]))),
+				       pairs[i][1]);
+	for (s = 0; s < DMG_STEP_MAX; s++) {
+		const struct dmg_step_row *r = dmg_step_row((enum dmg_step)s), *u;
+
+		if (r->undo == DMG_STEP_NONE) {
+			/* no undo: a check, a teardown step, or said on purpose */
+			CU_ASSERT(r->kind != DMG_STEP_BUILD || r->no_undo);
+			CU_ASSERT_EQUAL(r->undo_first, DMG_STEP_NONE);
+			continue;
+		}
+		npairs++;
+		CU_ASSERT_EQUAL(r->kind, DMG_STEP_BUILD);
+		CU_ASSERT(!r->no_undo);
+		u = dmg_step_row(r->undo);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+		/* an undo is itself never undone, finds its object possibly
+		 * gone, and runs wherever its step ran */
+		CU_ASSERT_EQUAL(u->kind, DMG_STEP_TEARDOWN);
+		CU_ASSERT_EQUAL(u->undo, DMG_STEP_NONE);
+		CU_ASSERT(u->gone_ok);
+		CU_ASSERT_EQUAL(u->on & r->on, r->on);
+		if (r->undo_first != DMG_STEP_NONE) {
+			CU_ASSERT_EQUAL(dmg_step_row(r->undo_first)->kind, DMG_STEP_TEARDOWN);
+			CU_ASSERT_EQUAL(dmg_step_row(r->undo_first)->on & r->on, r->on);
+		}
+	}
+	CU_ASSERT_EQUAL(npairs, sizeof(pairs) / sizeof(pairs[0]));
+	/* the one undo with a step before it: leaving the window */
+	{
+		enum dmg_step u[2];
+
+		CU_ASSERT_EQUAL(dmg_step_undo_steps(DMG_STEP_TWO_PRIMARIES, u), 2);
+		CU_ASSERT_EQUAL(u[0], DMG_STEP_DISCONNECT);
+		CU_ASSERT_EQUAL(u[1], DMG_STEP_ONE_PRIMARY);
+		CU_ASSERT_EQUAL(dmg_step_undo_steps(DMG_STEP_WAIT_SYNCED, u), 0);
+		CU_ASSERT_EQUAL(dmg_step_undo_steps(DMG_STEP_NONE, u), 0);
+	}
+}
+
+/* Build sequences hold build steps of their host, each undoable or marked
+ * as not needing it; teardown sequences hold teardown steps. */
+static void
+test_steps_sequences(void)
+{
+	static const struct { enum dmg_seq q; int build; unsigned on; } want[] = {
+		{ DMG_SEQ_DST_UP, 1, DMG_STEP_ON_DST }, { DMG_SEQ_SRC_UP, 1, DMG_STEP_ON_SRC },
+		{ DMG_SEQ_CONNECT, 1, DMG_STEP_ON_SRC | DMG_STEP_ON_DST },
+		{ DMG_SEQ_SYNC, 1, DMG_STEP_ON_DST },
+		{ DMG_SEQ_DST_WINDOW, 1, DMG_STEP_ON_DST }, { DMG_SEQ_SRC_WINDOW, 1, DMG_STEP_ON_SRC },
+		{ DMG_SEQ_SRC_LEAVE, 0, DMG_STEP_ON_SRC }, { DMG_SEQ_DST_LEAVE, 0, DMG_STEP_ON_DST },
+		{ DMG_SEQ_DST_LEAVE_ALONE, 0, DMG_STEP_ON_DST },
+		{ DMG_SEQ_SRC_CLEAN, 0, DMG_STEP_ON_SRC }, { DMG_SEQ_DST_CLEAN, 0, DMG_STEP_ON_DST },
+		{ DMG_SEQ_SRC_DROP, 0, DMG_STEP_ON_SRC },
+	};
+	size_t i, k, n;
+
+	CU_ASSERT_EQUAL(sizeof(want) / sizeof(want[0]), DMG_SEQ_MAX);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const enum dmg_step *st = dmg_seq_steps(want[i].q, &n);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+		CU_ASSERT(n > 0);
+		CU_ASSERT_STRING_NOT_EQUAL(dmg_seq_name(want[i].q), "?");
+		for (k = 0; k < n; k++) {
+			const struct dmg_step_row *r = dmg_step_row(st[k]);
+
+			CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+			CU_ASSERT_EQUAL(r->on & want[i].on, want[i].on);
+			if (want[i].build) {
+				CU_ASSERT_EQUAL(r->kind, DMG_STEP_BUILD);
+				CU_ASSERT(r->undo != DMG_STEP_NONE || r->no_undo);
+			} else {
+				CU_ASSERT_EQUAL(r->kind, DMG_STEP_TEARDOWN);
+				CU_ASSERT(r->gone_ok);
+			}
+		}
+	}
+	CU_ASSERT_PTR_NULL(dmg_seq_steps(DMG_SEQ_MAX, &n));
+	CU_ASSERT_EQUAL(n, 0);
+}
+
+struct jsteps {
+	enum dmg_step step[256];
+	int disk[256];
+	size_t n, rb;           /* rb: index of the first begin after rolling-back */
+};
+
+static int
+collect_begin(const struct dmg_jrec *r, void *arg)
+{
+	struct jsteps *j = arg;
+	const char *name = dmg_jrec_get(r, "name"), *disk = dmg_jrec_get(r, "disk");
+
+	if (strcmp(r->step, "phase") == 0 && name && strcmp(name, "rolling-back") == 0)
+		j->rb = j->n;
+	if (strcmp(r->step, "begin") == 0 && j->n < 256) {
+		j->step[j->n] = dmg_step_parse(dmg_jrec_get(r, "verb"));
+		j->disk[j->n++] = disk ? atoi(disk) : -1;
+	}
+	return 0;
+}
+
+/* A destination cancelled in the window, 2 disks: its journal's rollback
+ * is the exact reverse of its build ledger, each step replaced by its
+ * undo steps from the table; for one disk that is the order of old. */
+static void
+test_steps_rollback_reverse(void)
+{
+	static const char *const one_disk[] = {
+		"swap-back", "demote", "disconnect", "one-primary", "disconnect",
+		"drbd-down", "copy-remove", "md-remove", "lv-remove",
+	};
+	size_t ndisks, i, k, m;
+
+	for (ndisks = 1; ndisks <= 2; ndisks++) {
+		struct jsteps j = { .rb = (size_t)-1 };
+		struct dmg_error err = { 0 };
+		struct world w;
+		int torn = 0;
+
+		world_in_window(&w, ndisks);
+		w.b.dom = DMG_DOM_ABSENT;
+		CU_ASSERT_EQUAL(dmg_sess_cancel(w.b.sess, &err), 0);
+		CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ROLLED_BACK);
+		CU_ASSERT_EQUAL(dmg_journal_replay(w.b.sess->jpath, collect_begin, &j, &torn, &err), 0);
+		CU_ASSERT_FATAL(j.rb != (size_t)-1 && j.rb <= j.n);
+		m = j.rb;
+		for (i = j.rb; i-- > 0;) {
+			enum dmg_step u[2];
+			size_t nu = dmg_step_undo_steps(j.step[i], u);
+
+			for (k = 0; k < nu; k++, m++) {
+				CU_ASSERT_FATAL(m < j.n);
+				CU_ASSERT_EQUAL(j.step[m], u[k]);
+				CU_ASSERT_EQUAL(j.disk[m], j.disk[i]);
+			}
+		}
+		CU_ASSERT_EQUAL(m, j.n);
+		if (ndisks == 1) {
+			CU_ASSERT_EQUAL_FATAL(j.n - j.rb, sizeof(one_disk) / sizeof(one_disk[0]));
+			for (i = 0; i < j.n - j.rb; i++)
+				CU_ASSERT_STRING_EQUAL(dmg_step_name(j.step[j.rb + i]), one_disk[i]);
+		}
+		CU_ASSERT(check_end(&w));
+		world_fini(&w);
+	}
+}
+
 void
 register_session_tests(void)
 {
@@ -1290,4 +1484,10 @@ register_session_tests(void)
 	CU_add_test(s, "status lines", test_status_lines);
 	CU_add_test(s, "source takes its disks from its own libvirt", test_src_own_disks);
 	CU_add_test(s, "a session answers only its peer, with its handle", test_caller_binding);
+
+	s = CU_add_suite("steps", NULL, NULL);
+	CU_add_test(s, "journal names unique, round trip", test_steps_names);
+	CU_add_test(s, "undo pairs", test_steps_undo_pairs);
+	CU_add_test(s, "sequences: build undoable, teardown idempotent", test_steps_sequences);
+	CU_add_test(s, "rollback is the reverse of the build ledger", test_steps_rollback_reverse);
 }
