@@ -478,7 +478,7 @@ twohost_daemon_start() {
 	fi
 	rm -f "$d/run-drbdmig/${TWOHOST_SOCK##*/}"
 	# TWOHOST_DAEMON_ARGS: extra options (word-split), e.g. --dry-run-storage
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086  # TWOHOST_DAEMON_ARGS is an option list
 	(twohost_nsexec "$h" "$bin" -d -s "$TWOHOST_SOCK" -L "$TWOHOST_DAEMON_LOG" \
 		-p "${TWOHOST_SOCK%/*}/drbdmigd.pid" ${TWOHOST_DAEMON_ARGS:-} \
 		</dev/null >>"$d/drbdmigd.out" 2>&1) &

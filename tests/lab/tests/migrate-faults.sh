@@ -116,6 +116,7 @@ wait_closed() {
 	done
 }
 libvirtd_restart() {
+	# shellcheck disable=SC2016  # expanded by the host's bash
 	sh_on "$1" 'kill "$(cat /run/libvirtd.pid)"; for i in $(seq 100); do
 		[ -e /proc/"$(cat /run/libvirtd.pid 2>/dev/null)" ] || break; sleep 0.1; done
 		libvirtd -d -l; for i in $(seq 120); do
@@ -267,6 +268,7 @@ c_torn_src_build() {
 	ANYWAY=1 wait_log "$SRC" "pausing 60 s before swap-to-drbd" 240
 	daemon_kill9 "$SRC"
 	mig_wait
+	# shellcheck disable=SC2016  # expanded by the host's bash
 	sh_on "$SRC" 'f=$(ls /var/lib/drbdmig/*.journal); n=$(tail -n 1 "$f" | wc -c)
 		echo "tearing $f: its last record, $(tail -n 1 "$f" | cut -c1-60)..., loses $((n / 2)) of $n bytes"
 		truncate -s -$((n / 2)) "$f"'

@@ -81,7 +81,7 @@ refused() {
 	check "A: the guest runs, its LV maps no DRBD device, no session opened, verify clean [$a]" \
 		[ "$a" = "running 0 0 clean" ]
 	check "B: no guest, its LVs as before, no session opened, verify clean [$b]" \
-		[ "$b" = "$(echo absent $lvs_b 0 clean | xargs)" ]
+		[ "$b" = "$(echo absent "$lvs_b" 0 clean | xargs)" ]
 	wait_recs "$(last_rec)" 60
 	log "case $CASE: refused as it should ($((SECONDS - CASE_T0)) s)"
 }

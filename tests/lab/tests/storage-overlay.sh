@@ -118,11 +118,11 @@ setup_side B
 on A $ST drbd-connect $RES $IP_A:$PORT $IP_B:$PORT $SECRET one
 on B $ST drbd-connect $RES $IP_B:$PORT $IP_A:$PORT $SECRET one
 t0=$SECONDS
-ON_TIMEOUT=$((SYNC_TIMEOUT + 30)) on B $ST drbd-wait-synced $MINOR $SYNC_TIMEOUT
+ON_TIMEOUT=$((SYNC_TIMEOUT + 30)) on B $ST drbd-wait-synced $MINOR "$SYNC_TIMEOUT"
 log "synced $DATA_MB MiB in $((SECONDS - t0)) s"
 on A $ST drbd-status $MINOR
 check "minor allocation skips the minor in use" [ "$(val A $ST alloc-minor 0 20)" = 1 ]
-check "port allocation skips DRBD's port" [ "$(val A $ST alloc-port $PORT $((PORT + 5)))" != $PORT ]
+check "port allocation skips DRBD's port" [ "$(val A $ST alloc-port $PORT $((PORT + 5)))" != "$PORT" ]
 out=$("$LAB" exec A -- $ST remove $DM 2>&1) && fail "removing the guest's LV device succeeded"
 check "refuses to remove a dm device drbdmig did not create" grep -q 'not created by drbdmig' <<<"$out"
 out=$("$LAB" exec A -- $ST lv-remove $VG $LV 2>&1) && fail "removing the guest's LV succeeded"

@@ -53,6 +53,7 @@ daemon_stop() {
 restart_libvirtd() {   # the package's postinst asks for it: libvirtd finds hooks at start
 	# Only when the hook is newer than the running libvirtd (the lab's init
 	# installs the .deb before it starts libvirtd; deb-install reinstalls it).
+	# shellcheck disable=SC2016  # expanded by the host's bash
 	sh_on "$1" 'h=/etc/libvirt/hooks/qemu.d/drbdmig
 		if [ -e /run/libvirtd.pid ] && [ -L $h ] &&
 		   [ "$(stat -c %Z $h)" -lt "$(stat -c %Y /run/libvirtd.pid)" ]; then
@@ -64,8 +65,8 @@ restart_libvirtd() {   # the package's postinst asks for it: libvirtd finds hook
 }
 # Both hosts clean: no session, verify clean, no minor, overlay device or metadata LV.
 check_clean() {   # check_clean HOST
-	local h=$1 i out
-	for i in $(seq 60); do
+	local h=$1 out
+	for _ in $(seq 60); do
 		[ -z "$(val "$h" drbdmig -m status)" ] && break
 		sleep 2
 	done
@@ -129,6 +130,7 @@ e2e_daemons() {
 		on "$h" test -x /usr/sbin/drbdmigd
 		on "$h" modprobe drbd
 		restart_libvirtd "$h"
+		# shellcheck disable=SC2016  # $1.. are the host's bash's arguments
 		sh_on "$h" 'test ! -e "$1" || cp -p "$1" "$1.e2e-saved"
 			install -m 600 "$2/peer-$5.psk" /etc/drbdmig/peer.psk
 			{ cat "$2/drbdmig.conf"; echo "peer_listen = $3"; echo "peers = $4"; } >"$1"

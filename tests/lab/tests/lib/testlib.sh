@@ -10,7 +10,7 @@ T_START=$SECONDS
 # In-guest paths of the repository and of the tests' guest-side helpers.
 # shellcheck disable=SC2034  # used by the tests that source this
 G_SRC=/lab/src
-# shellcheck disable=SC2034
+# shellcheck disable=SC2034  # the same
 G_LIB=$G_SRC/tests/lab/tests/lib
 
 log()  { printf '[%s +%ds] %s\n' "$T_NAME" $((SECONDS - T_START)) "$*"; }
