@@ -115,14 +115,6 @@ wait_closed() {
 		sleep 2
 	done
 }
-libvirtd_restart() {
-	# shellcheck disable=SC2016  # expanded by the host's bash
-	sh_on "$1" 'kill "$(cat /run/libvirtd.pid)"; for i in $(seq 100); do
-		[ -e /proc/"$(cat /run/libvirtd.pid 2>/dev/null)" ] || break; sleep 0.1; done
-		libvirtd -d -l; for i in $(seq 120); do
-		timeout 10 virsh -c qemu:///system version >/dev/null 2>&1 && exit 0; sleep 0.5; done; exit 1'
-	log "libvirtd restarted on $1"
-}
 # The guest's state on HOST ("absent" when it has no such domain).
 dstate() { val "$1" sh -c "virsh domstate $DOM 2>/dev/null || echo absent"; }
 
@@ -291,7 +283,8 @@ libvirtd_case() {   # libvirtd_case HOST: libvirtd restarted on HOST in the wind
 	slow_memcopy "$SRC"
 	mig_start "$SRC"
 	wait_window "$DST"
-	libvirtd_restart "$1"
+	restart_libvirtd "$1" always   # lib/e2elib.sh
+	log "libvirtd restarted on $1"
 	mig_wait
 	unshape "$SRC"
 	wait_closed A

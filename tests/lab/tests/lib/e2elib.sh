@@ -50,18 +50,22 @@ daemon_stop() {
 	try "$1" sh -c "test ! -e $PIDF || start-stop-daemon --stop --quiet --retry TERM/30/KILL/5 \
 		--pidfile $PIDF --name drbdmigd"
 }
-restart_libvirtd() {   # the package's postinst asks for it: libvirtd finds hooks at start
-	# Only when the hook is newer than the running libvirtd (the lab's init
-	# installs the .deb before it starts libvirtd; deb-install reinstalls it).
+# restart_libvirtd HOST [always]: libvirtd on HOST stopped (SIGTERM, its guests keep
+# running), started again and waited for (up to 60 s). The package's postinst asks for
+# it: libvirtd finds hooks at start. Without "always" only when the hook is newer than
+# the running libvirtd (the lab's init installs the .deb before it starts libvirtd;
+# deb-install reinstalls it); migrate-faults restarts it always, as its fault.
+restart_libvirtd() {
 	# shellcheck disable=SC2016  # expanded by the host's bash
 	sh_on "$1" 'h=/etc/libvirt/hooks/qemu.d/drbdmig
-		if [ -e /run/libvirtd.pid ] && [ -L $h ] &&
+		if [ "$1" != always ] && [ -e /run/libvirtd.pid ] && [ -L $h ] &&
 		   [ "$(stat -c %Z $h)" -lt "$(stat -c %Y /run/libvirtd.pid)" ]; then
 			echo "libvirtd started after the hook was installed: no restart"; exit 0; fi
 		kill "$(cat /run/libvirtd.pid)"; for i in $(seq 100); do
 		[ -e /proc/"$(cat /run/libvirtd.pid 2>/dev/null)" ] || break; sleep 0.1; done
 		libvirtd -d -l; for i in $(seq 120); do
-		timeout 10 virsh -c qemu:///system version >/dev/null 2>&1 && exit 0; sleep 0.5; done; exit 1'
+		timeout 10 virsh -c qemu:///system version >/dev/null 2>&1 && exit 0; sleep 0.5; done; exit 1' \
+		"${2:-}"
 }
 # Both hosts clean: no session, verify clean, no minor, overlay device or metadata LV.
 check_clean() {   # check_clean HOST
