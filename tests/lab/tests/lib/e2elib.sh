@@ -11,13 +11,13 @@ if [ -z "${LAB_DEB:-}" ] || [ ! -f "$LAB_DEB" ]; then
 	log "SKIP: no LAB_DEB (build one with tests/deb/build-deb.sh)"
 	exit 77
 fi
-VG=vg0
+VG=$LAB_VG
 LV_MB=${LV_MB:-8}
 G_W=/lab/shared/${W##*/}
 PIDF=/run/drbdmig/drbdmigd.pid
 CONF=/etc/drbdmig/drbdmig.conf
 DLOG=/var/log/drbdmig/drbdmigd.log
-ip_of() { [ "$1" = A ] && echo 10.99.0.1 || echo 10.99.0.2; }
+ip_of() { [ "$1" = A ] && echo "$LAB_IP_A" || echo "$LAB_IP_B"; }
 other() { [ "$1" = A ] && echo B || echo A; }
 MIG_PID=
 
@@ -98,7 +98,7 @@ e2e_cleanup() {   # e2e_cleanup [RC]: the EXIT trap, or called by a test's own w
 		for d in $DOM ${EXTRA_DOMS:-}; do
 			try "$h" sh -c "virsh destroy $d; virsh undefine $d"
 		done
-		try "$h" sh -c "tc qdisc del dev eth0 root 2>/dev/null; true"
+		try "$h" sh -c "tc qdisc del dev $LAB_LINK_DEV root 2>/dev/null; true"
 		daemon_stop "$h"
 		# the guests' LVs may still map onto DRBD, which holds the overlay: them first
 		try "$h" sh -c "lvs --noheadings -o lv_name $VG | awk '{print \$1}' |

@@ -4,6 +4,9 @@
 # driver), LAB_RUN, LAB_SHARED (host side of /lab/shared), LAB_SRC and LAB_DIR.
 set -euo pipefail
 : "${LAB:?run lab tests with: tests/lab/lab.sh test NAME (or lab.sh check)}"
+# The lab's addresses, names and port ranges (LAB_IP_A, LAB_VG, ...).
+# shellcheck source=../../lib/consts.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../lib/consts.sh"
 
 T_NAME=$(basename "$0" .sh)
 T_START=$SECONDS
