@@ -3,7 +3,6 @@
 # process start (/bin/true), same stdin, alternating runs in one process.
 #   bench/hook-fastpath.sh HOOK_BINARY [RUNS]
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
 hook=${1:?usage: hook-fastpath.sh HOOK_BINARY [RUNS]}
 runs=${2:-1000}
 bench=${HOOKBENCH:-$(dirname "$hook")/../bench/hookbench}

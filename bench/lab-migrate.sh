@@ -41,7 +41,7 @@ idle_sector() {
 	truncate -s 510 "$W/idle.bin"
 	printf '\x55\xaa' >>"$W/idle.bin"
 }
-tx_bytes() { val "$1" cat /sys/class/net/eth0/statistics/tx_bytes; }
+tx_bytes() { val "$1" cat "/sys/class/net/$LAB_LINK_DEV/statistics/tx_bytes"; }
 # Samples the last console record every 0.25 s: "seconds record" lines.
 sample_start() {
 	local f=$1 t0
@@ -108,11 +108,11 @@ run_case() {   # run_case METHOD LOAD
 	sample_start "$W/rate-$method-$load.dat"
 	t0=$(date +%s.%N)
 	if [ "$method" = drbdmig ]; then
-		ON_TIMEOUT=1800 on A virsh migrate --live --p2p "$DOM" qemu+tcp://10.99.0.2/system \
-			--migrateuri tcp://10.99.0.2
+		ON_TIMEOUT=1800 on A virsh migrate --live --p2p "$DOM" "qemu+tcp://$LAB_IP_B/system" \
+			--migrateuri "tcp://$LAB_IP_B"
 	else
 		ON_TIMEOUT=1800 on A virsh migrate --live --p2p --copy-storage-all "$DOM" \
-			qemu+tcp://10.99.0.2/system --migrateuri tcp://10.99.0.2
+			"qemu+tcp://$LAB_IP_B/system" --migrateuri "tcp://$LAB_IP_B"
 	fi
 	t1=$(date +%s.%N)
 	r1=$(last_rec)
@@ -142,12 +142,12 @@ sync_vs_tcp() {
 	log "== TCP on the link: iperf3 -Z for 10 s, then $mb MiB dd | nc"
 	on B sh -c "iperf3 -s -1 -D -p 7998"
 	sleep 1
-	IPERF_RATE=$(val A sh -c "iperf3 -c 10.99.0.2 -p 7998 -Z -t 10 -f M" |
+	IPERF_RATE=$(val A sh -c "iperf3 -c $LAB_IP_B -p 7998 -Z -t 10 -f M" |
 		awk '/sender/ { for (i = 1; i <= NF; i++) if ($i == "MBytes/sec") print $(i - 1) }')
 	on B sh -c "setsid -f sh -c 'nc -l -p 7999 > /dev/null' </dev/null >/dev/null 2>&1"
 	sleep 1
 	t0=$(date +%s.%N)
-	on A sh -c "dd if=/dev/zero bs=1M count=$mb status=none | nc -q 1 -N 10.99.0.2 7999"
+	on A sh -c "dd if=/dev/zero bs=1M count=$mb status=none | nc -q 1 -N $LAB_IP_B 7999"
 	t1=$(date +%s.%N)
 	NC_RATE=$(echo "$mb / ($t1 - $t0)" | bc -l)
 }

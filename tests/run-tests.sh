@@ -2,7 +2,7 @@
 # The whole drbdmig test suite, from a clean checkout on Debian 12, as root:
 # installs dependencies, builds with -Werror, runs the unit tests (CUnit,
 # schema, fuzz smoke), the unit tests again under ASan/UBSan and valgrind,
-# cppcheck, `make distcheck`, the Debian package (build, lintian, file list),
+# cppcheck, shellcheck, `make distcheck`, the Debian package (build, lintian, file list),
 # the two-libvirt-hosts integration test and the kernel lab.  Ends with one
 # line "N passed, N failed" (one per stage).
 #
@@ -85,6 +85,26 @@ do_static() {
 	cppcheck --error-exitcode=1 --enable=warning,performance,portability --std=c11 \
 		--inline-suppr --quiet -I "$top/plugin" "$top/plugin" "$top/hooks" "$top/bench" \
 		"$top/tests/guest" || rc=1
+	# ShellCheck (settings in .shellcheckrc) over every shell script of
+	# tests/ and bench/: the *.sh files and the extension-less scripts with
+	# an sh/bash #! line (the lab hosts' init scripts).
+	echo "--- shellcheck"
+	local -a sh_files
+	mapfile -t sh_files < <(cd "$top" && find tests bench -type f -print | LC_ALL=C sort |
+		while read -r f; do
+			case ${f##*/} in
+			*.sh) echo "$f" ;;
+			*.*) ;;
+			*) head -n 1 "$f" | grep -qE '^#! ?/bin/(ba)?sh' && echo "$f" ;;
+			esac
+		done)
+	if [ ${#sh_files[@]} -eq 0 ]; then
+		echo "no shell scripts found under $top/tests and $top/bench"
+		rc=1
+	else
+		echo "${#sh_files[@]} scripts"
+		(cd "$top" && shellcheck "${sh_files[@]}") || rc=1
+	fi
 	# clang-tidy (checks in .clang-tidy) over the product code, with the
 	# compile commands of a dedicated build.
 	echo "--- clang-tidy"
@@ -148,7 +168,7 @@ do_lab() {
 	if [ -n "${LAB_FULL:-}" ]; then
 		tests=${LAB_TESTS:-} faults=${FAULT_CASES:-all} rounds=${MULTI_ROUNDS:-2}
 	else
-		tests=${LAB_TESTS:-$(echo $LAB_CI_TESTS)} faults=${FAULT_CASES:-quick} rounds=${MULTI_ROUNDS:-1}
+		tests=${LAB_TESTS:-${LAB_CI_TESTS//$'\n'/ }} faults=${FAULT_CASES:-quick} rounds=${MULTI_ROUNDS:-1}
 	fi
 	LAB_DEB=$deb LAB_TESTS=$tests FAULT_CASES=$faults MULTI_ROUNDS=$rounds \
 		LAB_TEST_TIMEOUT=${LAB_TEST_TIMEOUT:-3600} DRBDMIG_BUILDDIR=$build/ci "$top/tests/lab/lab.sh" check

@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential autoconf automake libtool pkg-config
  libvirt-dev libxml2-dev libdevmapper-dev libnl-3-dev libnl-genl-3-dev libcunit1-dev
  libgnutls28-dev gnutls-bin
- libxml2-utils clang libclang-rt-14-dev valgrind cppcheck clang-tidy bear
+ libxml2-utils clang libclang-rt-14-dev valgrind cppcheck clang-tidy bear shellcheck
  libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils nasm
  iproute2 util-linux procps psmisc kmod
  debootstrap busybox-static cpio e2fsprogs
@@ -23,5 +23,5 @@ fi
 echo "setup-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086  # $missing is a package list, one word each
 apt-get install -y -q --no-install-recommends $missing

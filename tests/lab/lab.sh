@@ -45,8 +45,8 @@ HOSTS=(A B)
 # Per-host constants: index, name, address on the private link, libvirt host UUID.
 host_idx()  { case $1 in A) echo 1 ;; B) echo 2 ;; *) return 1 ;; esac; }
 host_peer() { case $1 in A) echo B ;; B) echo A ;; esac; }
-host_name() { echo "lab-$(echo "$1" | tr 'AB' 'ab')"; }
-host_ip()   { echo "10.99.0.$(host_idx "$1")"; }
+host_name() { case $1 in A) echo "$LAB_HOSTNAME_A" ;; B) echo "$LAB_HOSTNAME_B" ;; esac; }
+host_ip()   { echo "$LAB_NET.$(host_idx "$1")"; }     # lib/consts.sh
 host_uuid() { echo "6c61622d-6472-4264-8d69-67000000000$(host_idx "$1")"; }
 host_port() { echo $((PORT_BASE + $(host_idx "$1"))); }
 check_host() {
@@ -124,7 +124,7 @@ start_host() {   # start_host H [keep]: keep = boot again on the host's existing
 		qemu-img create -q -f qcow2 "$d/vg0.qcow2" "$VG_DISK"
 	fi
 	append="console=ttyS0 panic=-1 net.ifnames=0 quiet loglevel=4"
-	append+=" lab.host=$h lab.name=$(host_name "$h") lab.ip=$(host_ip "$h")/24"
+	append+=" lab.host=$h lab.name=$(host_name "$h") lab.ip=$(host_ip "$h")/$LAB_NETMASK"
 	append+=" lab.peer=$(host_ip "$peer") lab.peername=$(host_name "$peer") lab.uuid=$(host_uuid "$h")"
 	# shellcheck disable=SC2054  # commas are QEMU option syntax
 	local args=(

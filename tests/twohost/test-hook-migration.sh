@@ -267,7 +267,7 @@ case_annotated() {
 	th_wait 20 rec_above B recvm "$before" ||
 		{ why="host B: recvm printed no record above $before within 20 s (last $(twohost_last_rec B recvm))"; return 1; }
 	# The session: B found A through the stamp, both built, synced, finished.
-	expect_log B "role=dst source=10.77.0.1:7780" || return 1
+	expect_log B "role=dst source=${TWOHOST_IP[A]}:$TWOHOST_PEER_PORT" || return 1
 	expect_log A "role=src peer=" || return 1
 	expect_log B "phase=ready" || return 1
 	expect_log B "phase=done" 30 || return 1
@@ -286,7 +286,7 @@ case_back() {
 	info "recvm B->A: rc=$MIG_RC in $MIG_SECS s"
 	((MIG_RC == 0)) || { why="virsh migrate failed: $(echo "$MIG_OUT" | tr '\n' ' ')"; return 1; }
 	expect_state A recvm "running (migrated)" || return 1
-	expect_log A "role=dst source=10.77.0.2:7780" || return 1
+	expect_log A "role=dst source=${TWOHOST_IP[B]}:$TWOHOST_PEER_PORT" || return 1
 	th_wait 20 rec_above A recvm "$before" || { why="host A: no new record"; return 1; }
 	expect_closed || return 1
 	(($(journals A closed) == 2 && $(journals B closed) == 2)) ||

@@ -176,12 +176,12 @@ case_stamp() {
 	local before after out live inactive
 	before=$(twohost_virsh A metadata recvm urn:drbdmig:1 2>&1) ||
 		{ why="metadata urn:drbdmig:1: $before"; return 1; }
-	out=$(vw A stamp recvm hostA "$(twohost_ip A)" 7780) ||
+	out=$(vw A stamp recvm "${TWOHOST_HOSTNAME[A]}" "$(twohost_ip A)" "$TWOHOST_PEER_PORT") ||
 		{ why="stamp failed: $(tail -1 "$TWOHOST_BASE/vw.err")"; return 1; }
 	live=$(twohost_virsh A metadata --live recvm "$STAMP_NS" 2>&1) ||
 		{ why="no live $STAMP_NS metadata: $live"; return 1; }
 	info "live stamp: $live"
-	[[ $live == *"host=\"hostA\""*"addr=\"$(twohost_ip A)\""*"port=\"7780\""* ]] ||
+	[[ $live == *"host=\"${TWOHOST_HOSTNAME[A]}\""*"addr=\"$(twohost_ip A)\""*"port=\"$TWOHOST_PEER_PORT\""* ]] ||
 		{ why="live stamp is '$live'"; return 1; }
 	after=$(twohost_virsh A metadata recvm urn:drbdmig:1 2>&1)
 	[[ $after == "$before" ]] || { why="policy changed: '$before' -> '$after'"; return 1; }
@@ -190,7 +190,7 @@ case_stamp() {
 	[[ $inactive != *"$STAMP_NS"* ]] || { why="the stamp reached the persistent XML"; return 1; }
 	twohost_virsh A dumpxml recvm >"$TWOHOST_BASE/recvm-live.xml"
 	out=$("$VW" parse-stamp "$TWOHOST_BASE/recvm-live.xml" 2>&1) || { why="parse live XML: $out"; return 1; }
-	[[ $out == "stamp host=hostA addr=$(twohost_ip A) port=7780" ]] || { why="parse-stamp said '$out'"; return 1; }
+	[[ $out == "stamp host=${TWOHOST_HOSTNAME[A]} addr=$(twohost_ip A) port=$TWOHOST_PEER_PORT" ]] || { why="parse-stamp said '$out'"; return 1; }
 	printf '%s\n' "$inactive" >"$TWOHOST_BASE/recvm-inactive.xml"
 	if out=$("$VW" parse-stamp "$TWOHOST_BASE/recvm-inactive.xml" 2>&1); then
 		why="parse-stamp found a stamp in the inactive XML: $out"
@@ -243,7 +243,7 @@ case_hook_stdin() {
 	grep -qF "urn:drbdmig:1" "$f" || { why="the migrate-begin XML has no policy"; return 1; }
 	out=$("$VW" parse-stamp "$f" 2>&1) || { why="parse-stamp: $out"; return 1; }
 	info "destination hook stdin: $out"
-	[[ $out == "stamp host=hostA addr=$(twohost_ip A) port=7780" ]] ||
+	[[ $out == "stamp host=${TWOHOST_HOSTNAME[A]} addr=$(twohost_ip A) port=$TWOHOST_PEER_PORT" ]] ||
 		{ why="parse-stamp said '$out'"; return 1; }
 }
 # --- main ----------------------------------------------------------------------------

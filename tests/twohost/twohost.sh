@@ -50,10 +50,9 @@ TWOHOST_DISKS=${TWOHOST_DISKS:-rec0 rec1}
 TWOHOST_CAPS_CACHE=${TWOHOST_CAPS_CACHE-${TMPDIR:-/tmp}/drbdmig-twohost-capscache}
 DRBDMIG_BUILDDIR=${DRBDMIG_BUILDDIR:-$TWOHOST_TOP}
 
-declare -A TWOHOST_IP=([A]=10.77.0.1 [B]=10.77.0.2)
-declare -A TWOHOST_UUID=([A]=d0d0aaaa-0000-4000-8000-00000000000a
-			 [B]=d0d0bbbb-0000-4000-8000-00000000000b)
-TWOHOST_NETMASK=24
+# Addresses, namespace and host names, UUIDs: TWOHOST_IP, TWOHOST_NETNS, ...
+# shellcheck source=consts.sh
+source "$TWOHOST_DIR/consts.sh"
 TWOHOST_SOCK=/run/drbdmig/drbdmigd.sock
 TWOHOST_DAEMON_LOG=/var/log/drbdmig/drbdmigd.log
 
@@ -171,8 +170,8 @@ th_enter() {
 	th_host "$h" || return 1
 	d=$(th_hdir "$h")
 	[[ -f $d/mounts ]] || { th_err "host $h is not set up (no $d/mounts)"; return 1; }
-	TH_ENTER=(ip netns exec "dm$h" unshare --mount --uts --propagation private
-		bash -c "$TWOHOST_ENTER" twohost-enter "$d" "host$h")
+	TH_ENTER=(ip netns exec "${TWOHOST_NETNS[$h]}" unshare --mount --uts --propagation private
+		bash -c "$TWOHOST_ENTER" twohost-enter "$d" "${TWOHOST_HOSTNAME[$h]}")
 }
 
 # twohost_nsexec A|B CMD...: REPLACES the calling (sub)shell with CMD running inside
@@ -315,8 +314,8 @@ twohost_setup() {
 		{ th_err "BASE must be an absolute path of [A-Za-z0-9._/+-] (got '$TWOHOST_BASE')"; return 1; }
 	((EUID == 0)) || { th_err "must run as root"; return 1; }
 	for h in A B; do
-		if th_netns_exists "dm$h"; then
-			th_err "netns dm$h exists: another twohost setup is live (twohost.sh cleanup with its TWOHOST_BASE)"
+		if th_netns_exists "${TWOHOST_NETNS[$h]}"; then
+			th_err "netns ${TWOHOST_NETNS[$h]} exists: another twohost setup is live (twohost.sh cleanup with its TWOHOST_BASE)"
 			return 1
 		fi
 	done
@@ -330,17 +329,18 @@ twohost_setup() {
 		fi
 	fi
 	mkdir -p "$TWOHOST_BASE" && touch "$TWOHOST_BASE/.twohost" || return 1
-	printf '127.0.0.1\tlocalhost\n::1\tlocalhost\n%s\thostA\n%s\thostB\n' \
-		"${TWOHOST_IP[A]}" "${TWOHOST_IP[B]}" >"$TWOHOST_BASE/hosts"
+	printf '127.0.0.1\tlocalhost\n::1\tlocalhost\n%s\t%s\n%s\t%s\n' \
+		"${TWOHOST_IP[A]}" "${TWOHOST_HOSTNAME[A]}" "${TWOHOST_IP[B]}" "${TWOHOST_HOSTNAME[B]}" >"$TWOHOST_BASE/hosts"
 	echo 'nameserver 127.0.0.1' >"$TWOHOST_BASE/resolv.conf"
 	DISK_MB=${DISK_MB:-4} "$TWOHOST_TOP/tests/guest/build.sh" "$TWOHOST_BASE/guest" || return 1
 
-	ip netns add dmA && ip netns add dmB &&
-	ip link add name dmA-veth netns dmA type veth peer name dmB-veth netns dmB || return 1
+	ip netns add "${TWOHOST_NETNS[A]}" && ip netns add "${TWOHOST_NETNS[B]}" &&
+	ip link add name "${TWOHOST_VETH[A]}" netns "${TWOHOST_NETNS[A]}" type veth \
+		peer name "${TWOHOST_VETH[B]}" netns "${TWOHOST_NETNS[B]}" || return 1
 	for h in A B; do
-		ip -n "dm$h" addr add "${TWOHOST_IP[$h]}/$TWOHOST_NETMASK" dev "dm$h-veth" &&
-		ip -n "dm$h" link set lo up &&
-		ip -n "dm$h" link set "dm$h-veth" up || return 1
+		ip -n "${TWOHOST_NETNS[$h]}" addr add "${TWOHOST_IP[$h]}/$TWOHOST_NETMASK" dev "${TWOHOST_VETH[$h]}" &&
+		ip -n "${TWOHOST_NETNS[$h]}" link set lo up &&
+		ip -n "${TWOHOST_NETNS[$h]}" link set "${TWOHOST_VETH[$h]}" up || return 1
 	done
 	for h in A B; do
 		th_setup_host "$h" || return 1
@@ -478,7 +478,7 @@ twohost_daemon_start() {
 	fi
 	rm -f "$d/run-drbdmig/${TWOHOST_SOCK##*/}"
 	# TWOHOST_DAEMON_ARGS: extra options (word-split), e.g. --dry-run-storage
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086  # TWOHOST_DAEMON_ARGS is an option list
 	(twohost_nsexec "$h" "$bin" -d -s "$TWOHOST_SOCK" -L "$TWOHOST_DAEMON_LOG" \
 		-p "${TWOHOST_SOCK%/*}/drbdmigd.pid" ${TWOHOST_DAEMON_ARGS:-} \
 		</dev/null >>"$d/drbdmigd.out" 2>&1) &
@@ -591,8 +591,8 @@ twohost_cleanup() {
 		rm -f "$d/loops"
 	done
 	for h in A B; do
-		if th_netns_exists "dm$h"; then
-			ip netns del "dm$h" || { th_err "cannot delete netns dm$h"; rc=1; }
+		if th_netns_exists "${TWOHOST_NETNS[$h]}"; then
+			ip netns del "${TWOHOST_NETNS[$h]}" || { th_err "cannot delete netns ${TWOHOST_NETNS[$h]}"; rc=1; }
 		fi
 	done
 	if [[ -f $TWOHOST_BASE/created-dirs ]]; then
@@ -611,7 +611,7 @@ twohost_status() {
 	echo "BASE=$TWOHOST_BASE"
 	for h in A B; do
 		d=$(th_hdir "$h")
-		echo "== host $h (netns dm$h, ${TWOHOST_IP[$h]})"
+		echo "== host $h (netns ${TWOHOST_NETNS[$h]}, ${TWOHOST_IP[$h]})"
 		[[ -d $d ]] || { echo "   not set up"; continue; }
 		pid=$(cat "$d/libvirtd.ourpid" 2>/dev/null || true)
 		if th_alive "$pid" libvirtd; then

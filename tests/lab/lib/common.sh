@@ -6,6 +6,8 @@
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB_SRC=$(cd "$LAB_DIR/../.." && pwd)          # the repository root
 LAB_CACHE=${DRBDMIG_LAB_CACHE:-/var/cache/drbdmig-lab}
+# shellcheck source=consts.sh
+. "$LAB_DIR/lib/consts.sh"
 
 # Exit codes shared by the lab's commands.
 LAB_EX_SKIP=77          # this machine cannot run the lab

@@ -13,16 +13,16 @@ for h in A B; do
 	v=$(val "$h" modinfo -F version drbd)
 	log "drbd module version $v"
 	check "host $h has DRBD 8.4" [ "${v#8.4.}" != "$v" ]
-	on "$h" vgs vg0
+	on "$h" vgs "$LAB_VG"
 	on "$h" virsh -c qemu:///system version
 	on "$h" test -x /usr/lib/drbd/drbdsetup-84
 done
 
 log "== private link"
-on A ping -c 2 -W 5 10.99.0.2
-on B ping -c 2 -W 5 10.99.0.1
+on A ping -c 2 -W 5 "$LAB_IP_B"
+on B ping -c 2 -W 5 "$LAB_IP_A"
 check "B's libvirtd answers A over the link" \
-	"$LAB" exec A -- virsh -c qemu+tcp://10.99.0.2/system hostname
+	"$LAB" exec A -- virsh -c "qemu+tcp://$LAB_IP_B/system" hostname
 
 log "== shared folder"
 token=$$.$RANDOM

@@ -49,7 +49,7 @@ for pair in $HOPS; do
 		# Stop the guest right after the last switchover, so that the LV's ring
 		# (4096 records) still holds records written on $src just before it.
 		at_return=$(last_rec)
-		for i in $(seq 30); do
+		for _ in $(seq 30); do
 			probe "$dst" grep -q "(switchover)" $DLOG && break
 			sleep 1
 		done

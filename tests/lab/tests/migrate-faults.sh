@@ -68,8 +68,8 @@ UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000fa
 WANT=64
 W=$LAB_SHARED/faults
 HANDLER=/usr/libexec/drbdmig/drbdmig-fence-peer
-# DRBD's ports: one u32 mask covers 7808..7871 (0x1e80 / 0xffc0).
-E2E_CONF_EXTRA=$'drbd_port_min = 7808\ndrbd_port_max = 7871'
+# DRBD's ports: a range one u32 mask covers (lib/consts.sh).
+E2E_CONF_EXTRA="drbd_port_min = $LAB_DRBD_PORT_MIN"$'\n'"drbd_port_max = $LAB_DRBD_PORT_MAX"
 FAST='<policy resync-rate="1G"><disk target="hda"/></policy>'
 SLOW='<policy resync-rate="2M" sync-mode="fixed"><disk target="hda"/></policy>'
 # shellcheck source=lib/e2elib.sh
@@ -81,7 +81,7 @@ faults_cleanup() {
 	mig_kill
 	for h in A B; do
 		"$LAB" exec "$h" -t 10 -- true >/dev/null 2>&1 || "$LAB" boot "$h" || true
-		try "$h" sh -c "tc qdisc del dev eth0 root 2>/dev/null; umount $HANDLER 2>/dev/null; true"
+		try "$h" sh -c "tc qdisc del dev $LAB_LINK_DEV root 2>/dev/null; umount $HANDLER 2>/dev/null; true"
 	done
 	e2e_cleanup "$rc"
 }
@@ -91,19 +91,19 @@ e2e_setup
 # ---- tools ------------------------------------------------------------------------------
 policy() { on "$1" virsh metadata "$DOM" urn:drbdmig:1 --key drbdmig --live --set "$2"; }
 drbd_cut() {   # drbd_cut HOST: drop DRBD's traffic both ways on HOST's link
-	on "$1" sh -c "tc qdisc add dev eth0 root handle 1: prio &&
-		tc filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dport 7808 0xffc0 action drop &&
-		tc filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip sport 7808 0xffc0 action drop"
+	on "$1" sh -c "tc qdisc add dev $LAB_LINK_DEV root handle 1: prio &&
+		tc filter add dev $LAB_LINK_DEV parent 1: protocol ip prio 1 u32 match ip dport $LAB_DRBD_PORT_MIN $LAB_PORT_MASK action drop &&
+		tc filter add dev $LAB_LINK_DEV parent 1: protocol ip prio 1 u32 match ip sport $LAB_DRBD_PORT_MIN $LAB_PORT_MASK action drop"
 	log "DRBD traffic cut on $1"
 }
-link_back() { on "$1" tc qdisc del dev eth0 root; log "link restored on $1"; }
+link_back() { on "$1" tc qdisc del dev "$LAB_LINK_DEV" root; log "link restored on $1"; }
 slow_memcopy() {   # slow_memcopy HOST: shape the migration stream leaving HOST
-	on "$1" sh -c "tc qdisc add dev eth0 root handle 1: htb default 10 &&
-		tc class add dev eth0 parent 1: classid 1:10 htb rate 1000mbit &&
-		tc class add dev eth0 parent 1: classid 1:20 htb rate 256kbit ceil 256kbit &&
-		tc filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dport 49152 0xffc0 flowid 1:20"
+	on "$1" sh -c "tc qdisc add dev $LAB_LINK_DEV root handle 1: htb default 10 &&
+		tc class add dev $LAB_LINK_DEV parent 1: classid 1:10 htb rate 1000mbit &&
+		tc class add dev $LAB_LINK_DEV parent 1: classid 1:20 htb rate 256kbit ceil 256kbit &&
+		tc filter add dev $LAB_LINK_DEV parent 1: protocol ip prio 1 u32 match ip dport $LAB_MIG_PORT_MIN $LAB_PORT_MASK flowid 1:20"
 }
-unshape() { try "$1" sh -c "tc qdisc del dev eth0 root 2>/dev/null; true"; }
+unshape() { try "$1" sh -c "tc qdisc del dev $LAB_LINK_DEV root 2>/dev/null; true"; }
 # The destination's QEMU is up and receiving: the window is open and memory moves.
 wait_window() { wait_log "$1" "hook-request domain=$DOM op=started" 120; sleep 2; }
 wait_sync() { wait_log "$1" "domain=$DOM disk=hda sync [0-9.]+%" 120; }
@@ -114,13 +114,6 @@ wait_closed() {
 		[ $((SECONDS - t)) -lt "${2:-180}" ] || { show_log "$1"; fail "a session stays open on $1"; }
 		sleep 2
 	done
-}
-libvirtd_restart() {
-	sh_on "$1" 'kill "$(cat /run/libvirtd.pid)"; for i in $(seq 100); do
-		[ -e /proc/"$(cat /run/libvirtd.pid 2>/dev/null)" ] || break; sleep 0.1; done
-		libvirtd -d -l; for i in $(seq 120); do
-		timeout 10 virsh -c qemu:///system version >/dev/null 2>&1 && exit 0; sleep 0.5; done; exit 1'
-	log "libvirtd restarted on $1"
 }
 # The guest's state on HOST ("absent" when it has no such domain).
 dstate() { val "$1" sh -c "virsh domstate $DOM 2>/dev/null || echo absent"; }
@@ -267,6 +260,7 @@ c_torn_src_build() {
 	ANYWAY=1 wait_log "$SRC" "pausing 60 s before swap-to-drbd" 240
 	daemon_kill9 "$SRC"
 	mig_wait
+	# shellcheck disable=SC2016  # expanded by the host's bash
 	sh_on "$SRC" 'f=$(ls /var/lib/drbdmig/*.journal); n=$(tail -n 1 "$f" | wc -c)
 		echo "tearing $f: its last record, $(tail -n 1 "$f" | cut -c1-60)..., loses $((n / 2)) of $n bytes"
 		truncate -s -$((n / 2)) "$f"'
@@ -289,7 +283,8 @@ libvirtd_case() {   # libvirtd_case HOST: libvirtd restarted on HOST in the wind
 	slow_memcopy "$SRC"
 	mig_start "$SRC"
 	wait_window "$DST"
-	libvirtd_restart "$1"
+	restart_libvirtd "$1" always   # lib/e2elib.sh
+	log "libvirtd restarted on $1"
 	mig_wait
 	unshape "$SRC"
 	wait_closed A

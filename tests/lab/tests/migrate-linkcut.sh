@@ -25,8 +25,8 @@ LV=cutdisk
 UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000c7
 WANT=64
 W=$LAB_SHARED/linkcut
-# A DRBD port range that one u32 mask covers: 7808..7871 (0x1e80 / 0xffc0).
-E2E_CONF_EXTRA=$'drbd_port_min = 7808\ndrbd_port_max = 7871'
+# A DRBD port range that one u32 mask covers (lib/consts.sh).
+E2E_CONF_EXTRA="drbd_port_min = $LAB_DRBD_PORT_MIN"$'\n'"drbd_port_max = $LAB_DRBD_PORT_MAX"
 # shellcheck source=lib/e2elib.sh
 . "$(dirname "$0")/lib/e2elib.sh"
 MIG_PID=
@@ -41,17 +41,17 @@ e2e_setup
 
 case_begin linkcut   # daemon log lines from here on (a lab's log outlives a test)
 log "== migrate A -> B in the background"
-("$LAB" exec A -t "${LINKCUT_MIG_TIMEOUT:-900}" -- virsh migrate --live --p2p "$DOM" "qemu+tcp://10.99.0.2/system" \
-	--migrateuri tcp://10.99.0.2 >"$W/migrate.out" 2>&1; echo $? >"$W/migrate.rc") &
+("$LAB" exec A -t "${LINKCUT_MIG_TIMEOUT:-900}" -- virsh migrate --live --p2p "$DOM" "qemu+tcp://$LAB_IP_B/system" \
+	--migrateuri "tcp://$LAB_IP_B" >"$W/migrate.out" 2>&1; echo $? >"$W/migrate.rc") &
 MIG_PID=$!
 t=$SECONDS
 wait_log B "domain=$DOM role=dst phase=ready" 180
 # LINKCUT_DELAY=S cuts S seconds later (nearer the switchover).
 sleep "${LINKCUT_DELAY:-0}"
 log "window open after $((SECONDS - t)) s: cutting DRBD's traffic on B (record $(last_rec))"
-on B sh -c "tc qdisc add dev eth0 root handle 1: prio &&
-	tc filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dport 7808 0xffc0 action drop &&
-	tc filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip sport 7808 0xffc0 action drop"
+on B sh -c "tc qdisc add dev $LAB_LINK_DEV root handle 1: prio &&
+	tc filter add dev $LAB_LINK_DEV parent 1: protocol ip prio 1 u32 match ip dport $LAB_DRBD_PORT_MIN $LAB_PORT_MASK action drop &&
+	tc filter add dev $LAB_LINK_DEV parent 1: protocol ip prio 1 u32 match ip sport $LAB_DRBD_PORT_MIN $LAB_PORT_MASK action drop"
 CUT_REC=$(last_rec)
 
 wait "$MIG_PID" || true
@@ -74,7 +74,7 @@ check "the guest is not paused on $KEEP (I/O frozen for good)" [ "$(val $KEEP sh
 	"virsh domstate $DOM 2>/dev/null || echo absent")" != paused ]
 
 log "== the link comes back; both hosts settle"
-on B tc qdisc del dev eth0 root
+on B tc qdisc del dev "$LAB_LINK_DEV" root
 if [ "$(val $KEEP sh -c "virsh domstate $DOM 2>/dev/null || echo absent")" = running ]; then
 	wait_recs "$CUT_REC" 120
 	log "the guest goes on writing on $KEEP: record $(last_rec)"

@@ -128,7 +128,7 @@ rc=$(cat "$W/migrate1.rc" 2>/dev/null || echo 255)
 out=$(tr '\n' ' ' <"$W/migrate1.out")
 log "virsh migrate ended with $rc: $out"
 check "refused" [ "$rc" -ne 0 ]
-check "virsh names the kept LV" grep -q "/dev/vg0/multi1b exists on the destination lab-a already" <<<"$out"
+check "virsh names the kept LV" grep -q "/dev/$VG/multi1b exists on the destination $LAB_HOSTNAME_A already" <<<"$out"
 guest_ok 1 B
 check_clean A
 check_clean B

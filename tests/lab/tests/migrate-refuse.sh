@@ -35,9 +35,9 @@ refuse_cleanup() {
 	local rc=$?
 	set +e   # a cleanup does all it can (and `(exit 1)` would end it under -e)
 	mig_kill
-	try B sh -c "vgs vgaway >/dev/null 2>&1 && vgrename -q vgaway vg0; lvremove -qy vg0/filler 2>/dev/null; true"
+	try B sh -c "vgs vgaway >/dev/null 2>&1 && vgrename -q vgaway $VG; lvremove -qy $VG/filler 2>/dev/null; true"
 	try A sh -c "virsh destroy $DOM; virsh undefine $DOM; test -z '$LOOP' || losetup -d '$LOOP'; rm -f /root/refuse-hdb.img;
-		lvremove -qy vg0/$SNAP 2>/dev/null; lvremove -qy vg0/$R1 2>/dev/null; true"
+		lvremove -qy $VG/$SNAP 2>/dev/null; lvremove -qy $VG/$R1 2>/dev/null; true"
 	e2e_cleanup "$rc"
 }
 trap refuse_cleanup EXIT
@@ -47,7 +47,7 @@ on A modprobe loop
 LOOP=$(val A sh -c 'truncate -s 4M /root/refuse-hdb.img && losetup --show -f /root/refuse-hdb.img')
 [[ $LOOP == /dev/loop* ]] || fail "no loop device on A"
 # A tiny raid1 LV for hdc: lvm(8)'s "anywhere" allocation lets both images share the PV.
-on A lvcreate -qy --type raid1 -m1 --alloc anywhere --monitor n -L 4M -n "$R1" vg0
+on A lvcreate -qy --type raid1 -m1 --alloc anywhere --monitor n -L 4M -n "$R1" "$VG"
 EXTRA_DISKS="    <disk type='block' device='disk'>
       <driver name='qemu' type='raw' cache='none'/>
       <source dev='$LOOP'/>
@@ -55,7 +55,7 @@ EXTRA_DISKS="    <disk type='block' device='disk'>
     </disk>
     <disk type='block' device='disk'>
       <driver name='qemu' type='raw' cache='none'/>
-      <source dev='/dev/vg0/$R1'/>
+      <source dev='/dev/$VG/$R1'/>
       <target dev='hdc' bus='ide'/>
     </disk>"
 e2e_setup
@@ -67,7 +67,7 @@ set_policy() { on A virsh metadata "$DOM" urn:drbdmig:1 --key drbdmig --live --s
 refused() {
 	local lvs_b a b
 	case_begin "$1"
-	lvs_b=$(val B sh -c "lvs --noheadings -o lv_name vg0 2>/dev/null | sort | xargs")
+	lvs_b=$(val B sh -c "lvs --noheadings -o lv_name $VG 2>/dev/null | sort | xargs")
 	mig_start A
 	mig_wait
 	check "$2: the migration is refused" [ "$MIG_RC" -ne 0 ]
@@ -76,12 +76,12 @@ refused() {
 	# One round trip per host: state, DRBD under the LV / LVs, sessions opened, verify.
 	a=$(val A sh -c "virsh domstate $DOM; dmsetup table $VG-$LV | grep -c ' 147:';
 		tail -n +$LOGOFF_A $DLOG | grep -c 'session=.* role=src'; drbdmig verify >/dev/null && echo clean; true" | xargs)
-	b=$(val B sh -c "virsh domstate $DOM 2>/dev/null || echo absent; lvs --noheadings -o lv_name vg0 2>/dev/null | sort | xargs;
+	b=$(val B sh -c "virsh domstate $DOM 2>/dev/null || echo absent; lvs --noheadings -o lv_name $VG 2>/dev/null | sort | xargs;
 		tail -n +$LOGOFF_B $DLOG | grep -c 'session=.* role=dst'; drbdmig verify >/dev/null && echo clean; true" | xargs)
 	check "A: the guest runs, its LV maps no DRBD device, no session opened, verify clean [$a]" \
 		[ "$a" = "running 0 0 clean" ]
 	check "B: no guest, its LVs as before, no session opened, verify clean [$b]" \
-		[ "$b" = "$(echo absent $lvs_b 0 clean | xargs)" ]
+		[ "$b" = "$(echo absent "$lvs_b" 0 clean | xargs)" ]
 	wait_recs "$(last_rec)" 60
 	log "case $CASE: refused as it should ($((SECONDS - CASE_T0)) s)"
 }
@@ -94,25 +94,25 @@ refused not-an-lv "a disk that is not an LV" "hdb.*not an LVM"
 
 # A second live table over the raid's images and metadata would corrupt them.
 set_policy '<policy resync-rate="200M"><disk target="hda"/><disk target="hdc"/></policy>'
-refused raid1-lv "a raid1 LV" "hdc.*/dev/vg0/$R1 is a raid1 LV \(dm target 'raid'\)"
+refused raid1-lv "a raid1 LV" "hdc.*/dev/$VG/$R1 is a raid1 LV \(dm target 'raid'\)"
 set_policy "$GOOD"
 
 # A snapshot turns the guest's own LV into a snapshot-origin target (live, while it writes).
-on A lvcreate -qy --monitor n -s -L 12M -n "$SNAP" "vg0/$LV"
+on A lvcreate -qy --monitor n -s -L 12M -n "$SNAP" "$VG/$LV"
 refused snapshot-origin "an LV with a snapshot" \
-	"hda.*/dev/vg0/$LV is a snapshot origin LV \(dm target 'snapshot-origin'\)"
-on A lvremove -qy "vg0/$SNAP"
+	"hda.*/dev/$VG/$LV is a snapshot origin LV \(dm target 'snapshot-origin'\)"
+on A lvremove -qy "$VG/$SNAP"
 
-on B vgrename -q vg0 vgaway
-refused vg-missing "a VG missing on the destination" "volume group vg0 does not exist on the destination lab-b"
-on B vgrename -q vgaway vg0
+on B vgrename -q "$VG" vgaway
+refused vg-missing "a VG missing on the destination" "volume group $VG does not exist on the destination $LAB_HOSTNAME_B"
+on B vgrename -q vgaway "$VG"
 
-on B lvcreate -qy -l 100%FREE -n filler vg0
-refused vg-full "a full VG on the destination" "vg0 on the destination lab-b has [0-9]+ MiB free"
-on B lvremove -qy vg0/filler
+on B lvcreate -qy -l 100%FREE -n filler "$VG"
+refused vg-full "a full VG on the destination" "$VG on the destination $LAB_HOSTNAME_B has [0-9]+ MiB free"
+on B lvremove -qy "$VG/filler"
 
-on B lvcreate -qy -L 8M -n "$LV" vg0
-refused lv-exists "the disk's LV on the destination already" "vg0/$LV exists on the destination lab-b already"
-on B lvremove -qy "vg0/$LV"
+on B lvcreate -qy -L 8M -n "$LV" "$VG"
+refused lv-exists "the disk's LV on the destination already" "$VG/$LV exists on the destination $LAB_HOSTNAME_B already"
+on B lvremove -qy "$VG/$LV"
 
 log "PASS: 7 refusals, nothing changed ($((SECONDS - T_START)) s)"

@@ -26,9 +26,10 @@ LV=roguedisk
 UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000a9
 WANT=64
 W=$LAB_SHARED/rogue
-FLOOD_A=10.99.0.11    # not a peer: the flood's own addresses
-FLOOD_B=10.99.0.12
+FLOOD_A=$LAB_ROGUE_IP_A    # not a peer: the flood's own addresses (lib/consts.sh)
+FLOOD_B=$LAB_ROGUE_IP_B
 PORT=7780
+IP_B_RE=${LAB_IP_B//./\\.}   # B's address as an extended regular expression
 # shellcheck source=lib/e2elib.sh
 . "$(dirname "$0")/lib/e2elib.sh"
 
@@ -38,7 +39,7 @@ rogue_cleanup() {
 	mig_kill
 	for h in A B; do
 		try "$h" sh -c "test ! -e /root/flood.pid || kill \$(cat /root/flood.pid); rm -f /root/flood.pid
-			ip addr del $FLOOD_A/24 dev eth0; ip addr del $FLOOD_B/24 dev eth0
+			ip addr del $FLOOD_A/$LAB_NETMASK dev $LAB_LINK_DEV; ip addr del $FLOOD_B/$LAB_NETMASK dev $LAB_LINK_DEV
 			lvremove -qy $VG/scratch $VG/otherdisk; rm -rf /root/rogue /etc/drbdmig/pki; true" 2>/dev/null
 	done
 	e2e_cleanup "$rc"
@@ -61,7 +62,7 @@ mkdir -p "$PKI"
 	printf 'cn = "drbdmig lab CA"\nca\ncert_signing_key\nexpiration_days = 2\n' >ca.tmpl
 	certtool --generate-self-signed --load-privkey ca-key.pem --template ca.tmpl \
 		--outfile ca.pem >/dev/null 2>&1
-	for n in a:10.99.0.1 b:10.99.0.2 stranger:; do
+	for n in "a:$LAB_IP_A" "b:$LAB_IP_B" stranger:; do
 		key "${n%%:*}-key.pem"
 		{ if [ -n "${n#*:}" ]; then echo "cn = \"${n#*:}\""; echo "ip_address = \"${n#*:}\"";
 		  else echo 'cn = "monitor.example"'; echo 'dns_name = "monitor.example"'; fi
@@ -95,20 +96,20 @@ done
 sh_on B 'set -e; install -d -m 700 /root/rogue; cd /root/rogue
 	install -m 600 "$1/stranger.pem" cert.pem; install -m 600 "$1/stranger-key.pem" key.pem
 	install -m 644 "$1/ca.pem" ca.pem
-	printf "%s\n" "peer_auth = x509" "peers = 10.99.0.1" "tls_ca_file = /root/rogue/ca.pem" \
+	printf "%s\n" "peer_auth = x509" "peers = $2" "tls_ca_file = /root/rogue/ca.pem" \
 		"tls_server_cert = /root/rogue/cert.pem" "tls_server_key = /root/rogue/key.pem" \
 		"tls_client_cert = /root/rogue/cert.pem" "tls_client_key = /root/rogue/key.pem" >x509.conf
-	printf "10.99.0.1:%s\n" "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n")" >stranger.psk
-	printf "10.99.0.1:%s\n" "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n")" >wrongkey.psk
+	printf "%s:%s\n" "$2" "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n")" >stranger.psk
+	printf "%s:%s\n" "$2" "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n")" >wrongkey.psk
 	chmod 600 stranger.psk wrongkey.psk
-	printf "%s\n" "peer_auth = psk" "peers = 10.99.0.1" "peer_name = stranger" \
+	printf "%s\n" "peer_auth = psk" "peers = $2" "peer_name = stranger" \
 		"peer_psk_file = /root/rogue/stranger.psk" >psk-stranger.conf
-	printf "%s\n" "peer_auth = psk" "peers = 10.99.0.1" "peer_name = 10.99.0.2" \
-		"peer_psk_file = /root/rogue/wrongkey.psk" >psk-wrongkey.conf' "$G_PKI"
+	printf "%s\n" "peer_auth = psk" "peers = $2" "peer_name = $3" \
+		"peer_psk_file = /root/rogue/wrongkey.psk" >psk-wrongkey.conf' "$G_PKI" "$LAB_IP_A" "$LAB_IP_B"
 
 # LVs on A that are not the guest's annotated disk, with data to compare.
-on A lvcreate -qy -L 8M -n scratch $VG
-on A lvcreate -qy -L 8M -n otherdisk $VG
+on A lvcreate -qy -L 8M -n scratch "$VG"
+on A lvcreate -qy -L 8M -n otherdisk "$VG"
 lvstate() {   # table, tags and data checksum of A's non-guest LVs, one line
 	val A sh -c "for l in scratch otherdisk; do dmsetup table $VG-\$l; lvs --noheadings -o lv_tags $VG/\$l;
 		md5sum </dev/$VG/\$l; done | tr -s ' \n' ' '"
@@ -118,7 +119,7 @@ LVSTATE=$(lvstate)
 
 pc() {   # pc CONF 'verb k=v ...': peercall from B to A's daemon; sets PC_RC, PC_OUT
 	PC_RC=0
-	PC_OUT=$(val B sh -c "$G_W/peercall -f \"\$1\" 10.99.0.1 $PORT \"\$2\" 2>&1; echo rc=\$?" sh "$1" "$2" |
+	PC_OUT=$(val B sh -c "$G_W/peercall -f \"\$1\" $LAB_IP_A $PORT \"\$2\" 2>&1; echo rc=\$?" sh "$1" "$2" |
 		tr '\n' ' ')
 	PC_RC=$(sed -n 's/.*rc=\([0-9]*\) *$/\1/p' <<<"$PC_OUT")
 	log "peercall ($1) '$2': $PC_OUT"
@@ -140,14 +141,14 @@ check "B, a configured peer, is served (control)" grep -q 'status=0 .*state=runn
 case_begin stranger-x509
 pc /root/rogue/x509.conf "whohas uuid=$UUID"
 check "a certificate of the same CA for a host not in peers is refused" [ "$PC_RC" = 2 ]
-check "A logs the refusal naming the identity and the address" case_log A "monitor\.example.*10\.99\.0\.2|10\.99\.0\.2.*monitor\.example"
+check "A logs the refusal naming the identity and the address" case_log A "monitor\.example.*$IP_B_RE|$IP_B_RE.*monitor\.example"
 show_log A "refus|monitor"
 nothing_changed "stranger-x509"
 
 case_begin stranger-psk
 pc /root/rogue/psk-stranger.conf "whohas uuid=$UUID"
 check "a PSK identity not in peers is refused" [ "$PC_RC" = 2 ]
-check "A logs the refusal naming the identity and the address" case_log A "stranger.*10\.99\.0\.2|10\.99\.0\.2.*stranger"
+check "A logs the refusal naming the identity and the address" case_log A "stranger.*$IP_B_RE|$IP_B_RE.*stranger"
 show_log A "refus|stranger|PSK"
 pc /root/rogue/psk-wrongkey.conf "whohas uuid=$UUID"
 check "B's identity with a key that is not the pair's is refused" [ "$PC_RC" = 2 ]
@@ -162,19 +163,19 @@ check "probe of the annotated target with another path: A answers for the guest'
 TOK=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 pc "$CONF" "open sid=0badc0de tok=$TOK uuid=$UUID secret=0011 ndisks=1"
 check "open by the configured peer: accepted (the domain carries the policy on A)" grep -q "status=0" <<<"$PC_OUT"
-pc "$CONF" "disk sid=0badc0de tok=$TOK i=0 target=scratch path=/dev/$VG/scratch dhost=lab-b daddr=10.99.0.2 dminor=120 dport=7990"
+pc "$CONF" "disk sid=0badc0de tok=$TOK i=0 target=scratch path=/dev/$VG/scratch dhost=$LAB_HOSTNAME_B daddr=$LAB_IP_B dminor=120 dport=7990"
 check "disk naming the scratch LV: refused" grep -q "status=[1-9].*not an annotated disk" <<<"$PC_OUT"
-pc "$CONF" "disk sid=0badc0de tok=$TOK i=0 target=vdz path=/dev/$VG/otherdisk dhost=lab-b daddr=10.99.0.2 dminor=120 dport=7990"
+pc "$CONF" "disk sid=0badc0de tok=$TOK i=0 target=vdz path=/dev/$VG/otherdisk dhost=$LAB_HOSTNAME_B daddr=$LAB_IP_B dminor=120 dport=7990"
 check "disk naming another guest's LV under an unannotated target: refused" grep -q "status=[1-9].*not an annotated disk" <<<"$PC_OUT"
 pc "$CONF" "rollback sid=0badc0de tok=$TOK reason=rogue-test"
 check "the peer's own session rolls back" grep -q "status=0" <<<"$PC_OUT"
 nothing_changed "peer-asks-other-disks"
 
 case_begin flood
-on A ip addr add $FLOOD_A/24 dev eth0
-on B ip addr add $FLOOD_B/24 dev eth0
-sh_on A "$G_W/peercall -F 64 -T 600 -b $FLOOD_A 10.99.0.2 $PORT </dev/null >/root/flood.out 2>&1 & echo \$! >/root/flood.pid"
-sh_on B "$G_W/peercall -F 64 -T 600 -b $FLOOD_B 10.99.0.1 $PORT </dev/null >/root/flood.out 2>&1 & echo \$! >/root/flood.pid"
+on A ip addr add "$FLOOD_A/$LAB_NETMASK" dev "$LAB_LINK_DEV"
+on B ip addr add "$FLOOD_B/$LAB_NETMASK" dev "$LAB_LINK_DEV"
+sh_on A "$G_W/peercall -F 64 -T 600 -b $FLOOD_A $LAB_IP_B $PORT </dev/null >/root/flood.out 2>&1 & echo \$! >/root/flood.pid"
+sh_on B "$G_W/peercall -F 64 -T 600 -b $FLOOD_B $LAB_IP_A $PORT </dev/null >/root/flood.out 2>&1 & echo \$! >/root/flood.pid"
 sleep 3
 before=$(last_rec)
 mig_start A
@@ -182,8 +183,8 @@ mig_wait
 for h in A B; do
 	sh_on "$h" "kill \$(cat /root/flood.pid); rm -f /root/flood.pid; sleep 0.5; cat /root/flood.out" | sed "s/^/    [$h] /"
 done
-on A ip addr del $FLOOD_A/24 dev eth0
-on B ip addr del $FLOOD_B/24 dev eth0
+on A ip addr del "$FLOOD_A/$LAB_NETMASK" dev "$LAB_LINK_DEV"
+on B ip addr del "$FLOOD_B/$LAB_NETMASK" dev "$LAB_LINK_DEV"
 check "the migration completed under the flood" [ "$MIG_RC" = 0 ]
 show_log B "refus|too many|pre-auth|handshake"
 for h in A B; do

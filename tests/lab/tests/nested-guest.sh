@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib/testlib.sh"
 
 DOM=lab-l2
-VG=vg0
+VG=$LAB_VG
 LV=l2disk
 LV_MB=8
 WANT=${L2_WANT_RECORDS:-256}    # records the console must report before we stop

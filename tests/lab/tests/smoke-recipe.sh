@@ -25,7 +25,7 @@
 # shellcheck source=lib/testlib.sh
 . "$(dirname "$0")/lib/testlib.sh"
 
-VG=vg0
+VG=$LAB_VG
 LV=smoke                       # the "guest disk"
 META=smoke.drbdmeta            # external DRBD metadata LV
 DM=$VG-$LV                     # dm name of the LV
@@ -36,13 +36,13 @@ RES=smoke
 MINOR=0
 PORT=7789
 D84=/usr/lib/drbd/drbdsetup-84
-IP_A=10.99.0.1
-IP_B=10.99.0.2
+IP_A=$LAB_IP_A
+IP_B=$LAB_IP_B
 W=/run/smoke-writer            # writer state in the hosts (log, pid, stop, errors)
 SH=/lab/shared/smoke           # results shared with the machine ($LAB_SHARED/smoke)
 SYNC_TIMEOUT=${SMOKE_SYNC_TIMEOUT:-400}
 
-ip_of() { if [ "$1" = A ]; then echo $IP_A; else echo $IP_B; fi; }
+ip_of() { if [ "$1" = A ]; then echo "$IP_A"; else echo "$IP_B"; fi; }
 peer_of() { if [ "$1" = A ]; then echo B; else echo A; fi; }
 endpoints() { echo "ipv4:$(ip_of "$1"):$PORT ipv4:$(ip_of "$(peer_of "$1")"):$PORT"; }
 

@@ -11,13 +11,13 @@ if [ -z "${LAB_DEB:-}" ] || [ ! -f "$LAB_DEB" ]; then
 	log "SKIP: no LAB_DEB (build one with tests/deb/build-deb.sh)"
 	exit 77
 fi
-VG=vg0
+VG=$LAB_VG
 LV_MB=${LV_MB:-8}
 G_W=/lab/shared/${W##*/}
 PIDF=/run/drbdmig/drbdmigd.pid
 CONF=/etc/drbdmig/drbdmig.conf
 DLOG=/var/log/drbdmig/drbdmigd.log
-ip_of() { [ "$1" = A ] && echo 10.99.0.1 || echo 10.99.0.2; }
+ip_of() { [ "$1" = A ] && echo "$LAB_IP_A" || echo "$LAB_IP_B"; }
 other() { [ "$1" = A ] && echo B || echo A; }
 MIG_PID=
 
@@ -50,22 +50,27 @@ daemon_stop() {
 	try "$1" sh -c "test ! -e $PIDF || start-stop-daemon --stop --quiet --retry TERM/30/KILL/5 \
 		--pidfile $PIDF --name drbdmigd"
 }
-restart_libvirtd() {   # the package's postinst asks for it: libvirtd finds hooks at start
-	# Only when the hook is newer than the running libvirtd (the lab's init
-	# installs the .deb before it starts libvirtd; deb-install reinstalls it).
+# restart_libvirtd HOST [always]: libvirtd on HOST stopped (SIGTERM, its guests keep
+# running), started again and waited for (up to 60 s). The package's postinst asks for
+# it: libvirtd finds hooks at start. Without "always" only when the hook is newer than
+# the running libvirtd (the lab's init installs the .deb before it starts libvirtd;
+# deb-install reinstalls it); migrate-faults restarts it always, as its fault.
+restart_libvirtd() {
+	# shellcheck disable=SC2016  # expanded by the host's bash
 	sh_on "$1" 'h=/etc/libvirt/hooks/qemu.d/drbdmig
-		if [ -e /run/libvirtd.pid ] && [ -L $h ] &&
+		if [ "$1" != always ] && [ -e /run/libvirtd.pid ] && [ -L $h ] &&
 		   [ "$(stat -c %Z $h)" -lt "$(stat -c %Y /run/libvirtd.pid)" ]; then
 			echo "libvirtd started after the hook was installed: no restart"; exit 0; fi
 		kill "$(cat /run/libvirtd.pid)"; for i in $(seq 100); do
 		[ -e /proc/"$(cat /run/libvirtd.pid 2>/dev/null)" ] || break; sleep 0.1; done
 		libvirtd -d -l; for i in $(seq 120); do
-		timeout 10 virsh -c qemu:///system version >/dev/null 2>&1 && exit 0; sleep 0.5; done; exit 1'
+		timeout 10 virsh -c qemu:///system version >/dev/null 2>&1 && exit 0; sleep 0.5; done; exit 1' \
+		"${2:-}"
 }
 # Both hosts clean: no session, verify clean, no minor, overlay device or metadata LV.
 check_clean() {   # check_clean HOST
-	local h=$1 i out
-	for i in $(seq 60); do
+	local h=$1 out
+	for _ in $(seq 60); do
 		[ -z "$(val "$h" drbdmig -m status)" ] && break
 		sleep 2
 	done
@@ -93,7 +98,7 @@ e2e_cleanup() {   # e2e_cleanup [RC]: the EXIT trap, or called by a test's own w
 		for d in $DOM ${EXTRA_DOMS:-}; do
 			try "$h" sh -c "virsh destroy $d; virsh undefine $d"
 		done
-		try "$h" sh -c "tc qdisc del dev eth0 root 2>/dev/null; true"
+		try "$h" sh -c "tc qdisc del dev $LAB_LINK_DEV root 2>/dev/null; true"
 		daemon_stop "$h"
 		# the guests' LVs may still map onto DRBD, which holds the overlay: them first
 		try "$h" sh -c "lvs --noheadings -o lv_name $VG | awk '{print \$1}' |
@@ -129,6 +134,7 @@ e2e_daemons() {
 		on "$h" test -x /usr/sbin/drbdmigd
 		on "$h" modprobe drbd
 		restart_libvirtd "$h"
+		# shellcheck disable=SC2016  # $1.. are the host's bash's arguments
 		sh_on "$h" 'test ! -e "$1" || cp -p "$1" "$1.e2e-saved"
 			install -m 600 "$2/peer-$5.psk" /etc/drbdmig/peer.psk
 			{ cat "$2/drbdmig.conf"; echo "peer_listen = $3"; echo "peers = $4"; } >"$1"

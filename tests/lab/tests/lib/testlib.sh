@@ -4,13 +4,16 @@
 # driver), LAB_RUN, LAB_SHARED (host side of /lab/shared), LAB_SRC and LAB_DIR.
 set -euo pipefail
 : "${LAB:?run lab tests with: tests/lab/lab.sh test NAME (or lab.sh check)}"
+# The lab's addresses, names and port ranges (LAB_IP_A, LAB_VG, ...).
+# shellcheck source=../../lib/consts.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../lib/consts.sh"
 
 T_NAME=$(basename "$0" .sh)
 T_START=$SECONDS
 # In-guest paths of the repository and of the tests' guest-side helpers.
 # shellcheck disable=SC2034  # used by the tests that source this
 G_SRC=/lab/src
-# shellcheck disable=SC2034
+# shellcheck disable=SC2034  # the same
 G_LIB=$G_SRC/tests/lab/tests/lib
 
 log()  { printf '[%s +%ds] %s\n' "$T_NAME" $((SECONDS - T_START)) "$*"; }
