@@ -25,9 +25,9 @@
  *   libvirt event  libvirt/virt.c: runs libvirt's event loop, reconnects;
  *                  its callback is dmg_registry_virt_event (short: table
  *                  and session locks).  v->lock guards the connection.
- *   libvirt job    virt.c, one detached thread per bounded job query
- *                  (dmg_virt_job_bounded), so a QEMU stuck on frozen I/O
- *                  cannot block the caller; its job_call mu is a leaf.
+ *   libvirt job    libvirt/domain.c, one detached thread per bounded job
+ *                  query (dmg_virt_job_bounded), so a QEMU stuck on frozen
+ *                  I/O cannot block the caller; its job_call mu is a leaf.
  *   exec reaper    storage/exec.c, detached, waits for a child that outlived
  *                  its SIGKILL.  No lock of ours.
  *   settle         settle.c, one: every SETTLE_TICK_MS or on r->cv, each
@@ -59,7 +59,8 @@
  *       b->mu          the backend's minor/port sets (storage/backend.h);
  *                      a leaf: taken alone, or under r->mu by reap().
  *   Outside the registry, each a leaf taken alone by its module: server.c
- *   s->mu, peersrv.c p->mu, virt.c v->lock / virt_owner_lock / job_call mu.
+ *   s->mu, peersrv.c p->mu, virt.c v->lock / virt_owner_lock, domain.c
+ *   job_call mu.
  *
  * Lifetimes: an entry is freed only by reap() on the settle thread, and only
  * when its session is closed, no one holds a reference (refs), no build or

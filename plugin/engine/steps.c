@@ -1,6 +1,6 @@
 /* The step table: DESIGN.md §4 in the order it happens.  session.c runs
- * these sequences and journals each step; storage/backend.c carries out
- * each step (a table of functions indexed by enum dmg_step). */
+ * these sequences and journals each step; storage/steps_impl.c carries
+ * out each step (a table of functions indexed by enum dmg_step). */
 #include "config.h"
 
 #include <string.h>

@@ -1,5 +1,5 @@
 #!/bin/bash
-# test-virt-events.sh: drbdmigd's libvirt module (plugin/libvirt/virt.c) against two real libvirtds.
+# test-virt-events.sh: drbdmigd's libvirt module (plugin/libvirt/) against two real libvirtds.
 #
 # Two libvirt hosts on this machine (twohost.sh); tests/twohost/virtwatch (a small program
 # on the module) watches each host's events and runs the module's queries.  A hook

@@ -1,4 +1,4 @@
-/* virtwatch: drives plugin/libvirt/virt.c against a real libvirtd for the twohost
+/* virtwatch: drives plugin/libvirt/ against a real libvirtd for the twohost
  * tests (tests/twohost/test-virt-events.sh).
  *
  *   virtwatch [-c URI] [-v] watch              one line per event until SIGINT/SIGTERM:
