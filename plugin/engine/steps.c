@@ -78,13 +78,17 @@ static const struct {
 	 * Secondary, one primary. */
 	[DMG_SEQ_SRC_LEAVE] = { "src-leave", SEQ(DMG_STEP_SWAP_BACK, DMG_STEP_DEMOTE,
 						 DMG_STEP_ONE_PRIMARY) },
-	/* Then the destination; if the source did not confirm, it cuts the
-	 * link before dropping the second primary (the guest runs here; the
-	 * source no longer writes). */
+	/* Then the destination.  If the source did not confirm, the source
+	 * is still Primary: the destination cannot drop two-primaries while
+	 * connected, and cutting the link makes DRBD freeze this Primary's
+	 * I/O until the fence-peer handler answers.  So its LV goes back to
+	 * its extents first (the guest runs here; the source no longer
+	 * writes), and no guest write waits in that freeze; then it cuts the
+	 * link and drops the second primary. */
 	[DMG_SEQ_DST_LEAVE] = { "dst-leave", SEQ(DMG_STEP_ONE_PRIMARY, DMG_STEP_DISCONNECT,
 						 DMG_STEP_SWAP_BACK) },
-	[DMG_SEQ_DST_LEAVE_ALONE] = { "dst-leave-alone", SEQ(DMG_STEP_DISCONNECT, DMG_STEP_ONE_PRIMARY,
-							     DMG_STEP_SWAP_BACK) },
+	[DMG_SEQ_DST_LEAVE_ALONE] = { "dst-leave-alone", SEQ(DMG_STEP_SWAP_BACK, DMG_STEP_DISCONNECT,
+							     DMG_STEP_ONE_PRIMARY) },
 	/* Teardown: the destination's overlay goes and its LV becomes the
 	 * guest's; then (peer call "close") the source's, and its data LV
 	 * unless the policy keeps it. */

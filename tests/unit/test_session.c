@@ -27,6 +27,7 @@ struct fhost {
 	size_t nobj;
 	enum dmg_dom dom;
 	int nact;                 /* act calls so far */
+	char trace[1024];         /* the verbs acted, comma-terminated, since last cleared */
 	int fail_at;              /* fail this act call (1-based), once */
 	int crash_at;             /* crash at this act call */
 	int crash_after;          /* ... after performing it */
@@ -245,6 +246,10 @@ fake_act(void *arg, struct dmg_session *s, const char *verb, int disk, const cha
 	if (h->dead)
 		return dmg_error_set(err, -EIO, "fake: host %s is down", h->name);
 	h->nact++;
+	if (strlen(h->trace) + strlen(verb) + 2 < sizeof(h->trace)) {
+		strcat(h->trace, verb);
+		strcat(h->trace, ",");
+	}
 	if (h->nact == h->fail_at)
 		return dmg_error_set(err, -EIO, "fake: injected failure of %s", verb);
 	if (h->nact == h->crash_at && !h->crash_after) {
@@ -668,9 +673,13 @@ test_peer_lost_after_switchover(void)
 	world_in_window(&w, 1);
 	migrate(&w, 1);
 	w.a.peer_down = 1;
+	w.b.trace[0] = '\0';
 	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
 	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_DONE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(w.b.sess->reason, "not confirmed"));
+	/* The LV leaves DRBD before the link is cut: no guest write waits in
+	 * the freeze DRBD's fencing puts on a Primary losing its peer. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.b.trace, "swap-back,disconnect,one-primary,drbd-down,"));
 	w.a.peer_down = 0;
 	host_close_sess(&w.b);           /* B's journal is closed now */
 	CU_ASSERT_EQUAL(dmg_sess_src_settle(w.a.sess, 0, &err), 1);
