@@ -105,7 +105,8 @@ slow_memcopy() {   # slow_memcopy HOST: shape the migration stream leaving HOST
 }
 unshape() { try "$1" sh -c "tc qdisc del dev $LAB_LINK_DEV root 2>/dev/null; true"; }
 # The destination's QEMU is up and receiving: the window is open and memory moves.
-wait_window() { wait_log "$1" "hook-request domain=$DOM op=started" 120; sleep 2; }
+# (The build and the initial sync come first: 240 s, as the lab may run slowly.)
+wait_window() { wait_log "$1" "hook-request domain=$DOM op=started" 240; sleep 2; }
 wait_sync() { wait_log "$1" "domain=$DOM disk=hda sync [0-9.]+%" 120; }
 # Until no drbdmig session is open on HOST (the settle thread needs some ticks).
 wait_closed() {
