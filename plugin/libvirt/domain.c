@@ -315,20 +315,41 @@ dmg_virt_job_bounded(struct dmg_virt *v, const char *uuid, int abort_it, int tim
 	return rc;
 }
 
+/* A reference to the connection and the domain (NULL when libvirt cannot
+ * find it: each caller decides what that means); domain_put() both. */
+static int
+domain_get(struct dmg_virt *v, const char *uuid, virConnectPtr *c, virDomainPtr *d,
+	   struct dmg_error *err)
+{
+	*d = NULL;
+	*c = virt_ref(v);
+	if (!*c)
+		return virt_not_connected(v, err);
+	*d = virt_lookup(*c, uuid);
+	return 0;
+}
+
+static void
+domain_put(virConnectPtr c, virDomainPtr d)
+{
+	if (d)
+		virDomainFree(d);
+	virConnectClose(c);
+}
+
 int
 dmg_virt_live_xml(struct dmg_virt *v, const char *uuid, char **xml, size_t *len,
 		  struct dmg_error *err)
 {
 	virConnectPtr c;
 	virDomainPtr d;
-	int rc = 0;
+	int rc;
 
 	*xml = NULL;
 	*len = 0;
-	c = virt_ref(v);
-	if (!c)
-		return virt_not_connected(v, err);
-	d = virt_lookup(c, uuid);
+	rc = domain_get(v, uuid, &c, &d, err);
+	if (rc < 0)
+		return rc;
 	if (!d || virDomainIsActive(d) != 1) {
 		rc = dmg_error_set(err, -ESRCH, "domain %s is not active on this host", uuid);
 	} else {
@@ -339,9 +360,7 @@ dmg_virt_live_xml(struct dmg_virt *v, const char *uuid, char **xml, size_t *len,
 		else
 			*len = strlen(*xml);
 	}
-	if (d)
-		virDomainFree(d);
-	virConnectClose(c);
+	domain_put(c, d);
 	return rc;
 }
 
@@ -350,18 +369,15 @@ dmg_virt_destroy(struct dmg_virt *v, const char *uuid, struct dmg_error *err)
 {
 	virConnectPtr c;
 	virDomainPtr d;
-	int rc = 0;
+	int rc;
 
-	c = virt_ref(v);
-	if (!c)
-		return virt_not_connected(v, err);
-	d = virt_lookup(c, uuid);
-	if (d) {
-		if (virDomainDestroy(d) < 0)
-			rc = dmg_error_set(err, -EIO, "libvirt: destroy %s: %s", uuid, virt_errmsg());
-		virDomainFree(d);
-	}
-	virConnectClose(c);
+	rc = domain_get(v, uuid, &c, &d, err);
+	if (rc < 0)
+		return rc;
+	/* No domain: nothing left to destroy. */
+	if (d && virDomainDestroy(d) < 0)
+		rc = dmg_error_set(err, -EIO, "libvirt: destroy %s: %s", uuid, virt_errmsg());
+	domain_put(c, d);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <libxml/tree.h>
 
 #include "libvirt/policy.h"
+#include "libvirt/xmlutil.h"
 
 /* Attribute defaults that <drbdmig:policy> sets for its disks. */
 struct disk_opts {
@@ -103,16 +104,9 @@ dmg_policy_free(struct dmg_policy *p)
 }
 
 static int
-is_elem(const xmlNode *n, const char *name)
-{
-	return n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST name) == 0;
-}
-
-static int
 in_our_ns(const xmlNode *n)
 {
-	return n->ns && n->ns->href &&
-	       xmlStrcmp(n->ns->href, BAD_CAST DMG_POLICY_NS) == 0;
+	return xmlutil_in_ns(n, DMG_POLICY_NS);
 }
 
 static int
@@ -130,7 +124,7 @@ where(const xmlNode *n, char *buf, size_t len)
 {
 	xmlChar *t = NULL;
 
-	if (is_elem(n, "disk") && in_our_ns(n))
+	if (xmlutil_is_elem(n, "disk") && in_our_ns(n))
 		t = xmlGetNoNsProp(n, BAD_CAST "target");
 	if (t)
 		snprintf(buf, len, "line %ld: <drbdmig:%s target='%.32s'>",
@@ -221,7 +215,7 @@ child_elem(const xmlNode *parent, const char *name)
 	const xmlNode *c;
 
 	for (c = parent->children; c; c = c->next)
-		if (is_elem(c, name) && !c->ns)
+		if (xmlutil_is_elem(c, name) && !c->ns)
 			return c;
 	return NULL;
 }
@@ -256,7 +250,7 @@ resolve_disk(const xmlNode *domain, const xmlNode *pd, struct dmg_policy_disk *d
 	int rc = 0;
 
 	for (disk = devices ? devices->children : NULL; disk; disk = disk->next) {
-		if (!is_elem(disk, "disk") || disk->ns)
+		if (!xmlutil_is_elem(disk, "disk") || disk->ns)
 			continue;
 		t = child_elem(disk, "target");
 		if (!t)
@@ -388,7 +382,7 @@ parse_policy_elem(const xmlNode *domain, const xmlNode *pe, struct dmg_policy *p
 			return node_error(err, pe, "unexpected text inside the policy");
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		if (!in_our_ns(c) || !is_elem(c, "disk")) {
+		if (!in_our_ns(c) || !xmlutil_is_elem(c, "disk")) {
 			char msg[160];
 
 			snprintf(msg, sizeof(msg), "unexpected element <%s%.64s>; only <drbdmig:disk> is allowed here",
@@ -408,21 +402,15 @@ parse_policy_elem(const xmlNode *domain, const xmlNode *pe, struct dmg_policy *p
 static int
 find_policy(const xmlNode *domain, const xmlNode **pe, struct dmg_error *err)
 {
-	const xmlNode *md, *c;
+	const xmlNode *bad;
 
-	*pe = NULL;
-	for (md = domain->children; md; md = md->next) {
-		if (!is_elem(md, "metadata") || md->ns)
-			continue;
-		for (c = md->children; c; c = c->next) {
-			if (c->type != XML_ELEMENT_NODE || !in_our_ns(c))
-				continue;
-			if (!is_elem(c, "policy"))
-				return node_error(err, c, "unknown element in the drbdmig namespace; expected <drbdmig:policy>");
-			if (*pe)
-				return node_error(err, c, "more than one <drbdmig:policy> in <metadata>");
-			*pe = c;
-		}
+	switch (xmlutil_find_meta(domain, DMG_POLICY_NS, "policy", pe, &bad)) {
+	case XMLUTIL_UNKNOWN:
+		return node_error(err, bad, "unknown element in the drbdmig namespace; expected <drbdmig:policy>");
+	case XMLUTIL_SECOND:
+		return node_error(err, bad, "more than one <drbdmig:policy> in <metadata>");
+	case XMLUTIL_FOUND:
+		break;
 	}
 	return 0;
 }
@@ -437,7 +425,7 @@ parse_doc(xmlDoc *doc, struct dmg_policy **out, struct dmg_error *err)
 
 	if (doc->intSubset || doc->extSubset)
 		return dmg_error_set(err, -EINVAL, "domain XML must not contain a DOCTYPE");
-	if (!root || !is_elem(root, "domain") || root->ns)
+	if (!root || !xmlutil_is_elem(root, "domain") || root->ns)
 		return dmg_error_set(err, -EINVAL, "not a domain XML: the root element must be <domain>");
 	rc = find_policy(root, &pe, err);
 	if (rc < 0 || !pe)
@@ -474,18 +462,9 @@ dmg_policy_parse(const char *xml, size_t len, struct dmg_policy **out,
 	int rc;
 
 	*out = NULL;
-	if (len > DMG_XML_MAX)
-		return dmg_error_set(err, -EFBIG, "domain XML is larger than %u MiB",
-				     DMG_XML_MAX >> 20);
-	if (len > INT32_MAX)
-		return dmg_error_set(err, -EFBIG, "domain XML too large");
-	ctxt = xmlNewParserCtxt();
-	if (!ctxt)
-		return dmg_error_set(err, -ENOMEM, "out of memory");
-	/* No network, no entity substitution, no DTD loading; libxml2's own
-	 * depth limit (256) stays in force because XML_PARSE_HUGE is not set. */
-	doc = xmlCtxtReadMemory(ctxt, xml, (int)len, "domain.xml", NULL,
-				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	rc = xmlutil_read(xml, len, &ctxt, &doc, err);
+	if (rc < 0)
+		return rc;
 	if (!doc) {
 		const xmlError *e = xmlCtxtGetLastError(ctxt);
 		char msg[200] = "unknown parse error";

@@ -14,6 +14,7 @@
 #include "core/endpoint.h"
 #include "libvirt/policy.h"
 #include "libvirt/virt_int.h"
+#include "libvirt/xmlutil.h"
 
 /* ---- the source stamp -------------------------------------------------------- */
 
@@ -85,43 +86,21 @@ dmg_virt_stamp(struct dmg_virt *v, const char *uuid, const char *hostname,
 	return rc;
 }
 
-static int
-is_elem(const xmlNode *n, const char *name)
-{
-	return n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST name) == 0;
-}
-
-static int
-in_stamp_ns(const xmlNode *n)
-{
-	return n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
-	       xmlStrcmp(n->ns->href, BAD_CAST DMG_VIRT_STAMP_NS) == 0;
-}
-
 /* The one stamp element among /domain/metadata's children, or an error. */
 static int
 find_stamp(const xmlNode *root, const xmlNode **out, struct dmg_error *err)
 {
-	const xmlNode *md, *n;
+	const xmlNode *bad;
 
-	*out = NULL;
-	for (md = root->children; md; md = md->next) {
-		if (!is_elem(md, "metadata") || md->ns)
-			continue;
-		for (n = md->children; n; n = n->next) {
-			if (!in_stamp_ns(n))
-				continue;
-			if (!is_elem(n, DMG_VIRT_STAMP_ELEM))
-				return dmg_error_set(err, -EINVAL,
-						     "line %ld: unknown element <%s> in %s",
-						     xmlGetLineNo(n), (const char *)n->name,
-						     DMG_VIRT_STAMP_NS);
-			if (*out)
-				return dmg_error_set(err, -EINVAL,
-						     "line %ld: a second <%s> stamp",
-						     xmlGetLineNo(n), DMG_VIRT_STAMP_ELEM);
-			*out = n;
-		}
+	switch (xmlutil_find_meta(root, DMG_VIRT_STAMP_NS, DMG_VIRT_STAMP_ELEM, out, &bad)) {
+	case XMLUTIL_UNKNOWN:
+		return dmg_error_set(err, -EINVAL, "line %ld: unknown element <%s> in %s",
+				     xmlGetLineNo(bad), (const char *)bad->name, DMG_VIRT_STAMP_NS);
+	case XMLUTIL_SECOND:
+		return dmg_error_set(err, -EINVAL, "line %ld: a second <%s> stamp",
+				     xmlGetLineNo(bad), DMG_VIRT_STAMP_ELEM);
+	case XMLUTIL_FOUND:
+		break;
 	}
 	if (!*out)
 		return dmg_error_set(err, -ENOENT, "domain XML carries no <%s xmlns=\"%s\"> stamp",
@@ -209,7 +188,7 @@ stamp_from_doc(const xmlDoc *doc, char *host, size_t hl, char *addr, size_t al,
 	struct stamp s;
 	int rc;
 
-	if (!root || !is_elem(root, "domain") || root->ns)
+	if (!root || !xmlutil_is_elem(root, "domain") || root->ns)
 		return dmg_error_set(err, -EINVAL, "not a domain XML: the root element must be <domain>");
 	rc = find_stamp(root, &n, err);
 	if (rc < 0 || !n)
@@ -232,16 +211,10 @@ dmg_virt_parse_stamp(const char *xml, size_t len, char *host, size_t hl, char *a
 	xmlDoc *doc;
 	int rc;
 
-	if (len > DMG_XML_MAX)
-		return dmg_error_set(err, -EFBIG, "domain XML is larger than %u MiB",
-				     DMG_XML_MAX >> 20);
-	ctxt = xmlNewParserCtxt();
-	if (!ctxt)
-		return dmg_error_set(err, -ENOMEM, "out of memory");
-	/* As for the policy: no network, no entities, no DTD, libxml2's depth
-	 * limit in force (no XML_PARSE_HUGE). */
-	doc = xmlCtxtReadMemory(ctxt, xml, (int)len, "domain.xml", NULL,
-				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	/* Under the policy's limits: the same reader. */
+	rc = xmlutil_read(xml, len, &ctxt, &doc, err);
+	if (rc < 0)
+		return rc;
 	if (!doc) {
 		const xmlError *e = xmlCtxtGetLastError(ctxt);
 

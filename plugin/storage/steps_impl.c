@@ -369,6 +369,21 @@ v_swap(struct ctx *c, const char *in, struct dmg_error *err)
 	       dmg_dm_swap(info.name, &extents, &drbd, err);
 }
 
+/* minor_state(): the minor is gone and the step takes that as done. */
+#define MINOR_GONE 1
+
+/* The minor's DRBD status for v_role and v_net: 0 with *st, MINOR_GONE
+ * (the caller returns 0: a teardown finds it already down), or < 0. */
+static int
+minor_state(const struct ctx *c, struct dmg_drbd_status *st, struct dmg_error *err)
+{
+	int rc = backend_minor_state(c->me->minor, st, err);
+
+	if (rc == -ENODEV && c->row->gone_ok)
+		return MINOR_GONE;
+	return rc < 0 ? rc : 0;
+}
+
 /* promote, demote */
 static int
 v_role(struct ctx *c, const char *in, struct dmg_error *err)
@@ -376,13 +391,11 @@ v_role(struct ctx *c, const char *in, struct dmg_error *err)
 	int primary = building(c);
 	struct dmg_drbd_status st;
 	struct dmg_drbd_req r;
-	int rc = backend_minor_state(c->me->minor, &st, err);
+	int rc = minor_state(c, &st, err);
 
 	(void)in;
-	if (rc == -ENODEV && c->row->gone_ok)
-		return 0;
-	if (rc < 0)
-		return rc;
+	if (rc != 0)
+		return rc == MINOR_GONE ? 0 : rc;
 	if (st.state.role == (primary ? DMG_R_PRIMARY : DMG_R_SECONDARY))
 		return 0;
 	rc = dmg_drbd_req_role(&r, c->me->minor, primary, 0, err);
@@ -395,13 +408,11 @@ static int
 v_net(struct ctx *c, const char *in, struct dmg_error *err)
 {
 	struct dmg_drbd_status st;
-	int rc = backend_minor_state(c->me->minor, &st, err);
+	int rc = minor_state(c, &st, err);
 
 	(void)in;
-	if (rc == -ENODEV && c->row->gone_ok)
-		return 0;
-	if (rc < 0)
-		return rc;
+	if (rc != 0)
+		return rc == MINOR_GONE ? 0 : rc;
 	if (c->step == DMG_STEP_CONNECT)
 		return st.state.conn != DMG_C_STANDALONE ? 0 : net_req(c, 1, 0, 0, err);
 	if (st.state.conn == DMG_C_STANDALONE)

@@ -20,7 +20,7 @@ xml_cflags=$(pkg-config --cflags libxml-2.0)
 xml_libs=$(pkg-config --libs libxml-2.0)
 # shellcheck disable=SC2086  # $CLANG, $flags, $xml_*: option lists, split into words on purpose
 $CLANG $flags $xml_cflags -o "$out/fuzz_policy" "$here/fuzz_policy.c" \
-	"$src/plugin/libvirt/policy.c" "$src/plugin/core/error.c" $xml_libs
+	"$src/plugin/libvirt/policy.c" "$src/plugin/libvirt/xmlutil.c" "$src/plugin/core/error.c" $xml_libs
 # shellcheck disable=SC2086  # the same option lists
 $CLANG $flags -o "$out/fuzz_proto" "$here/fuzz_proto.c" "$src/plugin/core/proto.c" "$src/plugin/core/error.c"
 # shellcheck disable=SC2086  # the same
@@ -32,7 +32,8 @@ $CLANG $flags -o "$out/fuzz_peer" "$here/fuzz_peer.c" "$src/plugin/peer/peer_msg
 # shellcheck disable=SC2086  # the same
 $CLANG $flags $xml_cflags -o "$out/fuzz_verbs" "$here/fuzz_verbs.c" "$src/plugin/engine/session.c" "$src/plugin/engine/steps.c" \
 	"$src/plugin/engine/run.c" "$src/plugin/engine/dst.c" "$src/plugin/engine/src.c" \
-	"$src/plugin/core/journal.c" "$src/plugin/libvirt/policy.c" "$src/plugin/core/log.c" "$src/plugin/core/error.c" \
+	"$src/plugin/core/journal.c" "$src/plugin/libvirt/policy.c" "$src/plugin/libvirt/xmlutil.c" \
+	"$src/plugin/core/log.c" "$src/plugin/core/error.c" \
 	$xml_libs -lpthread
 # shellcheck disable=SC2086  # the same
 $CLANG $flags -o "$out/fuzz_endpoint" "$here/fuzz_endpoint.c" "$src/plugin/core/endpoint.c" \

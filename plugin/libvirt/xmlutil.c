@@ -1,0 +1,71 @@
+/* The libxml2 helpers the policy's and the stamp's parsers share, so that
+ * both read a domain XML document under the same limits. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+
+#include "libvirt/policy.h"
+#include "libvirt/xmlutil.h"
+
+int
+xmlutil_is_elem(const xmlNode *n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST name) == 0;
+}
+
+int
+xmlutil_in_ns(const xmlNode *n, const char *href)
+{
+	return n->ns && n->ns->href && xmlStrcmp(n->ns->href, BAD_CAST href) == 0;
+}
+
+enum xmlutil_find
+xmlutil_find_meta(const xmlNode *root, const char *ns, const char *name,
+		  const xmlNode **out, const xmlNode **bad)
+{
+	const xmlNode *md, *c;
+
+	*out = NULL;
+	*bad = NULL;
+	for (md = root->children; md; md = md->next) {
+		if (!xmlutil_is_elem(md, "metadata") || md->ns)
+			continue;
+		for (c = md->children; c; c = c->next) {
+			if (c->type != XML_ELEMENT_NODE || !xmlutil_in_ns(c, ns))
+				continue;
+			if (!xmlutil_is_elem(c, name)) {
+				*bad = c;
+				return XMLUTIL_UNKNOWN;
+			}
+			if (*out) {
+				*bad = c;
+				return XMLUTIL_SECOND;
+			}
+			*out = c;
+		}
+	}
+	return XMLUTIL_FOUND;
+}
+
+int
+xmlutil_read(const char *xml, size_t len, xmlParserCtxt **ctxt, xmlDoc **doc,
+	     struct dmg_error *err)
+{
+	*ctxt = NULL;
+	*doc = NULL;
+	if (len > DMG_XML_MAX)
+		return dmg_error_set(err, -EFBIG, "domain XML is larger than %u MiB",
+				     DMG_XML_MAX >> 20);
+	/* Never true under DMG_XML_MAX; kept for the (int) cast below. */
+	if (len > INT32_MAX)
+		return dmg_error_set(err, -EFBIG, "domain XML too large");
+	*ctxt = xmlNewParserCtxt();
+	if (!*ctxt)
+		return dmg_error_set(err, -ENOMEM, "out of memory");
+	/* No network, no entity substitution, no DTD loading; libxml2's own
+	 * depth limit (256) stays in force because XML_PARSE_HUGE is not set. */
+	*doc = xmlCtxtReadMemory(*ctxt, xml, (int)len, "domain.xml", NULL,
+				 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* PRIVATE to plugin/libvirt/policy.c and stamp.c: the libxml2 helpers both
+ * parsers of a domain XML document share.  Everyone else uses
+ * libvirt/policy.h or libvirt/virt.h. */
+#ifndef DMG_XMLUTIL_H
+#define DMG_XMLUTIL_H
+
+#include <stddef.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "core/error.h"
+
+/* n is an element named name (in whatever namespace). */
+int xmlutil_is_elem(const xmlNode *n, const char *name);
+/* n is in the namespace href (any node type). */
+int xmlutil_in_ns(const xmlNode *n, const char *href);
+
+/* What xmlutil_find_meta() found wrong, at *bad. */
+enum xmlutil_find {
+	XMLUTIL_FOUND = 0,          /* *out the one element, or NULL: none */
+	XMLUTIL_UNKNOWN,            /* an element in ns not named name */
+	XMLUTIL_SECOND,             /* a second element named name */
+};
+
+/* The single element name in namespace ns among the children of root's
+ * un-namespaced <metadata> elements.  Each caller words its own errors,
+ * hence the code and the node rather than a dmg_error. */
+enum xmlutil_find xmlutil_find_meta(const xmlNode *root, const char *ns, const char *name,
+				    const xmlNode **out, const xmlNode **bad);
+
+/* Parses len bytes of domain XML.  < 0 with err set (too large, out of
+ * memory) and nothing to free.  0 with *doc the document, or NULL when it
+ * is malformed: the caller reads xmlCtxtGetLastError(*ctxt), words the
+ * error its own way, and frees *ctxt (and *doc). */
+int xmlutil_read(const char *xml, size_t len, xmlParserCtxt **ctxt, xmlDoc **doc,
+		 struct dmg_error *err);
+
+#endif
