@@ -19,7 +19,7 @@
 #include "core/conf.h"
 #include "core/defaults.h"
 #include "core/hookev.h"
-#include "libvirt/policy.h"
+#include "core/policy_types.h"
 #include "core/wire.h"
 
 struct input {

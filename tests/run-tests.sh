@@ -16,17 +16,45 @@ export FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 pass=0 fail=0 skip=0
 results=()
 
+selected() { case " $STAGES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+record() {   # record <name> <rc> <seconds>
+	if [ "$2" -eq 0 ]; then pass=$((pass + 1)); results+=("PASS  $1 ($3 s)")
+	elif [ "$2" -eq 77 ]; then skip=$((skip + 1)); results+=("SKIP  $1")
+	else fail=$((fail + 1)); results+=("FAIL  $1 (exit $2, $3 s)"); fi
+}
 stage() {   # stage <name> <command...>; 77 = skipped
 	local name=$1 t0=$SECONDS rc
 	shift
-	case " $STAGES " in *" $name "*) ;; *) return 0 ;; esac
+	selected "$name" || return 0
 	echo
 	echo "=== stage $name: $*"
 	"$@"
 	rc=$?
-	if [ $rc -eq 0 ]; then pass=$((pass + 1)); results+=("PASS  $name ($((SECONDS - t0)) s)")
-	elif [ $rc -eq 77 ]; then skip=$((skip + 1)); results+=("SKIP  $name")
-	else fail=$((fail + 1)); results+=("FAIL  $name (exit $rc, $((SECONDS - t0)) s)"); fi
+	record "$name" $rc $((SECONDS - t0))
+}
+# stage_beside <name> <function> <name> <function>: the first stage in the background,
+# the second in the foreground, for pairs that each keep one core of two busy and share
+# no build directory. The first one's output follows the second's. The foreground
+# function may set variables for later stages; the background one may not.
+stage_beside() {
+	local bn=$1 bf=$2 fn=$3 ff=$4 o t0=$SECONDS brc bt bpid
+	if ! selected "$bn" || ! selected "$fn"; then
+		stage "$bn" "$bf"
+		stage "$fn" "$ff"
+		return 0
+	fi
+	o=$(mktemp -d) || return 1
+	( "$bf" >"$o/out" 2>&1; echo $? >"$o/rc"; echo $((SECONDS - t0)) >"$o/t" ) &
+	bpid=$!   # now: a process substitution in the foreground stage sets $! again
+	stage "$fn" "$ff"
+	wait "$bpid"
+	echo
+	echo "=== stage $bn: $bf (ran beside stage $fn)"
+	cat "$o/out"
+	read -r brc <"$o/rc" || brc=1
+	read -r bt <"$o/t" || bt=$((SECONDS - t0))
+	record "$bn" "$brc" "$bt"
+	rm -rf "$o"
 }
 
 configure_in() {   # configure_in <dir> <extra configure args...>
@@ -81,6 +109,8 @@ do_valgrind() {
 
 do_static() {
 	local rc=0
+	echo "--- layers"
+	"$top/tests/check-layers.sh" "$top" || rc=1
 	echo "--- cppcheck"
 	cppcheck --error-exitcode=1 --enable=warning,performance,portability --std=c11 \
 		--inline-suppr --quiet -I "$top/plugin" "$top/plugin" "$top/hooks" "$top/bench" \
@@ -178,10 +208,8 @@ stage deps "$top/tests/setup-deps.sh"
 stage build do_build
 stage unit do_unit
 stage asan do_asan
-stage valgrind do_valgrind
-stage static do_static
-stage distcheck do_distcheck
-stage deb do_deb
+stage_beside valgrind do_valgrind static do_static
+stage_beside distcheck do_distcheck deb do_deb
 stage twohost do_twohost
 stage lab do_lab
 

@@ -10,42 +10,27 @@
 
 #include "core/call.h"
 #include "core/defaults.h"
+#include "core/jkind.h"
 #include "core/journal.h"
 #include "core/wire.h"
 
 
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-		"usage: drbdmig [-m] [-s socket] <command> [argument]\n"
-		"commands:\n"
-		"  status [-w]        sessions on this host: phase, per-disk sync %%, rate, ETA\n"
-		"                     (-w/--watch: refresh every second on a terminal)\n"
-		"  verify             look for leftovers: orphan DRBD minors, overlay dm devices,\n"
-		"                     metadata LVs, resource files, sessions needing attention;\n"
-		"                     exit status 1 if anything is found, 2 if it cannot look\n"
-		"  cleanup DOMAIN     go on with a session that stopped for attention (finish or\n"
-		"                     roll back, as its journal says); DOMAIN, its UUID or a sid\n"
-		"  cleanup --orphans  remove leftovers no journal owns (never a data LV)\n"
-		"  cancel DOMAIN      roll back a migration before the guest switched over\n"
-		"  ping               check that drbdmigd answers; prints its version\n"
-		"  version            print this program's version\n"
-		"options:\n"
-		"  -m, --machine       print records (\"verb key=value ...\", values %%-encoded)\n"
-		"  -s, --socket PATH   drbdmigd's socket (default %s)\n",
-		DMG_SOCKET_PATH);
-}
+/* What every command gets: the options before it. */
+struct cli {
+	const char *sock;
+	int machine;
+};
 
 static int
-cmd_ping(const char *sock)
+cmd_ping(const struct cli *c, const char *arg)
 {
 	struct dmg_msg req = { .type = DMG_MSG_PING }, rep;
 	struct dmg_error err = { 0 };
 	enum dmg_call_stage stage;
 	int rc;
 
-	rc = dmg_call_msg(sock, DMG_SOCKET_CONNECT_MS, dmg_now_ms() + DMG_CLI_CALL_MS, &req, &rep, &stage,
+	(void)arg;
+	rc = dmg_call_msg(c->sock, DMG_SOCKET_CONNECT_MS, dmg_now_ms() + DMG_CLI_CALL_MS, &req, &rep, &stage,
 			  &err);
 	if (rc < 0) {
 		if (stage == DMG_CALL_CONNECT)
@@ -111,6 +96,19 @@ human_size(double bytes, char *buf, size_t len)
 	snprintf(buf, len, "%.1f %s", bytes, u[i]);
 }
 
+/* A disk's sync as a bar of BAR_WIDTH cells ('#' done, '.' to go); pct
+ * outside 0-100 (or NaN from a missing field) shows as empty or full. */
+#define BAR_WIDTH 20
+static void
+progress_bar(double pct, char bar[BAR_WIDTH + 1])
+{
+	int i, full = pct >= 100 ? BAR_WIDTH : pct > 0 ? (int)(pct * BAR_WIDTH / 100) : 0;
+
+	for (i = 0; i < BAR_WIDTH; i++)
+		bar[i] = i < full ? '#' : '.';
+	bar[BAR_WIDTH] = '\0';
+}
+
 /* Prints one result line for a person. */
 static void
 print_human(const struct dmg_jrec *r)
@@ -119,27 +117,34 @@ print_human(const struct dmg_jrec *r)
 	char sz[32];
 	size_t i;
 
-	if (strcmp(r->step, "session") == 0) {
+	switch (dmg_jkind_parse(r->step)) {
+	case DMG_JK_SESSION:
 		printf("session %s  %s  %-4s  %-12s peer %s", dmg_jrec_get(r, "sid"),
 		       dmg_jrec_get(r, "domain"), dmg_jrec_get(r, "role"),
 		       dmg_jrec_get(r, "phase"), dmg_jrec_get(r, "peer"));
 		if ((v = dmg_jrec_get(r, "reason")))
 			printf("\n    reason: %s", v);
 		printf("\n");
-	} else if (strcmp(r->step, "disk") == 0) {
+		break;
+	case DMG_JK_DISK: {
 		double pct = num(r, "pct"), eta = num(r, "eta_s");
+		char bar[BAR_WIDTH + 1];
 
 		human_size(num(r, "size"), sz, sizeof(sz));
-		printf("    %-6s %-28s %10s  %5.1f%%  %8.1f MiB/s", dmg_jrec_get(r, "target"),
-		       dmg_jrec_get(r, "path"), sz, pct, num(r, "kib_s") / 1024);
+		progress_bar(pct, bar);
+		printf("    %-6s %-28s %10s  [%s] %5.1f%%  %8.1f MiB/s", dmg_jrec_get(r, "target"),
+		       dmg_jrec_get(r, "path"), sz, bar, pct, num(r, "kib_s") / 1024);
 		if (pct < 100 && eta >= 0)
 			printf("  ETA %.0f s", eta);
 		printf("\n");
-	} else {
+		break;
+	}
+	default:   /* verify's findings and any later line: as they come */
 		printf("%s:", r->step);
 		for (i = 0; i < r->n; i++)
 			printf(" %s=%s", r->kv[i].key, r->kv[i].val);
 		printf("\n");
+		break;
 	}
 }
 
@@ -172,25 +177,27 @@ print_body(const struct dmg_msg *rep, int machine)
 	return lines;
 }
 
+/* arg: -w or --watch (checked by its row), or NULL */
 static int
-cmd_status(const char *sock, int machine, int watch)
+cmd_status(const struct cli *c, const char *arg)
 {
-	watch = watch && isatty(STDOUT_FILENO) && !machine;
+	int watch = arg && isatty(STDOUT_FILENO) && !c->machine;
+
 	for (;;) {
 		struct dmg_msg rep = { 0 };
 		int n;
 
-		if (call(sock, "status", NULL, DMG_CLI_CALL_MS, &rep) < 0)
+		if (call(c->sock, "status", NULL, DMG_CLI_CALL_MS, &rep) < 0)
 			return 1;
 		if (watch)
 			printf("\033[H\033[J");
-		n = print_body(&rep, machine);
+		n = print_body(&rep, c->machine);
 		if (rep.status) {
 			fprintf(stderr, "drbdmig: status: %s\n", rep.message ? rep.message : "failed");
 			dmg_msg_clear(&rep);
 			return 1;
 		}
-		if (!n && !machine)
+		if (!n && !c->machine)
 			printf("no drbdmig sessions on this host\n");
 		dmg_msg_clear(&rep);
 		if (!watch)
@@ -200,23 +207,157 @@ cmd_status(const char *sock, int machine, int watch)
 	}
 }
 
+/* One verb whose answer is lines; verify's exit status says more. */
 static int
-cmd_verb(const char *sock, const char *verb, const char *target, int machine)
+call_verb(const struct cli *c, const char *verb, const char *target, int verify)
 {
 	struct dmg_msg rep = { 0 };
-	int verify = strcmp(verb, "verify") == 0, n, rc;
+	int n, rc;
 
-	if (call(sock, verb, target, verify ? DMG_CLI_VERIFY_MS : DMG_CLI_LONG_MS, &rep) < 0)
+	if (call(c->sock, verb, target, verify ? DMG_CLI_VERIFY_MS : DMG_CLI_LONG_MS, &rep) < 0)
 		return verify ? 2 : 1;
-	n = print_body(&rep, machine);
+	n = print_body(&rep, c->machine);
 	if (rep.status && rep.message)
 		fprintf(stderr, "drbdmig: %s: %s\n", verb, rep.message);
-	else if (!n && !machine && verify)
+	else if (!n && !c->machine && verify)
 		printf("nothing left over: no orphan DRBD minor, dm device, metadata LV or resource file; no session needs attention\n");
 	/* verify: 1 = leftovers found; an error means it could not look */
 	rc = rep.status ? (verify && rep.message ? 2 : 1) : 0;
 	dmg_msg_clear(&rep);
 	return rc;
+}
+
+static int
+cmd_verify(const struct cli *c, const char *arg)
+{
+	(void)arg;
+	return call_verb(c, "verify", NULL, 1);
+}
+
+static int
+cmd_cleanup(const struct cli *c, const char *arg)
+{
+	return call_verb(c, "cleanup", arg, 0);
+}
+
+static int
+cmd_cancel(const struct cli *c, const char *arg)
+{
+	return call_verb(c, "cancel", arg, 0);
+}
+
+static int
+cmd_version(const struct cli *c, const char *arg)
+{
+	(void)c;
+	(void)arg;
+	printf("drbdmig %s\n", PACKAGE_VERSION);
+	return 0;
+}
+
+static int
+watch_flag(const char *arg)
+{
+	return strcmp(arg, "-w") == 0 || strcmp(arg, "--watch") == 0;
+}
+
+/* A domain's name, UUID or sid; never an option mistyped. */
+static int
+domain_arg(const char *arg)
+{
+	return arg[0] && arg[0] != '-';
+}
+
+static int
+domain_or_orphans(const char *arg)
+{
+	return domain_arg(arg) || strcmp(arg, "--orphans") == 0;
+}
+
+/* The commands, in usage() order (drbdsetup's commands[] is the model): the
+ * one place that knows a command's name, arguments and help. */
+static const struct command {
+	const char *name;
+	int min_args, max_args;
+	int (*arg_ok)(const char *arg);   /* each argument given; NULL: any */
+	const char *need;                 /* what it takes, said on misuse; NULL:
+					   * "unexpected argument" */
+	const char *help;                 /* its lines in usage() */
+	int (*run)(const struct cli *c, const char *arg);   /* arg: NULL if none */
+} commands[] = {
+	{ "status", 0, 1, watch_flag, NULL,
+	  "  status [-w]        sessions on this host: phase, per-disk sync bar, %, rate, ETA\n"
+	  "                     (-w/--watch: refresh every second on a terminal)\n",
+	  cmd_status },
+	{ "verify", 0, 0, NULL, NULL,
+	  "  verify             look for leftovers: orphan DRBD minors, overlay dm devices,\n"
+	  "                     metadata LVs, resource files, sessions needing attention;\n"
+	  "                     exit status 1 if anything is found, 2 if it cannot look\n",
+	  cmd_verify },
+	{ "cleanup", 1, 1, domain_or_orphans, "one domain (name, UUID or session id) or --orphans",
+	  "  cleanup DOMAIN     go on with a session that stopped for attention (finish or\n"
+	  "                     roll back, as its journal says); DOMAIN, its UUID or a sid\n"
+	  "  cleanup --orphans  remove leftovers no journal owns (never a data LV)\n",
+	  cmd_cleanup },
+	{ "cancel", 1, 1, domain_arg, "one domain (name, UUID or session id)",
+	  "  cancel DOMAIN      roll back a migration before the guest switched over\n",
+	  cmd_cancel },
+	{ "ping", 0, 0, NULL, NULL,
+	  "  ping               check that drbdmigd answers; prints its version\n",
+	  cmd_ping },
+	{ "version", 0, 0, NULL, NULL,
+	  "  version            print this program's version\n",
+	  cmd_version },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fputs("usage: drbdmig [-m] [-s socket] <command> [argument]\n"
+	      "commands:\n", f);
+	for (i = 0; i < NCOMMANDS; i++)
+		fputs(commands[i].help, f);
+	fprintf(f,
+		"options:\n"
+		"  -m, --machine       print records (\"verb key=value ...\", values %%-encoded)\n"
+		"  -s, --socket PATH   drbdmigd's socket (default %s)\n",
+		DMG_SOCKET_PATH);
+}
+
+static const struct command *
+command_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* 0 if args fit cmd's row, else says why in one line and returns -1. */
+static int
+command_args(const struct command *cmd, int nargs, char *const *args)
+{
+	int i, bad = -1;
+
+	for (i = 0; bad < 0 && i < nargs && i < cmd->max_args; i++)
+		if (cmd->arg_ok && !cmd->arg_ok(args[i]))
+			bad = i;
+	if (bad < 0 && nargs > cmd->max_args)
+		bad = cmd->max_args;   /* the first one too many */
+	if (bad < 0 && nargs >= cmd->min_args)
+		return 0;
+	if (cmd->need)
+		fprintf(stderr, "drbdmig: %s needs %s\n", cmd->name, cmd->need);
+	else
+		fprintf(stderr, "drbdmig: %s: unexpected argument '%s'\n", cmd->name,
+			bad >= 0 ? args[bad] : "");
+	return -1;
 }
 
 int
@@ -228,13 +369,14 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sock = DMG_SOCKET_PATH, *cmd, *arg;
-	int opt, machine = 0, nargs;
+	struct cli c = { .sock = DMG_SOCKET_PATH };
+	const struct command *cmd;
+	int opt, nargs;
 
 	while ((opt = getopt_long(argc, argv, "+s:mh", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 's': sock = optarg; break;
-		case 'm': machine = 1; break;
+		case 's': c.sock = optarg; break;
+		case 'm': c.machine = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -244,33 +386,13 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	cmd = argv[optind];
-	nargs = argc - optind - 1;
-	arg = nargs ? argv[optind + 1] : NULL;
-	if (strcmp(cmd, "status") == 0 && (nargs == 0 || (nargs == 1 &&
-	    (strcmp(arg, "-w") == 0 || strcmp(arg, "--watch") == 0))))
-		return cmd_status(sock, machine, nargs == 1);
-	if ((strcmp(cmd, "cleanup") == 0 || strcmp(cmd, "cancel") == 0)) {
-		if (nargs != 1 || !*arg || (arg[0] == '-' && strcmp(arg, "--orphans") != 0) ||
-		    (strcmp(cmd, "cancel") == 0 && arg[0] == '-')) {
-			fprintf(stderr, "drbdmig: %s needs one domain (name, UUID or session id)%s\n", cmd,
-				strcmp(cmd, "cleanup") == 0 ? " or --orphans" : "");
-			return 2;
-		}
-		return cmd_verb(sock, cmd, arg, machine);
-	}
-	if (nargs) {
-		fprintf(stderr, "drbdmig: %s: unexpected argument '%s'\n", cmd, arg);
+	cmd = command_find(argv[optind]);
+	if (!cmd) {
+		fprintf(stderr, "drbdmig: unknown command '%s' (try drbdmig --help)\n", argv[optind]);
 		return 2;
 	}
-	if (strcmp(cmd, "verify") == 0)
-		return cmd_verb(sock, "verify", NULL, machine);
-	if (strcmp(cmd, "ping") == 0)
-		return cmd_ping(sock);
-	if (strcmp(cmd, "version") == 0) {
-		printf("drbdmig %s\n", PACKAGE_VERSION);
-		return 0;
-	}
-	fprintf(stderr, "drbdmig: unknown command '%s' (try drbdmig --help)\n", cmd);
-	return 2;
+	nargs = argc - optind - 1;
+	if (command_args(cmd, nargs, argv + optind + 1) < 0)
+		return 2;
+	return cmd->run(&c, nargs ? argv[optind + 1] : NULL);
 }

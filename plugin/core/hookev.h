@@ -27,4 +27,40 @@ int dmg_hook_event_parse(int argc, char *const *argv, struct dmg_hook_event *ev,
  * parses properly); a well-formed annotation is never missed. */
 int dmg_hook_sniff_annotation(const char *xml, size_t len);
 
+/* libvirt's qemu hook operations (argv[2]), each turned into the enum once
+ * where it is read.  libvirt may add operations: one not listed here is
+ * UNKNOWN and ignored, never refused. */
+enum dmg_hook_op {
+	DMG_HOOK_OP_UNKNOWN = 0,
+	DMG_HOOK_OP_PREPARE,
+	DMG_HOOK_OP_START,
+	DMG_HOOK_OP_STARTED,
+	DMG_HOOK_OP_STOPPED,
+	DMG_HOOK_OP_RELEASE,
+	DMG_HOOK_OP_MIGRATE,
+	DMG_HOOK_OP_RESTORE,
+	DMG_HOOK_OP_RECONNECT,
+	DMG_HOOK_OP_ATTACH,
+	DMG_HOOK_OP_MAX
+};
+
+/* Their sub-operations (argv[3]); "-" and anything else: UNKNOWN. */
+enum dmg_hook_subop {
+	DMG_HOOK_SUB_UNKNOWN = 0,
+	DMG_HOOK_SUB_BEGIN,
+	DMG_HOOK_SUB_END,
+	DMG_HOOK_SUB_MAX
+};
+
+/* Names: "?" for UNKNOWN and anything out of range.  Parsers: UNKNOWN for
+ * NULL or a name not listed. */
+const char *dmg_hook_op_name(enum dmg_hook_op op);
+enum dmg_hook_op dmg_hook_op_parse(const char *name);
+const char *dmg_hook_subop_name(enum dmg_hook_subop sub);
+enum dmg_hook_subop dmg_hook_subop_parse(const char *name);
+
+/* What drbdmig does with an event: the one table the hook (through
+ * dmg_hook_event_parse) and the daemon both decide by. */
+enum dmg_hook_action dmg_hook_action_of(enum dmg_hook_op op, enum dmg_hook_subop sub);
+
 #endif

@@ -108,16 +108,14 @@ reg_run_stamps(struct dmg_registry *r)
 }
 
 int
-dmg_registry_hook_event(struct dmg_registry *r, const char *domain, const char *op,
-			const char *subop)
+dmg_registry_hook_event(struct dmg_registry *r, const char *domain, enum dmg_hook_op op)
 {
-	int gone = strcmp(op, "stopped") == 0 || strcmp(op, "release") == 0;
-	int starting = strcmp(op, "prepare") == 0 || strcmp(op, "start") == 0 ||
-		       strcmp(op, "started") == 0;
+	int gone = op == DMG_HOOK_OP_STOPPED || op == DMG_HOOK_OP_RELEASE;
+	int starting = op == DMG_HOOK_OP_PREPARE || op == DMG_HOOK_OP_START ||
+		       op == DMG_HOOK_OP_STARTED;
 	int refuse = 0;
 	struct entry *e;
 
-	(void)subop;
 	/* A fenced destination must never run the guest: refusing these hooks
 	 * makes libvirt abort the incoming migration. */
 	pthread_mutex_lock(&r->mu);

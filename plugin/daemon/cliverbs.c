@@ -314,18 +314,19 @@ find_named(struct dmg_registry *r, const char *name)
 	return e;
 }
 
-static int cli_entry_op(struct dmg_registry *r, struct entry *e, const char *verb,
+static int cli_entry_op(struct dmg_registry *r, struct entry *e, enum dmg_verb verb,
 			struct dmg_buf *body, struct dmg_error *err);
 
+/* cancel or cleanup (retry) of the session named. */
 static int
-cli_session_op(struct dmg_registry *r, const char *verb, const char *name,
+cli_session_op(struct dmg_registry *r, enum dmg_verb verb, const char *name,
 	       struct dmg_buf *body, struct dmg_error *err)
 {
 	struct entry *e;
 	int rc;
 
 	if (!name || !*name)
-		return dmg_error_set(err, -EINVAL, "%s: which domain?", verb);
+		return dmg_error_set(err, -EINVAL, "%s: which domain?", dmg_verb_name(verb));
 	e = find_named(r, name);
 	if (!e)
 		return dmg_error_set(err, -ENOENT, "no drbdmig session for '%s' on this host", name);
@@ -335,7 +336,7 @@ cli_session_op(struct dmg_registry *r, const char *verb, const char *name,
 }
 
 static int
-cli_entry_op(struct dmg_registry *r, struct entry *e, const char *verb, struct dmg_buf *body,
+cli_entry_op(struct dmg_registry *r, struct entry *e, enum dmg_verb verb, struct dmg_buf *body,
 	     struct dmg_error *err)
 {
 	char line[512];
@@ -344,7 +345,7 @@ cli_entry_op(struct dmg_registry *r, struct entry *e, const char *verb, struct d
 	pthread_mutex_lock(&r->mu);
 	building = e->building;
 	pthread_mutex_unlock(&r->mu);
-	if (building && strcmp(verb, "cancel") == 0) {
+	if (building && verb == DMG_VERB_CANCEL) {
 		/* The hook thread owns the session: ask it to stop at its next
 		 * step or sync poll; it rolls back and refuses the migration. */
 		pthread_mutex_lock(&e->s->mu);
@@ -357,7 +358,7 @@ cli_entry_op(struct dmg_registry *r, struct entry *e, const char *verb, struct d
 		return reg_buf_add(body, line, strlen(line)) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
 	}
 	pthread_mutex_lock(&e->op);
-	if (strcmp(verb, "cancel") == 0)
+	if (verb == DMG_VERB_CANCEL)
 		rc = dmg_sess_cancel(e->s, err);
 	else
 		rc = dmg_sess_retry(e->s, err);
@@ -365,33 +366,35 @@ cli_entry_op(struct dmg_registry *r, struct entry *e, const char *verb, struct d
 	reg_kick(r);
 	if (rc < 0)
 		return rc;
-	snprintf(line, sizeof(line), "%s session=%s domain=%s phase=%s\n", verb, e->s->sid,
-		 e->s->domain, dmg_phase_name(e->s->phase));
+	snprintf(line, sizeof(line), "%s session=%s domain=%s phase=%s\n", dmg_verb_name(verb),
+		 e->s->sid, e->s->domain, dmg_phase_name(e->s->phase));
 	return reg_buf_add(body, line, strlen(line)) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
 }
 
 
 int
-dmg_registry_cli(struct dmg_registry *r, const struct dmg_jrec *req, struct dmg_buf *body,
-		 struct dmg_error *err)
+dmg_registry_cli(struct dmg_registry *r, enum dmg_verb verb, const struct dmg_jrec *req,
+		 struct dmg_buf *body, struct dmg_error *err)
 {
 	const char *target = dmg_jrec_get(req, "target");
+	int rc;
 
-	if (strcmp(req->step, "status") == 0)
+	switch (verb) {
+	case DMG_VERB_STATUS:
 		return cli_status(r, body, err);
-	if (strcmp(req->step, "verify") == 0)
+	case DMG_VERB_VERIFY:
 		return cli_verify(r, 0, body, err);
-	if (strcmp(req->step, "cancel") == 0)
-		return cli_session_op(r, "cancel", target, body, err);
-	if (strcmp(req->step, "fence") == 0)
+	case DMG_VERB_CANCEL:
+		return cli_session_op(r, verb, target, body, err);
+	case DMG_VERB_FENCE_RES:
 		return reg_fence(r, target, body, err);
-	if (strcmp(req->step, "cleanup") == 0) {
+	case DMG_VERB_CLEANUP:
 		if (target && strcmp(target, "--orphans") == 0) {
-			int rc = cli_verify(r, 1, body, err);
-
+			rc = cli_verify(r, 1, body, err);
 			return rc < 0 ? rc : 0;
 		}
-		return cli_session_op(r, "cleanup", target, body, err);
+		return cli_session_op(r, verb, target, body, err);
+	default:
+		return dmg_error_set(err, -EINVAL, "unknown command '%s'", dmg_verb_name(verb));
 	}
-	return dmg_error_set(err, -EINVAL, "unknown command '%s'", req->step);
 }

@@ -17,6 +17,7 @@
 #include "core/conf.h"
 #include "daemon/handler.h"
 #include "core/log.h"
+#include "core/verb.h"
 #include "peer/peer.h"
 #include "peer/peersrv.h"
 #include "daemon/registry.h"
@@ -121,12 +122,16 @@ check_usermode_helper(struct dmg_log *log)
 }
 
 /* The peer server's handler: the registry's peer verbs, for the `peers`
- * host the connection authenticated as. */
+ * host the connection authenticated as.  The one check of a peer request:
+ * the registry gets a known verb with the keys it takes. */
 static int
 peer_verb(void *arg, const char *identity, const struct dmg_jrec *req, struct dmg_jrec *reply,
 	  struct dmg_error *err)
 {
-	return dmg_registry_peer(arg, identity, req, reply, err);
+	enum dmg_verb verb;
+	int rc = dmg_verb_check(req, DMG_VERB_PEER, &verb, err);
+
+	return rc < 0 ? rc : dmg_registry_peer(arg, identity, verb, req, reply, err);
 }
 
 /* Everything that needs threads starts here, after daemonize()'s fork. */

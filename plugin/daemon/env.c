@@ -162,12 +162,12 @@ reg_peer_call(struct dmg_registry *r, const char *ep, const struct dmg_jrec *req
 }
 
 static int
-env_peer(void *arg, const struct dmg_session *s, const struct dmg_jrec *req,
+env_peer(void *arg, const struct dmg_session *s, enum dmg_verb verb, const struct dmg_jrec *req,
 	 struct dmg_jrec *reply, struct dmg_error *err)
 {
 	struct dmg_registry *r = arg;
 	/* Building a source disk runs lvcreate, drbdmeta and a table swap. */
-	unsigned tmo = r->conf.peer_timeout * (strcmp(req->step, "disk") == 0 ? 4 : 1);
+	unsigned tmo = r->conf.peer_timeout * (verb == DMG_VERB_DISK ? 4 : 1);
 
 	return reg_peer_call(r, s->peer, req, tmo, reply, err);
 }

@@ -11,10 +11,23 @@
 #include <unistd.h>
 
 #include "libvirt/virt.h"
+#include "core/verb.h"
 #include "core/wire.h"
 #include "daemon/registry_int.h"
 
 /* ---- fencing the migration window (DESIGN.md §5 rule 1) ---------------------- */
+
+/* The answer to the CLI verb "fence": the exit code drbdmig-fence-peer
+ * gives DRBD, as a number ("fence code=4"). */
+static int
+fence_answer(struct dmg_buf *body, int code, struct dmg_error *err)
+{
+	char line[64];
+	int n = snprintf(line, sizeof(line), "%s %s=%d\n", dmg_verb_name(DMG_VERB_FENCE_RES),
+			 DMG_FENCE_CODE_KEY, code);
+
+	return reg_buf_add(body, line, (size_t)n) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
+}
 
 static void
 set_fenced(struct dmg_registry *r, struct entry *e)
@@ -125,11 +138,11 @@ static int
 fence_entry(struct dmg_registry *r, struct entry *e, const char *res, struct dmg_buf *body,
 	    struct dmg_error *err)
 {
-	const char *line = "fence exit=4\n", *sid = e->s->sid;
+	const char *sid = e->s->sid;
 	struct dmg_error perr = { 0 };
 	struct dmg_jrec req, reply;
 	enum dmg_phase phase;
-	const char *result;
+	enum dmg_fence_result result;
 	int64_t until;
 	int rc;
 
@@ -139,23 +152,23 @@ fence_entry(struct dmg_registry *r, struct entry *e, const char *res, struct dmg
 	pthread_mutex_unlock(&e->s->mu);
 	dmg_warn(r->log, "session=%s domain=%s: replication link lost on %s (phase %s, role %s)",
 		 sid, e->s->domain, res, dmg_phase_name(phase),
-		 e->s->role == DMG_ROLE_SRC ? "src" : "dst");
+		 dmg_role_name(e->s->role));
 	if (e->s->role != DMG_ROLE_SRC || phase != DMG_PH_READY)
-		return reg_buf_add(body, line, strlen(line)) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
+		return fence_answer(body, DMG_FENCE_CODE_OUTDATED, err);
 
 	until = dmg_now_ms() + 600000;
-	dmg_jrec_init(&req, "fence");
+	dmg_jrec_init(&req, dmg_verb_name(DMG_VERB_FENCE));
 	rc = dmg_jrec_set(&req, "sid", sid, &perr);
 	if (rc == 0)
 		rc = dmg_jrec_set(&req, "tok", e->s->tok, &perr);
 	if (rc == 0)
 		rc = reg_peer_call(r, e->s->peer, &req, r->conf.peer_timeout, &reply, &perr);
-	result = rc == 0 ? dmg_jrec_get(&reply, "result") : NULL;
-	if (result && strcmp(result, "stopped") == 0) {
+	result = rc == 0 ? dmg_fence_result_parse(dmg_jrec_get(&reply, "result")) : DMG_FENCE_NONE;
+	if (result == DMG_FENCE_STOPPED) {
 		dmg_warn(r->log, "session=%s domain=%s: the destination stopped its QEMU; the migration fails and the guest stays here",
 			 sid, e->s->domain);
 		set_fenced(r, e);
-	} else if (result && strcmp(result, "switched") == 0) {
+	} else if (result == DMG_FENCE_SWITCHED) {
 		/* The destination's copy is the complete one: do not mark fenced. */
 		dmg_warn(r->log, "session=%s domain=%s: the guest already runs on the destination; I/O resumes here once it has left",
 			 sid, e->s->domain);
@@ -169,7 +182,7 @@ fence_entry(struct dmg_registry *r, struct entry *e, const char *res, struct dmg
 		set_fenced(r, e);
 	}
 	dmg_warn(r->log, "session=%s domain=%s: I/O resumes on the source", sid, e->s->domain);
-	return reg_buf_add(body, line, strlen(line)) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
+	return fence_answer(body, DMG_FENCE_CODE_OUTDATED, err);
 frozen:
 	snprintf(perr.msg, sizeof(perr.msg), "%s", err->msg);
 	return dmg_error_set(err, -ETIMEDOUT, "fence %s: %s; I/O stays frozen (resume with `drbdadm resume-io` only once the guest runs on one host)",
@@ -179,7 +192,6 @@ frozen:
 int
 reg_fence(struct dmg_registry *r, const char *res, struct dmg_buf *body, struct dmg_error *err)
 {
-	const char *line = "fence exit=4\n";
 	struct entry *e;
 	char sid[DMG_SID_LEN + 1];
 	int rc;
@@ -195,7 +207,7 @@ reg_fence(struct dmg_registry *r, const char *res, struct dmg_buf *body, struct 
 	pthread_mutex_unlock(&r->mu);
 	if (!e) {
 		dmg_warn(r->log, "fence-peer for %s: no such session; peer outdated", res);
-		return reg_buf_add(body, line, strlen(line)) < 0 ? dmg_error_set(err, -ENOMEM, "out of memory") : 0;
+		return fence_answer(body, DMG_FENCE_CODE_OUTDATED, err);
 	}
 	rc = fence_entry(r, e, res, body, err);
 	pthread_mutex_lock(&r->mu);
@@ -237,7 +249,7 @@ fence_job_run(void *arg)
 	dmg_warn(r->log, "session=%s domain=%s: %s: I/O frozen with the replication link lost and no answer from the fence-peer handler; fencing from drbdmigd",
 		 s->sid, s->domain, res);
 	rc = reg_fence(r, res, &body, &err);
-	if (rc == 0 && body.data && strstr((const char *)body.data, "exit=4")) {
+	if (rc == 0 && dmg_fence_code_parse((const char *)body.data, body.len) == DMG_FENCE_CODE_OUTDATED) {
 		if (dmg_backend_resume_io(r->b, s, j->disk, &err) < 0)
 			dmg_err(r->log, "session=%s: %s: resume-io: %s", s->sid, res, err.msg);
 		else
@@ -379,7 +391,7 @@ reg_fence_dst(struct dmg_registry *r, struct entry *e, struct dmg_jrec *reply, s
 	if (switched) {
 		dmg_warn(r->log, "session=%s domain=%s: the source lost the replication link; the guest runs here, keeping this copy",
 			 s->sid, s->domain);
-		return dmg_jrec_set(reply, "result", "switched", err);
+		return dmg_jrec_set(reply, "result", dmg_fence_result_name(DMG_FENCE_SWITCHED), err);
 	}
 	if (st == DMG_DOM_PAUSED || st == DMG_DOM_UNKNOWN) {
 		dmg_warn(r->log, "session=%s domain=%s: the source lost the replication link in the migration window; stopping the incoming QEMU",
@@ -397,5 +409,5 @@ reg_fence_dst(struct dmg_registry *r, struct entry *e, struct dmg_jrec *reply, s
 	e->kick = 1;
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
-	return dmg_jrec_set(reply, "result", "stopped", err);
+	return dmg_jrec_set(reply, "result", dmg_fence_result_name(DMG_FENCE_STOPPED), err);
 }

@@ -7,6 +7,7 @@
 
 #include "daemon/handler.h"
 #include "core/journal.h"
+#include "core/verb.h"
 #include "libvirt/policy.h"
 #include "daemon/registry.h"
 
@@ -43,7 +44,9 @@ static int
 handle_hook(struct dmg_handler *h, const struct dmg_msg *req, struct dmg_msg *reply,
 	    struct dmg_error *err)
 {
-	int required = strcmp(req->op, "migrate") == 0 && strcmp(req->subop, "begin") == 0;
+	enum dmg_hook_op op = dmg_hook_op_parse(req->op);
+	/* the same table the hook decided by: only `migrate begin` may refuse */
+	int required = dmg_hook_action_of(op, dmg_hook_subop_parse(req->subop)) == DMG_HOOK_REQUIRED;
 	struct dmg_policy *p = NULL;
 	struct dmg_error perr;
 	char msg[DMG_ERROR_MAX + 128];
@@ -72,7 +75,7 @@ handle_hook(struct dmg_handler *h, const struct dmg_msg *req, struct dmg_msg *re
 		return reply_hook(reply, 0, NULL, err);
 	}
 	if (!required) {
-		rc = dmg_registry_hook_event(h->reg, req->domain, req->op, req->subop);
+		rc = dmg_registry_hook_event(h->reg, req->domain, op);
 		dmg_policy_free(p);
 		if (rc > 0) {
 			dmg_err(h->log, "hook %s %s domain=%s refused: fenced session", req->op,
@@ -104,6 +107,7 @@ handle_call(struct dmg_handler *h, const struct dmg_msg *req, struct dmg_msg *re
 	char line[DMG_JLINE_MAX];
 	size_t n = req->body_len;
 	struct dmg_jrec r;
+	enum dmg_verb verb;
 	int rc;
 
 	memset(reply, 0, sizeof(*reply));
@@ -124,10 +128,12 @@ handle_call(struct dmg_handler *h, const struct dmg_msg *req, struct dmg_msg *re
 		reply->message = strdup(cerr.code ? cerr.msg : "a call is one record line");
 		return reply->message ? 0 : dmg_error_set(err, -ENOMEM, "out of memory");
 	}
+	/* The one check of a CLI request: the registry gets a known verb with
+	 * the keys it takes. */
 	if (!h->reg)
 		rc = dmg_error_set(&cerr, -ENOTSUP, "this daemon runs without sessions");
-	else
-		rc = dmg_registry_cli(h->reg, &r, &body, &cerr);
+	else if ((rc = dmg_verb_check(&r, DMG_VERB_CLI, &verb, &cerr)) == 0)
+		rc = dmg_registry_cli(h->reg, verb, &r, &body, &cerr);
 	dmg_info(h->log, "cli %s: %s", r.step, rc < 0 ? cerr.msg : "ok");
 	if (rc < 0) {
 		reply->status = (uint32_t)-rc;

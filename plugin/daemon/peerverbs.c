@@ -98,23 +98,39 @@ static int
 fence_closed(struct dmg_registry *r, const char *caller, const struct dmg_jrec *req,
 	     struct dmg_jrec *reply, struct dmg_error *err)
 {
-	const char *sid = dmg_jrec_get(req, "sid");
+	const char *sid = dmg_jrec_get(req, "sid"), *name;
 	struct dmg_jrec st;
-	const char *ph;
+	enum dmg_phase ph;
 	int rc = closed_phase(r, caller, req, &st, err);
 
 	if (rc < 0)
 		return rc;
-	ph = dmg_jrec_get(&st, "phase");
-	if (!ph || (strcmp(ph, "done") != 0 && strcmp(ph, "rolled-back") != 0))
-		return dmg_error_set(err, -EBUSY, "fence: session %s is %s here", sid, ph ? ph : "?");
+	name = dmg_jrec_get(&st, "phase");
+	if (dmg_phase_parse(name, &ph) < 0 || (ph != DMG_PH_DONE && ph != DMG_PH_ROLLED_BACK))
+		return dmg_error_set(err, -EBUSY, "fence: session %s is %s here", sid, name ? name : "?");
 	dmg_jrec_init(reply, "fence");
-	return dmg_jrec_set(reply, "result", strcmp(ph, "done") == 0 ? "switched" : "stopped", err);
+	return dmg_jrec_set(reply, "result", dmg_fence_result_name(ph == DMG_PH_DONE ?
+			    DMG_FENCE_SWITCHED : DMG_FENCE_STOPPED), err);
+}
+
+/* "whohas", on any host: the state of a domain here. */
+static int
+whohas(struct dmg_registry *r, const struct dmg_jrec *req, struct dmg_jrec *reply,
+       struct dmg_error *err)
+{
+	const char *uuid = dmg_jrec_get(req, "uuid");
+	enum dmg_dom st = DMG_DOM_UNKNOWN;
+	int rc;
+
+	if (!uuid || (rc = reg_env_dom(r, uuid, &st, err)) < 0)
+		return uuid ? rc : dmg_error_set(err, -EPROTO, "whohas: uuid missing");
+	dmg_jrec_init(reply, "whohas");
+	return dmg_jrec_set(reply, "state", dmg_dom_name(st), err);
 }
 
 int
-dmg_registry_peer(struct dmg_registry *r, const char *identity, const struct dmg_jrec *req,
-		  struct dmg_jrec *reply, struct dmg_error *err)
+dmg_registry_peer(struct dmg_registry *r, const char *identity, enum dmg_verb verb,
+		  const struct dmg_jrec *req, struct dmg_jrec *reply, struct dmg_error *err)
 {
 	const char *sid = dmg_jrec_get(req, "sid");
 	struct dmg_session *created = NULL;
@@ -126,27 +142,30 @@ dmg_registry_peer(struct dmg_registry *r, const char *identity, const struct dmg
 	 * session a caller opens or touches is bound to its entry. */
 	if (!identity || reg_peer_endpoint(r, identity, NULL, caller, sizeof(caller)) < 0)
 		return dmg_error_set(err, -EACCES, "not a configured peer");
-	if (strcmp(req->step, "probe") == 0)
+	switch (verb) {
+	case DMG_VERB_PROBE:
 		return probe(r, req, reply, err);
-	if (strcmp(req->step, "whohas") == 0) {
-		const char *uuid = dmg_jrec_get(req, "uuid");
-		enum dmg_dom st = DMG_DOM_UNKNOWN;
-
-		if (!uuid || (rc = reg_env_dom(r, uuid, &st, err)) < 0)
-			return uuid ? rc : dmg_error_set(err, -EPROTO, "whohas: uuid missing");
-		dmg_jrec_init(reply, "whohas");
-		return dmg_jrec_set(reply, "state", dmg_dom_name(st), err);
+	case DMG_VERB_WHOHAS:
+		return whohas(r, req, reply, err);
+	case DMG_VERB_FENCE:
+		break;
+	default:
+		if (!dmg_verb_is_session(verb))
+			return dmg_error_set(err, -EPROTO, "'%s' is not a peer verb",
+					     dmg_verb_name(verb));
+		break;
 	}
+	/* From here a call for one session. */
 	e = reg_entry_get(r, sid);
 	if (!e) {
-		if (strcmp(req->step, "state") == 0)
+		if (verb == DMG_VERB_STATE)
 			return closed_phase(r, caller, req, reply, err);
-		if (strcmp(req->step, "fence") == 0)
+		if (verb == DMG_VERB_FENCE)
 			return fence_closed(r, caller, req, reply, err);
-		if (strcmp(req->step, "open") != 0)
+		if (verb != DMG_VERB_OPEN)
 			return dmg_error_set(err, -ENOENT, "no such session %s", sid ? sid : "");
-		rc = dmg_sess_peer_call(NULL, caller, req, r->state_dir, &r->env, r->log, &created,
-					reply, err);
+		rc = dmg_sess_peer_call(NULL, caller, verb, req, r->state_dir, &r->env, r->log,
+					&created, reply, err);
 		if (rc == 0 && created && !reg_add_entry(r, created, 0, 0)) {
 			dmg_sess_free(created);
 			return dmg_error_set(err, -ENOMEM, "out of memory");
@@ -164,16 +183,16 @@ dmg_registry_peer(struct dmg_registry *r, const char *identity, const struct dmg
 	}
 	if (rc < 0) {
 		dmg_warn(r->log, "session=%s: call '%s' from peer %s refused: not its session",
-			 e->s->sid, req->step, caller);
-	} else if (strcmp(req->step, "fence") == 0) {
+			 e->s->sid, dmg_verb_name(verb), caller);
+	} else if (verb == DMG_VERB_FENCE) {
 		rc = reg_fence_dst(r, e, reply, err);
-	} else if (strcmp(req->step, "state") == 0) {   /* never waits for a running step */
-		rc = dmg_sess_peer_call(e->s, caller, req, r->state_dir, &r->env, r->log, &created,
-					reply, err);
+	} else if (verb == DMG_VERB_STATE) {   /* never waits for a running step */
+		rc = dmg_sess_peer_call(e->s, caller, verb, req, r->state_dir, &r->env, r->log,
+					&created, reply, err);
 	} else {
 		pthread_mutex_lock(&e->op);
-		rc = dmg_sess_peer_call(e->s, caller, req, r->state_dir, &r->env, r->log, &created,
-					reply, err);
+		rc = dmg_sess_peer_call(e->s, caller, verb, req, r->state_dir, &r->env, r->log,
+					&created, reply, err);
 		pthread_mutex_unlock(&e->op);
 		reg_kick(r);
 	}

@@ -259,7 +259,7 @@ dmg_registry_recover(struct dmg_registry *r, struct dmg_error *err)
 			}
 		}
 		dmg_info(r->log, "session=%s domain=%s role=%s recovered in phase %s", s->sid,
-			 s->domain, s->role == DMG_ROLE_DST ? "dst" : "src", dmg_phase_name(s->phase));
+			 s->domain, dmg_role_name(s->role), dmg_phase_name(s->phase));
 		if (!reg_add_entry(r, s, 1, 0)) {
 			dmg_sess_free(s);
 			closedir(d);

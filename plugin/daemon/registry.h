@@ -9,10 +9,12 @@
 #define DMG_REGISTRY_H
 
 #include "storage/backend.h"
+#include "core/hookev.h"
 #include "core/journal.h"
 #include "core/log.h"
 #include "libvirt/policy.h"
 #include "core/proto.h"
+#include "core/verb.h"
 #include "engine/session.h"
 
 struct dmg_virt;
@@ -53,19 +55,21 @@ int dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *
 /* Any other hook event of an annotated domain on this host.  Returns 1 when
  * the hook must refuse (a QEMU starting for a fenced destination session),
  * else 0. */
-int dmg_registry_hook_event(struct dmg_registry *r, const char *domain, const char *op,
-			    const char *subop);
+int dmg_registry_hook_event(struct dmg_registry *r, const char *domain, enum dmg_hook_op op);
 /* Queues stamping this host's endpoint into a running annotated domain
  * (NULL: every one); done on the settle thread. */
 void dmg_registry_stamp(struct dmg_registry *r, const char *domain);
 
-/* CLI verbs: status, verify, cleanup, cancel.  body receives result lines;
- * returns 0, or a positive "something is wrong" for verify, or negative. */
-int dmg_registry_cli(struct dmg_registry *r, const struct dmg_jrec *req,
+/* CLI verbs: status, verify, cleanup, cancel, fence: verb, with req as
+ * dmg_verb_check() let it through on DMG_VERB_CLI.  body receives result
+ * lines; returns 0, or a positive "something is wrong" for verify, or
+ * negative. */
+int dmg_registry_cli(struct dmg_registry *r, enum dmg_verb verb, const struct dmg_jrec *req,
 		     struct dmg_buf *body, struct dmg_error *err);
-/* Peer verbs (session calls, whohas), from the authenticated peer named
- * identity (the `peers` entry it proved to be). */
-int dmg_registry_peer(struct dmg_registry *r, const char *identity, const struct dmg_jrec *req,
-		      struct dmg_jrec *reply, struct dmg_error *err);
+/* Peer verbs (session calls, probe, whohas, fence), from the authenticated
+ * peer named identity (the `peers` entry it proved to be): verb, with req
+ * as dmg_verb_check() let it through on DMG_VERB_PEER. */
+int dmg_registry_peer(struct dmg_registry *r, const char *identity, enum dmg_verb verb,
+		      const struct dmg_jrec *req, struct dmg_jrec *reply, struct dmg_error *err);
 
 #endif

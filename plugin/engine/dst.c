@@ -89,15 +89,15 @@ build_steps(struct dmg_session *s, int sync_timeout_s, struct dmg_error *err)
 	char tmo[16];
 	size_t i;
 
-	if (sess_call(s, DMG_PC_OPEN, -1, &reply, err) < 0)
+	if (sess_call(s, DMG_VERB_OPEN, -1, &reply, err) < 0)
 		return err->code;
 	for (i = 0; i < s->ndisks; i++) {
-		if (sess_call(s, DMG_PC_DISK, (int)i, &reply, err) < 0 ||
+		if (sess_call(s, DMG_VERB_DISK, (int)i, &reply, err) < 0 ||
 		    read_src_side(s, (int)i, &reply, err) < 0)
 			return err->code;
 	}
 	if (sess_run_seq(s, DMG_SEQ_DST_UP, -1, NULL, err) < 0 ||
-	    sess_call(s, DMG_PC_CONNECT, -1, &reply, err) < 0 ||
+	    sess_call(s, DMG_VERB_CONNECT, -1, &reply, err) < 0 ||
 	    sess_run_seq(s, DMG_SEQ_CONNECT, -1, NULL, err) < 0)
 		return err->code;
 	if (sess_set_phase(s, DMG_PH_SYNCING, NULL, err) < 0)
@@ -106,7 +106,7 @@ build_steps(struct dmg_session *s, int sync_timeout_s, struct dmg_error *err)
 	if (sess_run_seq(s, DMG_SEQ_SYNC, -1, tmo, err) < 0)
 		return err->code;
 	/* The migration window opens only now: both hosts UpToDate. */
-	if (sess_call(s, DMG_PC_DUAL, -1, &reply, err) < 0 ||
+	if (sess_call(s, DMG_VERB_DUAL, -1, &reply, err) < 0 ||
 	    sess_run_seq(s, DMG_SEQ_DST_WINDOW, -1, NULL, err) < 0)
 		return err->code;
 	return sess_set_phase(s, DMG_PH_READY, NULL, err);
@@ -123,7 +123,7 @@ rollback_both(struct dmg_session *s, const char *reason, struct dmg_error *err)
 
 	snprintf(s->reason, sizeof(s->reason), "%s", reason);
 	rc = sess_rollback(s, reason, err);
-	if (sess_call(s, DMG_PC_ROLLBACK, -1, &reply, &perr) < 0)
+	if (sess_call(s, DMG_VERB_ROLLBACK, -1, &reply, &perr) < 0)
 		dmg_warn(s->log, "session=%s domain=%s: the source could not roll back now (%s); its daemon finishes the rollback from its journal",
 			 s->sid, s->domain, perr.msg);
 	return rc;
@@ -162,7 +162,7 @@ finish_dst(struct dmg_session *s, struct dmg_error *err)
 	if (sess_settle_acts(s, err) < 0)
 		return err->code;
 	/* The source leaves first: its LV back to its extents, Secondary. */
-	src_ok = sess_call(s, DMG_PC_FINISH, -1, &reply, &perr) == 0;
+	src_ok = sess_call(s, DMG_VERB_FINISH, -1, &reply, &perr) == 0;
 	if (!src_ok)
 		dmg_warn(s->log, "session=%s domain=%s: source not reachable for teardown (%s); it tears down from its journal",
 			 s->sid, s->domain, perr.msg);
@@ -170,7 +170,7 @@ finish_dst(struct dmg_session *s, struct dmg_error *err)
 	if (sess_run_seq(s, src_ok ? DMG_SEQ_DST_LEAVE : DMG_SEQ_DST_LEAVE_ALONE, -1, NULL, err) < 0 ||
 	    sess_run_seq(s, DMG_SEQ_DST_CLEAN, -1, NULL, err) < 0)
 		return sess_stuck(s, err);
-	if (src_ok && sess_call(s, DMG_PC_CLOSE, -1, &reply, &perr) < 0)
+	if (src_ok && sess_call(s, DMG_VERB_CLOSE, -1, &reply, &perr) < 0)
 		dmg_warn(s->log, "session=%s domain=%s: source close failed: %s", s->sid,
 			 s->domain, perr.msg);
 	if (sess_set_phase(s, DMG_PH_DONE, src_ok ? NULL : "source side not confirmed", err) < 0)
@@ -214,7 +214,7 @@ dmg_sess_settle(struct dmg_session *s, struct dmg_error *err)
 		return err->code;
 	if (s->switchover)
 		return finish_dst(s, err);
-	peer_ok = sess_call(s, DMG_PC_STATE, -1, &reply, &perr) == 0;
+	peer_ok = sess_call(s, DMG_VERB_STATE, -1, &reply, &perr) == 0;
 	if (peer_ok)
 		there = sess_dom_parse(dmg_jrec_get(&reply, "dom"));
 	if (here == DMG_DOM_PAUSED || here == DMG_DOM_UNKNOWN)
@@ -224,7 +224,7 @@ dmg_sess_settle(struct dmg_session *s, struct dmg_error *err)
 	if (!s->seen_here && !s->gone_here)
 		return 0;
 	/* Not here (absent or shut off) and not switched over. */
-	if (peer_ok && sess_phase_parse(dmg_jrec_get(&reply, "phase"), &theirs) == 0 &&
+	if (peer_ok && dmg_phase_parse(dmg_jrec_get(&reply, "phase"), &theirs) == 0 &&
 	    (theirs == DMG_PH_ROLLED_BACK || theirs == DMG_PH_ROLLING_BACK)) {
 		/* The source kept its copy (e.g. it lost us and its guest ran on
 		 * there); ours was never used. */

@@ -43,12 +43,12 @@ sess_act_add(struct dmg_session *s, enum dmg_step step, int disk, const char *ar
 }
 
 static int
-j_act(struct dmg_session *s, const char *rec, enum dmg_step step, int disk,
+j_act(struct dmg_session *s, enum dmg_jkind kind, enum dmg_step step, int disk,
       const char *arg, const char *msg, struct dmg_error *err)
 {
 	struct dmg_jrec r;
 
-	dmg_jrec_init(&r, rec);
+	dmg_jrec_init_kind(&r, kind);
 	if (sess_jset(&r, "verb", dmg_step_name(step), err) < 0 || sess_jsetu(&r, "disk", (uint64_t)disk + 1, err) < 0 ||
 	    (arg && *arg && sess_jset(&r, "arg", arg, err) < 0) ||
 	    (msg && sess_jset(&r, "msg", msg, err) < 0))
@@ -80,7 +80,7 @@ sess_run(struct dmg_session *s, enum dmg_step step, int disk, const char *in,
 	if (cancel)
 		return dmg_error_set(err, -ECANCELED, "cancelled by the admin (drbdmig cancel)");
 
-	if (j_act(s, "begin", step, disk, in, NULL, err) < 0)
+	if (j_act(s, DMG_JK_BEGIN, step, disk, in, NULL, err) < 0)
 		return err->code;
 	a = ledger ? sess_act_add(s, step, disk, in, err) : NULL;
 	if (ledger && !a)
@@ -93,10 +93,10 @@ sess_run(struct dmg_session *s, enum dmg_step step, int disk, const char *in,
 			s->domain, disk_label(s, disk), verb, err->msg);
 		/* The failure is journalled only for the admin's benefit; the
 		 * begun action stays on the undo list either way. */
-		j_act(s, "fail", step, disk, NULL, err->msg, &(struct dmg_error){ 0 });
+		j_act(s, DMG_JK_FAIL, step, disk, NULL, err->msg, &(struct dmg_error){ 0 });
 		return rc;
 	}
-	if (j_act(s, "done", step, disk, out, NULL, err) < 0)
+	if (j_act(s, DMG_JK_DONE, step, disk, out, NULL, err) < 0)
 		return err->code;
 	if (a) {
 		a->done = 1;
@@ -124,7 +124,7 @@ undo_all(struct dmg_session *s, struct dmg_error *err)
 			if (sess_run(s, u[k], a->disk, k == n - 1 ? a->arg : NULL, err) < 0)
 				return err->code;
 		a->undone = 1;
-		if (j_act(s, "undone", a->step, a->disk, NULL, NULL, err) < 0)
+		if (j_act(s, DMG_JK_UNDONE, a->step, a->disk, NULL, NULL, err) < 0)
 			return err->code;
 	}
 	return 0;
@@ -140,7 +140,7 @@ sess_settle_acts(struct dmg_session *s, struct dmg_error *err)
 		if (s->acts[i].undone)
 			continue;
 		s->acts[i].undone = 1;
-		if (j_act(s, "undone", s->acts[i].step, s->acts[i].disk, NULL, NULL, err) < 0)
+		if (j_act(s, DMG_JK_UNDONE, s->acts[i].step, s->acts[i].disk, NULL, NULL, err) < 0)
 			return err->code;
 	}
 	return 0;
@@ -206,18 +206,17 @@ sess_stuck(struct dmg_session *s, struct dmg_error *err)
 /* ---- peer calls from the destination ----------------------------------------- */
 
 int
-sess_call(struct dmg_session *s, enum dmg_pcall pc, int disk, struct dmg_jrec *reply,
+sess_call(struct dmg_session *s, enum dmg_verb verb, int disk, struct dmg_jrec *reply,
 	  struct dmg_error *err)
 {
-	const char *verb = dmg_pcall_name(pc);
 	struct dmg_jrec req;
 
-	dmg_jrec_init(&req, verb);
+	dmg_jrec_init(&req, dmg_verb_name(verb));
 	if (sess_jset(&req, "sid", s->sid, err) < 0 || sess_jset(&req, "tok", s->tok, err) < 0 ||
 	    (disk >= 0 && sess_jsetu(&req, "i", (uint64_t)disk, err) < 0))
 		return err->code;
 	/* The source takes path and policy of a target from its own libvirt. */
-	if (disk >= 0 && pc == DMG_PC_DISK) {
+	if (disk >= 0 && verb == DMG_VERB_DISK) {
 		const struct dmg_sess_disk *d = &s->disks[disk];
 
 		if (sess_jset(&req, "target", d->target, err) < 0 ||
@@ -227,13 +226,13 @@ sess_call(struct dmg_session *s, enum dmg_pcall pc, int disk, struct dmg_jrec *r
 		    sess_jsetu(&req, "dport", d->side[DMG_ROLE_DST].port, err) < 0)
 			return err->code;
 	}
-	if (pc == DMG_PC_OPEN &&
+	if (verb == DMG_VERB_OPEN &&
 	    (sess_jset(&req, "domain", s->domain, err) < 0 || sess_jset(&req, "uuid", s->uuid, err) < 0 ||
 	     sess_jset(&req, "secret", s->secret, err) < 0 || sess_jsetu(&req, "ndisks", s->ndisks, err) < 0))
 		return err->code;
-	if (pc == DMG_PC_ROLLBACK && sess_jset(&req, "reason", s->reason, err) < 0)
+	if (verb == DMG_VERB_ROLLBACK && sess_jset(&req, "reason", s->reason, err) < 0)
 		return err->code;
-	dmg_debug(s->log, "session=%s peer-call %s", s->sid, verb);
+	dmg_debug(s->log, "session=%s peer-call %s", s->sid, dmg_verb_name(verb));
 	dmg_jrec_init(reply, "");
-	return s->env->peer(s->env->arg, s, &req, reply, err);
+	return s->env->peer(s->env->arg, s, verb, &req, reply, err);
 }

@@ -19,7 +19,6 @@ int sess_j_disk(struct dmg_session *s, int i, struct dmg_error *err);
 int sess_j_side(struct dmg_session *s, int i, enum dmg_role role, struct dmg_error *err);
 int sess_set_phase(struct dmg_session *s, enum dmg_phase p, const char *reason,
 		   struct dmg_error *err);
-int sess_phase_parse(const char *s, enum dmg_phase *p);
 enum dmg_dom sess_dom_parse(const char *s);
 int sess_num(const struct dmg_jrec *r, const char *k, uint64_t max, uint64_t *out);
 int sess_copy_str(char *dst, size_t len, const char *src, const char *what,
@@ -41,7 +40,10 @@ int sess_settle_acts(struct dmg_session *s, struct dmg_error *err);
 int sess_rollback(struct dmg_session *s, const char *reason, struct dmg_error *err);
 int sess_attention(struct dmg_session *s, const char *why, struct dmg_error *err);
 int sess_stuck(struct dmg_session *s, struct dmg_error *err);
-int sess_call(struct dmg_session *s, enum dmg_pcall pc, int disk, struct dmg_jrec *reply,
+int sess_call(struct dmg_session *s, enum dmg_verb verb, int disk, struct dmg_jrec *reply,
 	      struct dmg_error *err);
+
+/* The journal's record kinds (one name table for writing and replaying). */
+#include "core/jkind.h"
 
 #endif

@@ -13,32 +13,6 @@
 
 #include "engine/sess_impl.h"
 
-static const char *const phase_names[DMG_PH_MAX] = {
-	[DMG_PH_BUILDING] = "building", [DMG_PH_SYNCING] = "syncing",
-	[DMG_PH_READY] = "ready", [DMG_PH_FINISHING] = "finishing",
-	[DMG_PH_ROLLING_BACK] = "rolling-back", [DMG_PH_DONE] = "done",
-	[DMG_PH_ROLLED_BACK] = "rolled-back", [DMG_PH_ATTENTION] = "attention",
-};
-
-const char *
-dmg_phase_name(enum dmg_phase p)
-{
-	return p < DMG_PH_MAX ? phase_names[p] : "?";
-}
-
-int
-sess_phase_parse(const char *s, enum dmg_phase *p)
-{
-	unsigned i;
-
-	for (i = 0; i < DMG_PH_MAX; i++)
-		if (s && strcmp(s, phase_names[i]) == 0) {
-			*p = (enum dmg_phase)i;
-			return 0;
-		}
-	return -EINVAL;
-}
-
 int
 dmg_phase_closed(enum dmg_phase p)
 {
@@ -62,24 +36,6 @@ sess_dom_parse(const char *s)
 		if (s && strcmp(s, dmg_dom_name(d)) == 0)
 			return d;
 	return DMG_DOM_UNKNOWN;
-}
-
-void
-dmg_sess_res_name(const struct dmg_session *s, int disk, char *buf, size_t len)
-{
-	snprintf(buf, len, "drbdmig-%s-%d", s->sid, disk);
-}
-
-void
-dmg_sess_copy_name(const struct dmg_session *s, int disk, char *buf, size_t len)
-{
-	snprintf(buf, len, "drbdmig-%s-%d-copy", s->sid, disk);
-}
-
-void
-dmg_sess_md_name(const struct dmg_session *s, int disk, char *buf, size_t len)
-{
-	snprintf(buf, len, "drbdmig-%s-%d-md", s->sid, disk);
 }
 
 /* ---- journal -------------------------------------------------------------- */
@@ -114,9 +70,9 @@ sess_j_session(struct dmg_session *s, struct dmg_error *err)
 {
 	struct dmg_jrec r;
 
-	dmg_jrec_init(&r, "session");
+	dmg_jrec_init_kind(&r, DMG_JK_SESSION);
 	if (sess_jset(&r, "sid", s->sid, err) < 0 ||
-	    sess_jset(&r, "role", s->role == DMG_ROLE_DST ? "dst" : "src", err) < 0 ||
+	    sess_jset(&r, "role", dmg_role_name(s->role), err) < 0 ||
 	    sess_jset(&r, "domain", s->domain, err) < 0 || sess_jset(&r, "uuid", s->uuid, err) < 0 ||
 	    sess_jset(&r, "peer", s->peer, err) < 0 || sess_jset(&r, "secret", s->secret, err) < 0 ||
 	    sess_jset(&r, "tok", s->tok, err) < 0 || sess_jsetu(&r, "ndisks", s->ndisks, err) < 0)
@@ -130,7 +86,7 @@ sess_j_disk(struct dmg_session *s, int i, struct dmg_error *err)
 	const struct dmg_sess_disk *d = &s->disks[i];
 	struct dmg_jrec r;
 
-	dmg_jrec_init(&r, "disk");
+	dmg_jrec_init_kind(&r, DMG_JK_DISK);
 	if (sess_jsetu(&r, "i", (uint64_t)i, err) < 0 || sess_jset(&r, "target", d->target, err) < 0 ||
 	    sess_jset(&r, "path", d->path, err) < 0 || sess_jset(&r, "vg", d->vg, err) < 0 ||
 	    sess_jset(&r, "lv", d->lv, err) < 0 || sess_jsetu(&r, "size", d->size, err) < 0 ||
@@ -146,9 +102,9 @@ sess_j_side(struct dmg_session *s, int i, enum dmg_role role, struct dmg_error *
 	const struct dmg_sess_side *d = &s->disks[i].side[role];
 	struct dmg_jrec r;
 
-	dmg_jrec_init(&r, "side");
+	dmg_jrec_init_kind(&r, DMG_JK_SIDE);
 	if (sess_jsetu(&r, "i", (uint64_t)i, err) < 0 ||
-	    sess_jset(&r, "role", role == DMG_ROLE_DST ? "dst" : "src", err) < 0 ||
+	    sess_jset(&r, "role", dmg_role_name(role), err) < 0 ||
 	    sess_jset(&r, "host", d->host, err) < 0 || sess_jset(&r, "addr", d->addr, err) < 0 ||
 	    sess_jsetu(&r, "minor", d->minor, err) < 0 || sess_jsetu(&r, "port", d->port, err) < 0)
 		return err->code;
@@ -168,7 +124,7 @@ sess_set_phase(struct dmg_session *s, enum dmg_phase p, const char *reason,
 {
 	struct dmg_jrec r;
 
-	dmg_jrec_init(&r, "phase");
+	dmg_jrec_init_kind(&r, DMG_JK_PHASE);
 	if (sess_jset(&r, "name", dmg_phase_name(p), err) < 0 ||
 	    (reason && sess_jset(&r, "reason", reason, err) < 0) ||
 	    (p == DMG_PH_ATTENTION && sess_jset(&r, "from", dmg_phase_name(s->phase), err) < 0))
@@ -183,7 +139,7 @@ sess_set_phase(struct dmg_session *s, enum dmg_phase p, const char *reason,
 		snprintf(s->reason, sizeof(s->reason), "%s", reason);
 	pthread_mutex_unlock(&s->mu);
 	dmg_info(s->log, "session=%s domain=%s role=%s phase=%s%s%s", s->sid, s->domain,
-		 s->role == DMG_ROLE_DST ? "dst" : "src", dmg_phase_name(p),
+		 dmg_role_name(s->role), dmg_phase_name(p),
 		 reason ? " reason=" : "", reason ? reason : "");
 	notify(s);
 	return 0;
@@ -308,14 +264,13 @@ static int
 load_side(struct dmg_session *s, const struct dmg_jrec *r, struct dmg_error *err)
 {
 	struct dmg_sess_side *sd;
-	const char *role = dmg_jrec_get(r, "role");
+	enum dmg_role role;
 	uint64_t i, minor, port;
 
-	if (sess_num(r, "i", s->ndisks - 1, &i) < 0 || !role ||
-	    (strcmp(role, "src") != 0 && strcmp(role, "dst") != 0) ||
+	if (sess_num(r, "i", s->ndisks - 1, &i) < 0 || dmg_role_parse(dmg_jrec_get(r, "role"), &role) < 0 ||
 	    sess_num(r, "minor", UINT32_MAX, &minor) < 0 || sess_num(r, "port", 65535, &port) < 0)
 		return dmg_error_set(err, -EBADMSG, "side record is incomplete");
-	sd = &s->disks[i].side[strcmp(role, "dst") == 0 ? DMG_ROLE_DST : DMG_ROLE_SRC];
+	sd = &s->disks[i].side[role];
 	if (sess_copy_str(sd->host, sizeof(sd->host), dmg_jrec_get(r, "host"), "host", err) < 0 ||
 	    sess_copy_str(sd->addr, sizeof(sd->addr), dmg_jrec_get(r, "addr"), "addr", err) < 0)
 		return dmg_error_set(err, -EBADMSG, "side record is incomplete");
@@ -327,12 +282,13 @@ load_side(struct dmg_session *s, const struct dmg_jrec *r, struct dmg_error *err
 static int
 load_session(struct dmg_session *s, const struct dmg_jrec *r, struct dmg_error *err)
 {
-	const char *role = dmg_jrec_get(r, "role"), *sid = dmg_jrec_get(r, "sid");
+	const char *sid = dmg_jrec_get(r, "sid");
+	enum dmg_role role;
 	uint64_t n;
 
 	if (!sid || strcmp(sid, s->sid) != 0)
 		return dmg_error_set(err, -EBADMSG, "journal belongs to session '%s'", sid ? sid : "");
-	if (!role || (strcmp(role, "src") != 0 && strcmp(role, "dst") != 0) ||
+	if (dmg_role_parse(dmg_jrec_get(r, "role"), &role) < 0 ||
 	    sess_num(r, "ndisks", DMG_SESS_DISKS_MAX, &n) < 0 || n == 0 ||
 	    sess_copy_str(s->domain, sizeof(s->domain), dmg_jrec_get(r, "domain"), "domain", err) < 0 ||
 	    sess_copy_str(s->uuid, sizeof(s->uuid), dmg_jrec_get(r, "uuid"), "uuid", err) < 0 ||
@@ -341,13 +297,14 @@ load_session(struct dmg_session *s, const struct dmg_jrec *r, struct dmg_error *
 	    (dmg_jrec_get(r, "tok") &&
 	     sess_copy_str(s->tok, sizeof(s->tok), dmg_jrec_get(r, "tok"), "tok", err) < 0))
 		return dmg_error_set(err, -EBADMSG, "session record is incomplete");
-	s->role = strcmp(role, "dst") == 0 ? DMG_ROLE_DST : DMG_ROLE_SRC;
+	s->role = role;
 	s->ndisks = n;
 	return 0;
 }
 
 static int
-load_act(struct dmg_session *s, const struct dmg_jrec *r, struct dmg_error *err)
+load_act(struct dmg_session *s, const struct dmg_jrec *r, enum dmg_jkind kind,
+	 struct dmg_error *err)
 {
 	const char *verb = dmg_jrec_get(r, "verb"), *arg = dmg_jrec_get(r, "arg");
 	enum dmg_step step = dmg_step_parse(verb);
@@ -358,18 +315,33 @@ load_act(struct dmg_session *s, const struct dmg_jrec *r, struct dmg_error *err)
 		return dmg_error_set(err, -EBADMSG, "%s record is incomplete", r->step);
 	if (dmg_step_undo(step) == DMG_STEP_NONE)
 		return 0;   /* undo and finish verbs are not undone themselves */
-	if (strcmp(r->step, "begin") == 0)
+	if (kind == DMG_JK_BEGIN)
 		return sess_act_add(s, step, (int)d - 1, arg, err) ? 0 : err->code;
 	a = sess_act_find(s, step, (int)d - 1);
 	if (!a)
 		return dmg_error_set(err, -EBADMSG, "%s of '%s' that never began", r->step, verb);
-	if (strcmp(r->step, "done") == 0) {
+	if (kind == DMG_JK_DONE) {
 		a->done = 1;
 		if (arg)
 			snprintf(a->arg, sizeof(a->arg), "%s", arg);
-	} else if (strcmp(r->step, "undone") == 0) {
+	} else if (kind == DMG_JK_UNDONE) {
 		a->undone = 1;
 	}
+	return 0;
+}
+
+static int
+load_phase(struct dmg_session *s, const struct dmg_jrec *r, struct dmg_error *err)
+{
+	const char *why = dmg_jrec_get(r, "reason");
+
+	if (dmg_phase_parse(dmg_jrec_get(r, "name"), &s->phase) < 0)
+		return dmg_error_set(err, -EBADMSG, "unknown phase");
+	if (why)
+		snprintf(s->reason, sizeof(s->reason), "%s", why);
+	if (s->phase == DMG_PH_ATTENTION &&
+	    dmg_phase_parse(dmg_jrec_get(r, "from"), &s->attention_from) < 0)
+		s->attention_from = DMG_PH_ATTENTION;
 	return 0;
 }
 
@@ -378,43 +350,43 @@ load_rec(const struct dmg_jrec *r, void *arg)
 {
 	struct loader *l = arg;
 	struct dmg_session *s = l->s;
+	enum dmg_jkind kind = dmg_jkind_parse(r->step);
+	int rc = 0;
 
-	if (strcmp(r->step, "session") == 0)
+	if (kind == DMG_JK_SESSION)
 		return load_session(s, r, l->err) < 0 ? -1 : 0;
 	if (!s->ndisks) {
 		dmg_error_set(l->err, -EBADMSG, "journal does not start with a session record");
 		return -1;
 	}
-	if (strcmp(r->step, "disk") == 0)
-		return load_disk(s, r, l->err) < 0 ? -1 : 0;
-	if (strcmp(r->step, "side") == 0)
-		return load_side(s, r, l->err) < 0 ? -1 : 0;
-	if (strcmp(r->step, "phase") == 0) {
-		const char *why = dmg_jrec_get(r, "reason");
-
-		if (sess_phase_parse(dmg_jrec_get(r, "name"), &s->phase) < 0) {
-			dmg_error_set(l->err, -EBADMSG, "unknown phase");
-			return -1;
-		}
-		if (why)
-			snprintf(s->reason, sizeof(s->reason), "%s", why);
-		if (s->phase == DMG_PH_ATTENTION &&
-		    sess_phase_parse(dmg_jrec_get(r, "from"), &s->attention_from) < 0)
-			s->attention_from = DMG_PH_ATTENTION;
-		return 0;
-	}
-	if (strcmp(r->step, "switchover") == 0) {
+	switch (kind) {
+	case DMG_JK_DISK:
+		rc = load_disk(s, r, l->err);
+		break;
+	case DMG_JK_SIDE:
+		rc = load_side(s, r, l->err);
+		break;
+	case DMG_JK_PHASE:
+		rc = load_phase(s, r, l->err);
+		break;
+	case DMG_JK_SWITCHOVER:
 		s->switchover = 1;
-		return 0;
-	}
-	if (strcmp(r->step, "fenced") == 0) {
+		break;
+	case DMG_JK_FENCED:
 		s->fenced = s->fenced_journalled = 1;
-		return 0;
+		break;
+	case DMG_JK_BEGIN:
+	case DMG_JK_DONE:
+	case DMG_JK_UNDONE:
+		rc = load_act(s, r, kind, l->err);
+		break;
+	case DMG_JK_SESSION:   /* handled above */
+	case DMG_JK_FAIL:      /* fail records and future kinds: informational */
+	case DMG_JK_UNKNOWN:
+	case DMG_JK_MAX:
+		break;
 	}
-	if (strcmp(r->step, "begin") == 0 || strcmp(r->step, "done") == 0 ||
-	    strcmp(r->step, "undone") == 0)
-		return load_act(s, r, l->err) < 0 ? -1 : 0;
-	return 0;   /* fail records and future steps: informational */
+	return rc < 0 ? -1 : 0;
 }
 
 int
@@ -472,7 +444,7 @@ dmg_sess_mark_switchover(struct dmg_session *s, struct dmg_error *err)
 
 	if (s->switchover)
 		return 0;
-	dmg_jrec_init(&r, "switchover");
+	dmg_jrec_init_kind(&r, DMG_JK_SWITCHOVER);
 	if (sess_jwrite(s, &r, err) < 0)
 		return err->code;
 	s->switchover = 1;
@@ -488,7 +460,7 @@ dmg_sess_mark_fenced(struct dmg_session *s, struct dmg_error *err)
 
 	if (s->fenced_journalled)
 		return 0;
-	dmg_jrec_init(&r, "fenced");
+	dmg_jrec_init_kind(&r, DMG_JK_FENCED);
 	if (sess_jwrite(s, &r, err) < 0)
 		return err->code;
 	pthread_mutex_lock(&s->mu);
@@ -517,9 +489,9 @@ status_lines(const struct dmg_session *s, char *buf, size_t len, struct dmg_erro
 	struct dmg_jrec r;
 	int n;
 
-	dmg_jrec_init(&r, "session");
+	dmg_jrec_init_kind(&r, DMG_JK_SESSION);
 	if (sess_jset(&r, "sid", s->sid, err) < 0 || sess_jset(&r, "domain", s->domain, err) < 0 ||
-	    sess_jset(&r, "role", s->role == DMG_ROLE_DST ? "dst" : "src", err) < 0 ||
+	    sess_jset(&r, "role", dmg_role_name(s->role), err) < 0 ||
 	    sess_jset(&r, "phase", dmg_phase_name(s->phase), err) < 0 ||
 	    sess_jset(&r, "peer", s->peer, err) < 0 || sess_jsetu(&r, "disks", s->ndisks, err) < 0 ||
 	    (s->reason[0] && sess_jset(&r, "reason", s->reason, err) < 0))
@@ -532,7 +504,7 @@ status_lines(const struct dmg_session *s, char *buf, size_t len, struct dmg_erro
 		const struct dmg_sess_disk *d = &s->disks[i];
 		char v[32];
 
-		dmg_jrec_init(&r, "disk");
+		dmg_jrec_init_kind(&r, DMG_JK_DISK);
 		if (sess_jset(&r, "sid", s->sid, err) < 0 || sess_jset(&r, "target", d->target, err) < 0 ||
 		    sess_jset(&r, "path", d->path, err) < 0 || sess_jsetu(&r, "size", d->size, err) < 0)
 			return err->code;

@@ -24,62 +24,11 @@
 #include "core/error.h"
 #include "core/journal.h"
 #include "core/log.h"
-#include "libvirt/policy.h"
+#include "core/model.h"
+#include "core/modelnames.h"
+#include "core/policy_types.h"
+#include "core/verb.h"
 #include "engine/steps.h"
-
-#define DMG_SID_LEN        8              /* hex digits */
-#define DMG_TOK_LEN        32             /* hex digits: 128 random bits */
-#define DMG_SESS_DISKS_MAX 16
-#define DMG_SESS_NAME_MAX  128
-#define DMG_SESS_ACTS_MAX  ((size_t)DMG_SESS_DISKS_MAX * 16)
-
-enum dmg_role { DMG_ROLE_SRC = 0, DMG_ROLE_DST = 1 };
-
-/* Phases, in the order a successful session passes them. */
-enum dmg_phase {
-	DMG_PH_BUILDING,      /* overlay being built (both hosts) */
-	DMG_PH_SYNCING,       /* connected, destination syncing */
-	DMG_PH_READY,         /* dual-primary; libvirt migrates the guest */
-	DMG_PH_FINISHING,     /* switchover seen: tearing down, keeping the destination */
-	DMG_PH_ROLLING_BACK,  /* failure: undoing, keeping the source */
-	DMG_PH_DONE,          /* closed after success */
-	DMG_PH_ROLLED_BACK,   /* closed after rollback */
-	DMG_PH_ATTENTION,     /* stopped without deleting anything: an admin must look */
-	DMG_PH_MAX
-};
-
-/* A domain's state as the engine needs it. */
-enum dmg_dom { DMG_DOM_ABSENT, DMG_DOM_RUNNING, DMG_DOM_PAUSED, DMG_DOM_SHUTOFF, DMG_DOM_UNKNOWN };
-
-struct dmg_sess_side {
-	char host[DMG_SESS_NAME_MAX];    /* uname -n */
-	char addr[64];                   /* replication address */
-	uint32_t minor;
-	uint32_t port;
-};
-
-struct dmg_sess_disk {
-	char target[32];                 /* hda, vdb ... */
-	char path[256];                  /* /dev/vg/lv on both hosts */
-	char vg[DMG_SESS_NAME_MAX], lv[DMG_SESS_NAME_MAX];
-	uint64_t size;                   /* bytes */
-	int keep_source;                 /* policy source-after="keep" */
-	uint32_t rate_kib;               /* resync rate */
-	int dynamic;                     /* sync-mode dynamic */
-	struct dmg_sess_side side[2];    /* [DMG_ROLE_SRC], [DMG_ROLE_DST] */
-	/* progress, destination only; not journalled */
-	double pct, kib_s;
-	long eta_s;
-};
-
-/* One journalled action: begun, maybe done, maybe undone. */
-struct dmg_sess_act {
-	char verb[24];                   /* the journal's name of step */
-	enum dmg_step step;
-	int disk;                        /* -1: whole session */
-	int done, undone;
-	char arg[DMG_JREC_VAL_MAX];      /* e.g. the table a swap replaced */
-};
 
 struct dmg_session;
 
@@ -103,56 +52,17 @@ struct dmg_sess_env {
 	 * refuses every session. */
 	int (*dom_policy)(void *arg, const char *uuid, struct dmg_policy **out,
 			  struct dmg_error *err);
-	/* One call to the peer daemon; reply receives its answer line. */
-	int (*peer)(void *arg, const struct dmg_session *s, const struct dmg_jrec *req,
-		    struct dmg_jrec *reply, struct dmg_error *err);
+	/* One call to the peer daemon (req is verb's line); reply receives
+	 * its answer line. */
+	int (*peer)(void *arg, const struct dmg_session *s, enum dmg_verb verb,
+		    const struct dmg_jrec *req, struct dmg_jrec *reply, struct dmg_error *err);
 	/* Called (unlocked) whenever phase or progress changes; may be NULL. */
 	void (*changed)(void *arg, const struct dmg_session *s);
 	const char *self;                /* this daemon's peer endpoint "host:port" */
 };
 
-struct dmg_session {
-	char sid[DMG_SID_LEN + 1];
-	enum dmg_role role;
-	char domain[256], uuid[40];
-	char peer[DMG_SESS_NAME_MAX];    /* peer daemon endpoint "host:port", from this
-					  * host's own `peers`: the only caller served */
-	char tok[DMG_TOK_LEN + 1];       /* the session's handle: every peer call carries
-					  * it ("" in journals of older versions) */
-	char secret[65];                 /* DRBD cram-hmac secret (hex) */
-	size_t ndisks;
-	struct dmg_sess_disk disks[DMG_SESS_DISKS_MAX];
-	enum dmg_phase phase;
-	enum dmg_phase attention_from;   /* the phase that stopped in attention */
-	int switchover;                  /* destination saw the guest resume there */
-	int seen_here, gone_here;        /* destination: QEMU seen / gone (not journalled) */
-	int blind;                       /* destination: this daemon may have missed the
-					  * switchover (loaded from the journal, or libvirt
-					  * reconnected since); set under mu */
-	int fenced;                      /* the link broke in the window: source: the
-					  * migration was stopped here; destination: no
-					  * QEMU here may run the guest (set under mu) */
-	int fenced_journalled;
-	int cancel;                      /* destination: `drbdmig cancel` while building
-					  * (set under mu; the build stops and rolls back) */
-	pthread_mutex_t mu;              /* phase and progress vs. status readers */
-	char reason[DMG_ERROR_MAX];      /* why rolling back / attention */
-	size_t nacts;
-	struct dmg_sess_act acts[DMG_SESS_ACTS_MAX];
-	char jpath[512];
-	struct dmg_journal *j;
-	const struct dmg_sess_env *env;
-	struct dmg_log *log;
-};
-
-const char *dmg_phase_name(enum dmg_phase p);
 int dmg_phase_closed(enum dmg_phase p);
 const char *dmg_dom_name(enum dmg_dom d);
-
-/* Derived object names (the same on both hosts). */
-void dmg_sess_res_name(const struct dmg_session *s, int disk, char *buf, size_t len);
-void dmg_sess_copy_name(const struct dmg_session *s, int disk, char *buf, size_t len);
-void dmg_sess_md_name(const struct dmg_session *s, int disk, char *buf, size_t len);
 
 /* A new destination session, journal created in state_dir.  disks carry
  * target/path/vg/lv/policy and side[DST] (this host); the rest comes from
@@ -197,11 +107,12 @@ int dmg_sess_check_caller(const struct dmg_session *s, const char *caller,
 			  const struct dmg_jrec *req, struct dmg_error *err);
 
 /* Source: one peer call from caller for session s (NULL for "open", which
- * creates it in *created, owned by caller).  Fills reply.  Returns 0 or a
- * negative code with err set. */
-int dmg_sess_peer_call(struct dmg_session *s, const char *caller, const struct dmg_jrec *req,
-		       const char *state_dir, const struct dmg_sess_env *env,
-		       struct dmg_log *log, struct dmg_session **created,
+ * creates it in *created, owned by caller): verb, with req as
+ * dmg_verb_check() let it through.  Fills reply.  Returns 0 or a negative
+ * code with err set. */
+int dmg_sess_peer_call(struct dmg_session *s, const char *caller, enum dmg_verb verb,
+		       const struct dmg_jrec *req, const char *state_dir,
+		       const struct dmg_sess_env *env, struct dmg_log *log, struct dmg_session **created,
 		       struct dmg_jrec *reply, struct dmg_error *err);
 
 /* Rebuilds a session from its journal after a crash or restart.  The result

@@ -268,39 +268,44 @@ src_state(struct dmg_session *s, struct dmg_jrec *reply, struct dmg_error *err)
 
 /* Source: the calls that build, while the session builds. */
 static int
-src_build_call(struct dmg_session *s, enum dmg_pcall pc, const struct dmg_jrec *req,
+src_build_call(struct dmg_session *s, enum dmg_verb verb, const struct dmg_jrec *req,
 	       struct dmg_jrec *reply, struct dmg_error *err)
 {
 	if (dmg_phase_closed(s->phase) || s->phase == DMG_PH_ROLLING_BACK)
 		return dmg_error_set(err, -ECANCELED, "session is %s: %s", dmg_phase_name(s->phase),
 				     s->reason);
-	switch (pc) {
-	case DMG_PC_DISK:
+	switch (verb) {
+	case DMG_VERB_DISK:
 		return src_disk(s, req, reply, err);
-	case DMG_PC_CONNECT:
+	case DMG_VERB_CONNECT:
 		if (sess_run_seq(s, DMG_SEQ_CONNECT, -1, NULL, err) < 0)
 			return err->code;
 		return sess_set_phase(s, DMG_PH_SYNCING, NULL, err);
-	case DMG_PC_DUAL:
+	case DMG_VERB_DUAL:
 		if (sess_run_seq(s, DMG_SEQ_SRC_WINDOW, -1, NULL, err) < 0)
 			return err->code;
 		return sess_set_phase(s, DMG_PH_READY, NULL, err);
 	default:
-		return dmg_error_set(err, -EPROTO, "unknown session call '%s'", req->step);
+		return dmg_error_set(err, -EPROTO, "unknown session call '%s'", dmg_verb_name(verb));
 	}
 }
 
+/* core/verb.c checks values against its own copy of the limits. */
+_Static_assert(DMG_SID_LEN == DMG_VERB_SID_LEN && DMG_TOK_LEN == DMG_VERB_TOK_LEN &&
+	       DMG_SESS_DISKS_MAX == DMG_VERB_DISKS_MAX, "core/verb.h's limits are the engine's");
+
 int
-dmg_sess_peer_call(struct dmg_session *s, const char *caller, const struct dmg_jrec *req,
-		   const char *state_dir, const struct dmg_sess_env *env,
-		   struct dmg_log *log, struct dmg_session **created,
-		   struct dmg_jrec *reply, struct dmg_error *err)
+dmg_sess_peer_call(struct dmg_session *s, const char *caller, enum dmg_verb verb,
+		   const struct dmg_jrec *req, const char *state_dir,
+		   const struct dmg_sess_env *env, struct dmg_log *log,
+		   struct dmg_session **created, struct dmg_jrec *reply, struct dmg_error *err)
 {
-	enum dmg_pcall pc = dmg_pcall_parse(req->step);   /* parsed once */
 	const char *why;
 
 	dmg_jrec_init(reply, "ok");
-	if (pc == DMG_PC_OPEN) {
+	if (!dmg_verb_is_session(verb))
+		return dmg_error_set(err, -EPROTO, "unknown session call '%s'", dmg_verb_name(verb));
+	if (verb == DMG_VERB_OPEN) {
 		if (s)
 			return dmg_error_set(err, -EEXIST, "session %s exists already", s->sid);
 		return src_open(caller, req, state_dir, env, log, created, err);
@@ -309,25 +314,25 @@ dmg_sess_peer_call(struct dmg_session *s, const char *caller, const struct dmg_j
 		return dmg_error_set(err, -ENOENT, "no such session");
 	if (dmg_sess_check_caller(s, caller, req, err) < 0)
 		return err->code;
-	if (pc == DMG_PC_STATE)
+	if (verb == DMG_VERB_STATE)
 		return src_state(s, reply, err);
 	if (s->role != DMG_ROLE_SRC)
 		return dmg_error_set(err, -EPROTO, "'%s' is a call for the source of a session",
-				     req->step);
-	switch (pc) {
-	case DMG_PC_ROLLBACK:
+				     dmg_verb_name(verb));
+	switch (verb) {
+	case DMG_VERB_ROLLBACK:
 		why = dmg_jrec_get(req, "reason");
 		if (s->phase == DMG_PH_FINISHING || dmg_phase_closed(s->phase))
 			return s->phase == DMG_PH_ROLLED_BACK ? 0 :
 			       dmg_error_set(err, -EBUSY, "session is %s; not rolling back",
 					     dmg_phase_name(s->phase));
 		return sess_rollback(s, why && *why ? why : "destination asked", err);
-	case DMG_PC_FINISH:
+	case DMG_VERB_FINISH:
 		return src_finish(s, err);
-	case DMG_PC_CLOSE:
+	case DMG_VERB_CLOSE:
 		return src_close(s, err);
 	default:
-		return src_build_call(s, pc, req, reply, err);
+		return src_build_call(s, verb, req, reply, err);
 	}
 }
 
@@ -361,8 +366,8 @@ dmg_sess_src_settle(struct dmg_session *s, int peer_lost, struct dmg_error *err)
 		return sess_rollback(s, NULL, err) < 0 ? err->code : 1;
 	if (s->phase == DMG_PH_FINISHING)
 		return src_teardown(s, err);
-	if (!peer_lost && sess_call(s, DMG_PC_STATE, -1, &reply, &perr) == 0 &&
-	    sess_phase_parse(dmg_jrec_get(&reply, "phase"), &theirs) == 0) {
+	if (!peer_lost && sess_call(s, DMG_VERB_STATE, -1, &reply, &perr) == 0 &&
+	    dmg_phase_parse(dmg_jrec_get(&reply, "phase"), &theirs) == 0) {
 		if (theirs == DMG_PH_DONE || theirs == DMG_PH_FINISHING)
 			return src_teardown(s, err);
 		if (theirs == DMG_PH_ROLLED_BACK || theirs == DMG_PH_ROLLING_BACK)

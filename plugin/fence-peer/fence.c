@@ -9,10 +9,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "core/call.h"
 #include "core/defaults.h"
+#include "core/verb.h"
 #include "core/wire.h"
 
 int
@@ -23,7 +23,6 @@ main(int argc, char **argv)
 	struct dmg_error err = { 0 };
 	int64_t deadline = dmg_now_ms() + DMG_FENCE_CALL_MS;
 	enum dmg_call_stage stage;
-	const char *code;
 	int rc;
 
 	(void)argv;
@@ -31,8 +30,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "drbdmig-fence-peer: run by DRBD with DRBD_RESOURCE set\n");
 		return 1;
 	}
-	rc = dmg_call(DMG_SOCKET_PATH, "fence", res, DMG_SOCKET_CONNECT_MS, deadline, &rep, &stage,
-		      &err);
+	rc = dmg_call(DMG_SOCKET_PATH, dmg_verb_name(DMG_VERB_FENCE_RES), res, DMG_SOCKET_CONNECT_MS,
+		      deadline, &rep, &stage, &err);
 	if (rc < 0 && stage == DMG_CALL_REQUEST) {
 		fprintf(stderr, "drbdmig-fence-peer: %s\n", err.msg);
 		return 1;
@@ -48,8 +47,9 @@ main(int argc, char **argv)
 		dmg_msg_clear(&rep);
 		return 1;
 	}
-	code = strstr(rep.body, "exit=");
-	rc = code ? atoi(code + 5) : 1;
+	/* "fence code=N": DRBD's fence-peer exit codes are 3..7; anything
+	 * else (no code, junk) is a failure. */
+	rc = dmg_fence_code_parse(rep.body, rep.body_len);
 	dmg_msg_clear(&rep);
 	return rc >= 3 && rc <= 7 ? rc : 1;
 }

@@ -89,20 +89,6 @@ dmg_format_rate(uint64_t kib, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 "K", kib);
 }
 
-void
-dmg_policy_free(struct dmg_policy *p)
-{
-	size_t i;
-
-	if (!p)
-		return;
-	for (i = 0; i < p->ndisks; i++)
-		free(p->disks[i].source);
-	free(p->disks);
-	free(p->domain);
-	free(p);
-}
-
 static int
 in_our_ns(const xmlNode *n)
 {
@@ -465,22 +451,6 @@ dmg_policy_parse(const char *xml, size_t len, struct dmg_policy **out,
 	rc = xmlutil_read(xml, len, &ctxt, &doc, err);
 	if (rc < 0)
 		return rc;
-	if (!doc) {
-		const xmlError *e = xmlCtxtGetLastError(ctxt);
-		char msg[200] = "unknown parse error";
-		size_t n;
-
-		if (e && e->message) {
-			snprintf(msg, sizeof(msg), "%s", e->message);
-			n = strlen(msg);
-			while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-				msg[--n] = '\0';
-		}
-		rc = dmg_error_set(err, -EINVAL, "malformed domain XML (line %d): %s",
-				   e ? e->line : 0, msg);
-		xmlFreeParserCtxt(ctxt);
-		return rc;
-	}
 	rc = parse_doc(doc, out, err);
 	xmlFreeDoc(doc);
 	xmlFreeParserCtxt(ctxt);

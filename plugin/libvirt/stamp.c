@@ -215,14 +215,6 @@ dmg_virt_parse_stamp(const char *xml, size_t len, char *host, size_t hl, char *a
 	rc = xmlutil_read(xml, len, &ctxt, &doc, err);
 	if (rc < 0)
 		return rc;
-	if (!doc) {
-		const xmlError *e = xmlCtxtGetLastError(ctxt);
-
-		rc = dmg_error_set(err, -EINVAL, "malformed domain XML (line %d): %.200s",
-				   e ? e->line : 0, e && e->message ? e->message : "parse error");
-		xmlFreeParserCtxt(ctxt);
-		return rc;
-	}
 	rc = stamp_from_doc(doc, host, hl, addr, al, port, err);
 	xmlFreeDoc(doc);
 	xmlFreeParserCtxt(ctxt);

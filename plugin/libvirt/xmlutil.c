@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "libvirt/policy.h"
 #include "libvirt/xmlutil.h"
@@ -67,5 +69,23 @@ xmlutil_read(const char *xml, size_t len, xmlParserCtxt **ctxt, xmlDoc **doc,
 	 * depth limit (256) stays in force because XML_PARSE_HUGE is not set. */
 	*doc = xmlCtxtReadMemory(*ctxt, xml, (int)len, "domain.xml", NULL,
 				 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!*doc) {
+		const xmlError *e = xmlCtxtGetLastError(*ctxt);
+		char msg[200] = "unknown parse error";
+		size_t n;
+		int rc;
+
+		if (e && e->message) {
+			snprintf(msg, sizeof(msg), "%s", e->message);
+			n = strlen(msg);   /* libxml2 ends its messages with a newline */
+			while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+				msg[--n] = '\0';
+		}
+		rc = dmg_error_set(err, -EINVAL, "malformed domain XML (line %d): %s",
+				   e ? e->line : 0, msg);
+		xmlFreeParserCtxt(*ctxt);
+		*ctxt = NULL;
+		return rc;
+	}
 	return 0;
 }

@@ -30,9 +30,9 @@ enum xmlutil_find xmlutil_find_meta(const xmlNode *root, const char *ns, const c
 				    const xmlNode **out, const xmlNode **bad);
 
 /* Parses len bytes of domain XML.  < 0 with err set (too large, out of
- * memory) and nothing to free.  0 with *doc the document, or NULL when it
- * is malformed: the caller reads xmlCtxtGetLastError(*ctxt), words the
- * error its own way, and frees *ctxt (and *doc). */
+ * memory, malformed: "malformed domain XML (line N): libxml2's message")
+ * and nothing to free; 0 with *doc the document and *ctxt its parser, both
+ * the caller's to free. */
 int xmlutil_read(const char *xml, size_t len, xmlParserCtxt **ctxt, xmlDoc **doc,
 		 struct dmg_error *err);
 

@@ -1,7 +1,8 @@
-/* The backend outside the steps: its set-up, the DRBD minor and port
- * allocator, this host's replication address, the checks before anything is
- * built (probe, dst_check) and the fencing watchdog's DRBD calls.  The steps
- * themselves are carried out in steps_impl.c. */
+/* The backend outside the steps: its set-up, the names of a session's
+ * storage objects, the DRBD minor and port allocator, this host's
+ * replication address, the checks before anything is built (probe,
+ * dst_check) and the fencing watchdog's DRBD calls.  The steps themselves
+ * are carried out in steps_impl.c. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -25,6 +26,24 @@
 #include "storage/drbd.h"
 #include "storage/drbdconf.h"
 #include "storage/lvm.h"
+
+void
+dmg_sess_res_name(const struct dmg_session *s, int disk, char *buf, size_t len)
+{
+	snprintf(buf, len, "drbdmig-%s-%d", s->sid, disk);
+}
+
+void
+dmg_sess_copy_name(const struct dmg_session *s, int disk, char *buf, size_t len)
+{
+	snprintf(buf, len, "drbdmig-%s-%d-copy", s->sid, disk);
+}
+
+void
+dmg_sess_md_name(const struct dmg_session *s, int disk, char *buf, size_t len)
+{
+	snprintf(buf, len, "drbdmig-%s-%d-md", s->sid, disk);
+}
 
 void
 dmg_backend_init(struct dmg_backend *b)

@@ -15,7 +15,7 @@
 #include "storage/alloc.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "engine/session.h"
+#include "core/model.h"
 
 struct dmg_backend {
 	int dry_run;
@@ -39,6 +39,11 @@ void dmg_backend_fini(struct dmg_backend *b);
 /* The struct dmg_sess_env act callback; arg is the backend. */
 int dmg_backend_act(void *arg, struct dmg_session *s, const char *verb, int disk,
 		    const char *in, char *out, size_t outlen, struct dmg_error *err);
+
+/* Derived object names (the same on both hosts). */
+void dmg_sess_res_name(const struct dmg_session *s, int disk, char *buf, size_t len);
+void dmg_sess_copy_name(const struct dmg_session *s, int disk, char *buf, size_t len);
+void dmg_sess_md_name(const struct dmg_session *s, int disk, char *buf, size_t len);
 
 /* Source, before anything is built: the guest's disk at path must be an
  * LVM LV that no drbdmig session holds; fills its VG, LV name and size.

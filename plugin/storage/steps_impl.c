@@ -1,4 +1,4 @@
-/* The storage steps of engine/steps.c carried out on this host: one
+/* The storage steps of core/steprow.c carried out on this host: one
  * function per step (or per build/undo pair), dispatched through a table
  * indexed by enum dmg_step, and dmg_backend_act, the session's entry. */
 #include "config.h"
@@ -20,8 +20,8 @@
 #include "storage/drbd.h"
 #include "storage/drbdconf.h"
 #include "storage/lvm.h"
+#include "core/steprow.h"
 #include "core/wire.h"
-#include "engine/steps.h"
 
 #define DRBD_MAJOR   147
 #define DRBD_TMO_MS  30000
@@ -39,7 +39,7 @@ struct ctx {
 	struct dmg_session *s;
 	const char *verb;                /* as the engine named it */
 	enum dmg_step step;              /* parsed once; DMG_STEP_NONE if unknown */
-	const struct dmg_step_row *row;  /* engine/steps.c; NULL if unknown */
+	const struct dmg_step_row *row;  /* core/steprow.c; NULL if unknown */
 	int disk;
 	struct dmg_sess_disk *d;
 	struct dmg_sess_side *me, *peer;
@@ -369,18 +369,18 @@ v_swap(struct ctx *c, const char *in, struct dmg_error *err)
 	       dmg_dm_swap(info.name, &extents, &drbd, err);
 }
 
-/* minor_state(): the minor is gone and the step takes that as done. */
-#define MINOR_GONE 1
-
-/* The minor's DRBD status for v_role and v_net: 0 with *st, MINOR_GONE
- * (the caller returns 0: a teardown finds it already down), or < 0. */
+/* The minor's DRBD status for v_role and v_net: 0 with *st, or < 0.  0
+ * with *gone set (and no *st): the minor is gone and the step takes that as
+ * done (the caller returns 0: a teardown finds it already down). */
 static int
-minor_state(const struct ctx *c, struct dmg_drbd_status *st, struct dmg_error *err)
+minor_state(const struct ctx *c, struct dmg_drbd_status *st, int *gone,
+	    struct dmg_error *err)
 {
 	int rc = backend_minor_state(c->me->minor, st, err);
 
-	if (rc == -ENODEV && c->row->gone_ok)
-		return MINOR_GONE;
+	*gone = rc == -ENODEV && c->row->gone_ok;
+	if (*gone)
+		return 0;
 	return rc < 0 ? rc : 0;
 }
 
@@ -391,11 +391,12 @@ v_role(struct ctx *c, const char *in, struct dmg_error *err)
 	int primary = building(c);
 	struct dmg_drbd_status st;
 	struct dmg_drbd_req r;
-	int rc = minor_state(c, &st, err);
+	int gone;
+	int rc = minor_state(c, &st, &gone, err);
 
 	(void)in;
-	if (rc != 0)
-		return rc == MINOR_GONE ? 0 : rc;
+	if (rc < 0 || gone)
+		return rc;
 	if (st.state.role == (primary ? DMG_R_PRIMARY : DMG_R_SECONDARY))
 		return 0;
 	rc = dmg_drbd_req_role(&r, c->me->minor, primary, 0, err);
@@ -408,11 +409,12 @@ static int
 v_net(struct ctx *c, const char *in, struct dmg_error *err)
 {
 	struct dmg_drbd_status st;
-	int rc = minor_state(c, &st, err);
+	int gone;
+	int rc = minor_state(c, &st, &gone, err);
 
 	(void)in;
-	if (rc != 0)
-		return rc == MINOR_GONE ? 0 : rc;
+	if (rc < 0 || gone)
+		return rc;
 	if (c->step == DMG_STEP_CONNECT)
 		return st.state.conn != DMG_C_STANDALONE ? 0 : net_req(c, 1, 0, 0, err);
 	if (st.state.conn == DMG_C_STANDALONE)
@@ -518,7 +520,7 @@ v_wait_synced(struct ctx *c, const char *in, struct dmg_error *err)
 	return rc;
 }
 
-/* What carries out each step of engine/steps.c on this host. */
+/* What carries out each step of core/steprow.c on this host. */
 static int (*const step_fn[DMG_STEP_MAX])(struct ctx *c, const char *in, struct dmg_error *err) = {
 	[DMG_STEP_SOURCE_SIZE] = v_source_size,
 	[DMG_STEP_LV_CREATE] = v_lv_create,

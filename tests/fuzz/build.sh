@@ -20,7 +20,8 @@ xml_cflags=$(pkg-config --cflags libxml-2.0)
 xml_libs=$(pkg-config --libs libxml-2.0)
 # shellcheck disable=SC2086  # $CLANG, $flags, $xml_*: option lists, split into words on purpose
 $CLANG $flags $xml_cflags -o "$out/fuzz_policy" "$here/fuzz_policy.c" \
-	"$src/plugin/libvirt/policy.c" "$src/plugin/libvirt/xmlutil.c" "$src/plugin/core/error.c" $xml_libs
+	"$src/plugin/libvirt/policy.c" "$src/plugin/libvirt/xmlutil.c" "$src/plugin/core/policy_types.c" \
+	"$src/plugin/core/error.c" $xml_libs
 # shellcheck disable=SC2086  # the same option lists
 $CLANG $flags -o "$out/fuzz_proto" "$here/fuzz_proto.c" "$src/plugin/core/proto.c" "$src/plugin/core/error.c"
 # shellcheck disable=SC2086  # the same
@@ -30,11 +31,11 @@ $CLANG $flags -o "$out/fuzz_storage" "$here/fuzz_storage.c" "$src/plugin/storage
 $CLANG $flags -o "$out/fuzz_peer" "$here/fuzz_peer.c" "$src/plugin/peer/peer_msg.c" \
 	"$src/plugin/core/proto.c" "$src/plugin/core/journal.c" "$src/plugin/core/error.c"
 # shellcheck disable=SC2086  # the same
-$CLANG $flags $xml_cflags -o "$out/fuzz_verbs" "$here/fuzz_verbs.c" "$src/plugin/engine/session.c" "$src/plugin/engine/steps.c" \
+$CLANG $flags -o "$out/fuzz_verbs" "$here/fuzz_verbs.c" "$src/plugin/engine/session.c" "$src/plugin/engine/steps.c" \
 	"$src/plugin/engine/run.c" "$src/plugin/engine/dst.c" "$src/plugin/engine/src.c" \
-	"$src/plugin/core/journal.c" "$src/plugin/libvirt/policy.c" "$src/plugin/libvirt/xmlutil.c" \
-	"$src/plugin/core/log.c" "$src/plugin/core/error.c" \
-	$xml_libs -lpthread
+	"$src/plugin/core/steprow.c" "$src/plugin/core/modelnames.c" "$src/plugin/core/policy_types.c" "$src/plugin/core/journal.c" \
+	"$src/plugin/core/jkind.c" "$src/plugin/core/verb.c" "$src/plugin/core/names.c" "$src/plugin/core/log.c" \
+	"$src/plugin/core/error.c" -lpthread
 # shellcheck disable=SC2086  # the same
 $CLANG $flags -o "$out/fuzz_endpoint" "$here/fuzz_endpoint.c" "$src/plugin/core/endpoint.c" \
 	"$src/plugin/core/error.c"

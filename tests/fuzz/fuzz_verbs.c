@@ -1,10 +1,12 @@
 /* libFuzzer target for the source's peer-verb layer: request lines, as the
  * peer channel delivers them after its checks, go through the record parser
- * into the session engine (dmg_sess_peer_call) over a fake host -- storage
- * steps counted, not taken; one running annotated guest with disks vda and
- * vdb.  The first input byte picks, per line, which of two callers sends it
- * (bit i for line i).  Beyond "no crash": a call from the caller that did
- * not open the session never succeeds and never runs a storage step. */
+ * and the verb check (dmg_verb_check, both channels' tables) into the
+ * session engine (dmg_sess_peer_call) over a fake host -- storage steps
+ * counted, not taken; one running annotated guest with disks vda and vdb.
+ * The first input byte picks, per line, which of two callers sends it (bit
+ * i for line i).  Beyond "no crash": a request the check lets through names
+ * a verb of its channel; a call from the caller that did not open the
+ * session never succeeds and never runs a storage step. */
 #include "config.h"
 
 #include <dirent.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/journal.h"
+#include "core/verb.h"
 #include "engine/session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -87,11 +90,12 @@ f_policy(void *arg, const char *uuid, struct dmg_policy **out, struct dmg_error 
 }
 
 static int
-f_peer(void *arg, const struct dmg_session *s, const struct dmg_jrec *req,
+f_peer(void *arg, const struct dmg_session *s, enum dmg_verb verb, const struct dmg_jrec *req,
        struct dmg_jrec *reply, struct dmg_error *err)
 {
 	(void)arg;
 	(void)s;
+	(void)verb;
 	(void)req;
 	(void)reply;
 	return dmg_error_set(err, -EHOSTUNREACH, "fake: no peer");
@@ -150,11 +154,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct dmg_session *created = NULL;
 		struct dmg_jrec req, reply;
 		struct dmg_error err = { 0 };
+		enum dmg_verb verb, cli;
 		int before = f.nact, rc;
 
 		if (dmg_jrec_parse_line(line, &req, &err) < 0)
 			continue;
-		rc = dmg_sess_peer_call(s, caller, &req, dir, &env, &log, &created, &reply, &err);
+		/* The CLI socket's table sees the same lines. */
+		if (dmg_verb_check(&req, DMG_VERB_CLI, &cli, &err) == 0 &&
+		    (cli == DMG_VERB_NONE || dmg_verb_lookup(req.step, DMG_VERB_CLI) != cli))
+			abort();
+		if (dmg_verb_check(&req, DMG_VERB_PEER, &verb, &err) < 0)
+			continue;
+		if (verb == DMG_VERB_NONE || dmg_verb_lookup(req.step, DMG_VERB_PEER) != verb)
+			abort();
+		if (!dmg_verb_is_session(verb))
+			continue;   /* probe, whohas, fence: the registry's, not the engine's */
+		rc = dmg_sess_peer_call(s, caller, verb, &req, dir, &env, &log, &created, &reply, &err);
 		if (created) {
 			s = created;
 			owner = caller;

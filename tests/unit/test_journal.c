@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/jkind.h"
 #include "core/journal.h"
 #include "unit.h"
 
@@ -437,6 +438,39 @@ test_short_write(void)
 	unlink(path);
 }
 
+/* Every record kind's name round-trips and is a valid step field; anything
+ * else is UNKNOWN, never an error. */
+static void
+test_kinds(void)
+{
+	struct dmg_jrec r;
+	int i, k;
+
+	for (i = DMG_JK_UNKNOWN + 1; i < DMG_JK_MAX; i++) {
+		const char *name = dmg_jkind_name((enum dmg_jkind)i);
+
+		CU_ASSERT(strlen(name) > 0 && strlen(name) < DMG_JREC_STEP_MAX);
+		CU_ASSERT_EQUAL(dmg_jkind_parse(name), i);
+		dmg_jrec_init_kind(&r, (enum dmg_jkind)i);
+		CU_ASSERT_STRING_EQUAL(r.step, name);
+		CU_ASSERT_EQUAL(r.n, 0);
+		for (k = i + 1; k < DMG_JK_MAX; k++)
+			CU_ASSERT(strcmp(name, dmg_jkind_name((enum dmg_jkind)k)) != 0);
+	}
+	/* the names journals on disk were written with */
+	CU_ASSERT_EQUAL(dmg_jkind_parse("session"), DMG_JK_SESSION);
+	CU_ASSERT_EQUAL(dmg_jkind_parse("undone"), DMG_JK_UNDONE);
+	CU_ASSERT_EQUAL(dmg_jkind_parse("fail"), DMG_JK_FAIL);
+	CU_ASSERT_EQUAL(dmg_jkind_parse("Session"), DMG_JK_UNKNOWN);
+	CU_ASSERT_EQUAL(dmg_jkind_parse("done "), DMG_JK_UNKNOWN);
+	CU_ASSERT_EQUAL(dmg_jkind_parse("orphan"), DMG_JK_UNKNOWN);
+	CU_ASSERT_EQUAL(dmg_jkind_parse("?"), DMG_JK_UNKNOWN);
+	CU_ASSERT_EQUAL(dmg_jkind_parse(""), DMG_JK_UNKNOWN);
+	CU_ASSERT_EQUAL(dmg_jkind_parse(NULL), DMG_JK_UNKNOWN);
+	CU_ASSERT_STRING_EQUAL(dmg_jkind_name(DMG_JK_UNKNOWN), "?");
+	CU_ASSERT_STRING_EQUAL(dmg_jkind_name(DMG_JK_MAX), "?");
+}
+
 void
 register_journal_tests(void)
 {
@@ -450,4 +484,5 @@ register_journal_tests(void)
 	CU_add_test(s, "recovery cuts a torn tail off", test_recover_cuts_torn_tail);
 	CU_add_test(s, "recovery refuses damage before the end", test_recover_refuses_damage);
 	CU_add_test(s, "a short write is cut back, the journal goes on", test_short_write);
+	CU_add_test(s, "record kinds", test_kinds);
 }

@@ -21,6 +21,7 @@
 
 #include "storage/backend.h"
 #include "core/journal.h"
+#include "core/verb.h"
 #include "daemon/handler.h"
 #include "daemon/registry.h"
 #include "daemon/registry_int.h"   /* the table's insides, to look at them */
@@ -122,7 +123,7 @@ peer_call(struct dmg_registry *r, const char *identity, const char *verb, const 
 	dmg_jrec_init(&req, verb);
 	if (dmg_jrec_set(&req, "sid", sid, err) < 0 || (tok && dmg_jrec_set(&req, "tok", tok, err) < 0))
 		return -EINVAL;
-	return dmg_registry_peer(r, identity, &req, reply, err);
+	return dmg_registry_peer(r, identity, dmg_verb_lookup(verb, DMG_VERB_PEER), &req, reply, err);
 }
 
 /* Only a configured peer is served, and only for its own sessions. */
@@ -174,7 +175,8 @@ caller_run(void *arg)
 			/* cleanup on a closed session is refused; status lists */
 			dmg_jrec_init(&req, iter % 2 ? "status" : "cleanup");
 			dmg_jrec_set(&req, "target", sid, &err);
-			rc = dmg_registry_cli(c->r, &req, &body, &err);
+			rc = dmg_registry_cli(c->r, dmg_verb_lookup(req.step, DMG_VERB_CLI), &req, &body,
+					      &err);
 			dmg_buf_free(&body);
 			if (rc == -ENOENT && !done[i]) {
 				done[i] = 1;
@@ -496,6 +498,67 @@ test_verify_looks(void)
 	world_down(&w);
 }
 
+/* One CALL line through the handler, as drbdmig or the fence handler
+ * sends it. */
+static void
+cli_line(struct world *w, const char *line, struct dmg_msg *reply)
+{
+	struct dmg_handler h = { .log = &w->log, .reg = w->r };
+	struct dmg_msg req = { .type = DMG_MSG_CALL, .seq = 1 };
+	struct dmg_error err = { 0 };
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s\n", line);
+	req.body = buf;
+	req.body_len = strlen(buf);
+	CU_ASSERT_EQUAL_FATAL(dmg_handle(&h, &req, reply, &err), 0);
+}
+
+/* The socket checks a CALL once (core/verb.c) before the registry sees
+ * it; the fence handler's answer is its exit code, as a number. */
+static void
+test_cli_checked(void)
+{
+	struct dmg_msg reply = { 0 };
+	struct world w;
+
+	world_up(&w, "syncing");
+	cli_line(&w, "frobnicate", &reply);
+	CU_ASSERT_EQUAL(reply.status, EPROTO);
+	CU_ASSERT_STRING_EQUAL(reply.message ? reply.message : "", "unknown verb 'frobnicate'");
+	dmg_msg_clear(&reply);
+	cli_line(&w, "whohas uuid=6c2a0c3e-0000-4000-8000-000000000001", &reply);
+	CU_ASSERT_EQUAL(reply.status, EPROTO);
+	CU_ASSERT_STRING_EQUAL(reply.message ? reply.message : "",
+			       "'whohas' is not a verb of drbdmigd's socket");
+	dmg_msg_clear(&reply);
+	cli_line(&w, "cancel", &reply);
+	CU_ASSERT_EQUAL(reply.status, EPROTO);
+	CU_ASSERT_STRING_EQUAL(reply.message ? reply.message : "", "cancel: target is required");
+	dmg_msg_clear(&reply);
+	cli_line(&w, "verify target=x", &reply);
+	CU_ASSERT_EQUAL(reply.status, EPROTO);
+	CU_ASSERT_STRING_EQUAL(reply.message ? reply.message : "", "verify: unexpected key 'target'");
+	dmg_msg_clear(&reply);
+	/* not a drbdmig resource: refused, the handler exits 1 */
+	cli_line(&w, "fence target=r0", &reply);
+	CU_ASSERT_EQUAL(reply.status, EINVAL);
+	dmg_msg_clear(&reply);
+	/* a session outside the window: peer outdated at once */
+	cli_line(&w, "fence target=drbdmig-0000aa00-0", &reply);
+	CU_ASSERT_EQUAL(reply.status, 0);
+	CU_ASSERT_PTR_NULL(reply.message);
+	CU_ASSERT_STRING_EQUAL(reply.body ? reply.body : "", "fence code=4\n");
+	CU_ASSERT_EQUAL(dmg_fence_code_parse(reply.body, reply.body_len), DMG_FENCE_CODE_OUTDATED);
+	dmg_msg_clear(&reply);
+	/* no such session: the same */
+	cli_line(&w, "fence target=drbdmig-0000ffff-0", &reply);
+	CU_ASSERT_EQUAL(reply.status, 0);
+	CU_ASSERT_EQUAL(dmg_fence_code_parse(reply.body, reply.body_len), DMG_FENCE_CODE_OUTDATED);
+	dmg_msg_clear(&reply);
+	world_down(&w);
+}
+
 void
 register_registry_tests(void)
 {
@@ -507,4 +570,5 @@ register_registry_tests(void)
 	CU_add_test(s, "lookups and reaping from several threads", test_lookups_vs_reap);
 	CU_add_test(s, "settle removes closed sessions, keeps attention", test_settle_reaps);
 	CU_add_test(s, "verify: clean, leftovers, could not look", test_verify_looks);
+	CU_add_test(s, "the socket checks a call once; fence answers a code", test_cli_checked);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "engine/session.h"
+#include "storage/backend.h"   /* the storage objects' names, for the fake storage */
 #include "unit.h"
 
 #define NOBJ 128
@@ -323,7 +324,7 @@ fake_migrating(void *arg, const char *uuid)
 }
 
 static int
-fake_peer(void *arg, const struct dmg_session *s, const struct dmg_jrec *req,
+fake_peer(void *arg, const struct dmg_session *s, enum dmg_verb verb, const struct dmg_jrec *req,
 	  struct dmg_jrec *reply, struct dmg_error *err)
 {
 	struct fhost *h = arg, *o = h->other;
@@ -333,14 +334,14 @@ fake_peer(void *arg, const struct dmg_session *s, const struct dmg_jrec *req,
 	(void)s;
 	if (h->dead || o->dead || o->peer_down)
 		return dmg_error_set(err, -EHOSTUNREACH, "fake: peer %s unreachable", o->name);
-	if (!o->sess && o->closed && strcmp(req->step, "state") == 0) {
+	if (!o->sess && o->closed && verb == DMG_VERB_STATE) {
 		dmg_jrec_init(reply, "state");
 		dmg_jrec_set(reply, "phase", dmg_phase_name(o->closed_phase), err);
 		dmg_jrec_set(reply, "dom", dmg_dom_name(o->dom), err);
 		return 0;
 	}
-	rc = dmg_sess_peer_call(o->sess, h->env.self, req, o->dir, &o->env, &o->log, &created,
-				reply, err);
+	rc = dmg_sess_peer_call(o->sess, h->env.self, verb, req, o->dir, &o->env, &o->log,
+				&created, reply, err);
 	if (created)
 		o->sess = created;
 	return rc;
@@ -838,8 +839,9 @@ test_late_finish(void)
 		dmg_jrec_init(&req, verbs[v]);
 		CU_ASSERT_EQUAL(dmg_jrec_set(&req, "sid", "0123abcd", &err), 0);
 		CU_ASSERT_EQUAL(dmg_jrec_set(&req, "tok", TOK, &err), 0);
-		CU_ASSERT_EQUAL(dmg_sess_peer_call(w.a.sess, "hostB:7780", &req, w.a.dir, &w.a.env,
-						   &w.a.log, &none, &reply, &err), 0);
+		CU_ASSERT_EQUAL(dmg_sess_peer_call(w.a.sess, "hostB:7780",
+						   dmg_verb_lookup(verbs[v], DMG_VERB_PEER), &req,
+						   w.a.dir, &w.a.env, &w.a.log, &none, &reply, &err), 0);
 		CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_DONE);
 		CU_ASSERT_EQUAL(w.a.nobj, nobj);
 	}
@@ -1159,8 +1161,8 @@ src_call(struct world *w, const char *caller, const char *verb, const char *cons
 	dmg_jrec_init(&req, verb);
 	for (; kv && kv[0]; kv += 2)
 		CU_ASSERT_EQUAL_FATAL(dmg_jrec_set(&req, kv[0], kv[1], err), 0);
-	rc = dmg_sess_peer_call(w->a.sess, caller, &req, w->a.dir, &w->a.env, &w->a.log, &created,
-				reply, err);
+	rc = dmg_sess_peer_call(w->a.sess, caller, dmg_verb_lookup(verb, DMG_VERB_PEER), &req,
+				w->a.dir, &w->a.env, &w->a.log, &created, reply, err);
 	if (created)
 		w->a.sess = created;
 	return rc;
@@ -1272,7 +1274,7 @@ test_caller_binding(void)
 	world_fini(&w);
 }
 
-/* ---- the step table (engine/steps.c) ----------------------------------------- */
+/* ---- the step table (core/steprow.c, engine/steps.c) ------------------------- */
 
 /* Journal names are unique, round-trip and fit the ledger's verb field. */
 static void
@@ -1297,10 +1299,12 @@ test_steps_names(void)
 	CU_ASSERT_PTR_NULL(dmg_step_row(DMG_STEP_NONE));
 	CU_ASSERT_PTR_NULL(dmg_step_row(DMG_STEP_MAX));
 	CU_ASSERT_STRING_EQUAL(dmg_step_name(DMG_STEP_MAX), "?");
-	for (i = 0; i < DMG_PC_MAX; i++)
-		CU_ASSERT_EQUAL(dmg_pcall_parse(dmg_pcall_name((enum dmg_pcall)i)), i);
-	CU_ASSERT_EQUAL(dmg_pcall_parse("fence"), DMG_PC_NONE);
-	CU_ASSERT_EQUAL(dmg_pcall_parse(NULL), DMG_PC_NONE);
+	/* the session calls (core/verb.c): "fence" is none of them */
+	for (i = DMG_VERB_OPEN; i <= DMG_VERB_ROLLBACK; i++)
+		CU_ASSERT(dmg_verb_is_session(dmg_verb_lookup(dmg_verb_name((enum dmg_verb)i),
+							      DMG_VERB_PEER)));
+	CU_ASSERT(!dmg_verb_is_session(dmg_verb_lookup("fence", DMG_VERB_PEER)));
+	CU_ASSERT_EQUAL(dmg_verb_lookup(NULL, DMG_VERB_PEER), DMG_VERB_NONE);
 }
 
 /* The undo pairs journals of older versions were written with, exactly. */
@@ -1466,6 +1470,43 @@ test_steps_rollback_reverse(void)
 	}
 }
 
+/* Roles and phases by name: every name parses back to its enum, the names
+ * differ, and anything else is refused ("?" for an out-of-range enum). */
+static void
+test_model_names(void)
+{
+	static const char *const phases[] = { "building", "syncing", "ready", "finishing",
+		"rolling-back", "done", "rolled-back", "attention" };
+	enum dmg_phase p;
+	enum dmg_role r;
+	int i;
+
+	CU_ASSERT_EQUAL(sizeof(phases) / sizeof(phases[0]), DMG_PH_MAX);
+	for (i = 0; i < DMG_PH_MAX; i++) {
+		CU_ASSERT_STRING_EQUAL(dmg_phase_name((enum dmg_phase)i), phases[i]);
+		CU_ASSERT_EQUAL(dmg_phase_parse(phases[i], &p), 0);
+		CU_ASSERT_EQUAL(p, (enum dmg_phase)i);
+	}
+	CU_ASSERT_EQUAL(dmg_role_parse("src", &r), 0);
+	CU_ASSERT_EQUAL(r, DMG_ROLE_SRC);
+	CU_ASSERT_EQUAL(dmg_role_parse("dst", &r), 0);
+	CU_ASSERT_EQUAL(r, DMG_ROLE_DST);
+	CU_ASSERT_STRING_EQUAL(dmg_role_name(DMG_ROLE_SRC), "src");
+	CU_ASSERT_STRING_EQUAL(dmg_role_name(DMG_ROLE_DST), "dst");
+	CU_ASSERT_STRING_EQUAL(dmg_role_name((enum dmg_role)2), "?");
+	CU_ASSERT_STRING_EQUAL(dmg_phase_name(DMG_PH_MAX), "?");
+	p = DMG_PH_READY;
+	r = DMG_ROLE_DST;
+	CU_ASSERT_EQUAL(dmg_phase_parse("Done", &p), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_phase_parse("", &p), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_phase_parse("?", &p), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_phase_parse(NULL, &p), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_role_parse("source", &r), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_role_parse(NULL, &r), -EINVAL);
+	CU_ASSERT_EQUAL(p, DMG_PH_READY);   /* untouched on refusal */
+	CU_ASSERT_EQUAL(r, DMG_ROLE_DST);
+}
+
 void
 register_session_tests(void)
 {
@@ -1493,6 +1534,7 @@ register_session_tests(void)
 	CU_add_test(s, "status lines", test_status_lines);
 	CU_add_test(s, "source takes its disks from its own libvirt", test_src_own_disks);
 	CU_add_test(s, "a session answers only its peer, with its handle", test_caller_binding);
+	CU_add_test(s, "roles and phases by name", test_model_names);
 
 	s = CU_add_suite("steps", NULL, NULL);
 	CU_add_test(s, "journal names unique, round trip", test_steps_names);

@@ -65,6 +65,7 @@ main(void)
 	register_session_tests();
 	register_drbd_capture_tests();
 	register_journal_tests();
+	register_verb_tests();
 	register_peer_tests();
 	register_virt_tests();
 	register_registry_tests();

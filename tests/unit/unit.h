@@ -19,6 +19,7 @@ void register_alloc_tests(void);
 void register_session_tests(void);
 void register_drbd_capture_tests(void);
 void register_journal_tests(void);
+void register_verb_tests(void);
 void register_peer_tests(void);
 void register_virt_tests(void);
 void register_log_tests(void);
