@@ -17,7 +17,11 @@ if ! [[ $disk_mb =~ ^[0-9]+$ ]] || ((disk_mb < 3)); then
 fi
 
 mkdir -p "$out"
-nasm -f bin -o "$out/recguest.bin.tmp" "$here/recguest.asm"
+# RECGUEST_PACE: PIT ticks between records (default in recguest.asm: 4 ms; 0: flat out)
+if [[ -n ${RECGUEST_PACE:-} ]] && ! [[ $RECGUEST_PACE =~ ^[0-9]+$ && $RECGUEST_PACE -lt 65536 ]]; then
+	die "RECGUEST_PACE must be an integer 0-65535"
+fi
+nasm -f bin ${RECGUEST_PACE:+-DPACE=$RECGUEST_PACE} -o "$out/recguest.bin.tmp" "$here/recguest.asm"
 size=$(stat -c %s "$out/recguest.bin.tmp")
 [[ $size -eq 512 ]] || die "recguest.bin is $size bytes, expected 512"
 mv -f "$out/recguest.bin.tmp" "$out/recguest.bin"

@@ -515,6 +515,7 @@ cmd_check() {
 		[ -n "${LAB_PORT_BASE:-}" ] || PORT_BASE=$((PORT_BASE + 10))
 	fi
 	export RUN
+	rm -f "$RUN/held"
 	check_cleanup() {
 		[ -z "$CHILD_PID" ] || kill -TERM "$CHILD_PID" 2>/dev/null || true
 		[ -z "$RSS_PID" ] || kill "$RSS_PID" 2>/dev/null || true
@@ -559,12 +560,21 @@ cmd_check() {
 					for h in "${HOSTS[@]}"; do
 						host_alive "$h" || { say "host $h is down"; tail_console "$h" 40; }
 					done
+					[ -e "$RUN/held" ] && break   # LAB_HOLD_ON_FAIL: no further test
 				fi
 			done
 		fi
 	fi
 	t=$SECONDS
-	check_cleanup
+	if [ -e "$RUN/held" ]; then
+		# LAB_HOLD_ON_FAIL: a failed test left its hosts as they were, for a look.
+		[ -z "$RSS_PID" ] || kill "$RSS_PID" 2>/dev/null || true
+		say "LAB_HOLD_ON_FAIL: hosts kept up; look with LAB_RUN=$RUN $0 shell A (or exec, status)," \
+			"power them off with LAB_RUN=$RUN $0 down"
+		own_run=
+	else
+		check_cleanup
+	fi
 	trap - EXIT
 	echo
 	echo "==== kernel lab summary ($((SECONDS - t0)) s, peak QEMU RSS A+B:" \

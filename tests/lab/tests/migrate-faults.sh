@@ -45,6 +45,11 @@
 #
 # The memory copy is slowed for the window cases by shaping the migration stream
 # (ports 49152-49215) on the source to 256 kbit/s, so that there is a window to act in.
+# Where the migration is to complete (kill-*-window, libvirtd-*), the shaping is lifted
+# once the fault is in, so the switchover runs at link speed.  (The record guest once
+# wrote through SeaBIOS's int 13h and lost its stack in the BIOS now and then across
+# such switchovers, with or without drbdmig; it drives the disk itself now, see
+# tests/guest/recguest.asm.)
 # Needs LAB_DEB (run-tests.sh's lab stage passes it); skipped without (lib/e2elib.sh).
 # shellcheck source=lib/testlib.sh
 . "$(dirname "$0")/lib/testlib.sh"
@@ -77,6 +82,7 @@ SLOW='<policy resync-rate="2M" sync-mode="fixed"><disk target="hda"/></policy>'
 
 faults_cleanup() {
 	local rc=$?
+	hold_on_fail "$rc" && exit "$rc"
 	set +e   # a cleanup does all it can (and `(exit 1)` would end it under -e)
 	mig_kill
 	for h in A B; do
@@ -106,7 +112,11 @@ slow_memcopy() {   # slow_memcopy HOST: shape the migration stream leaving HOST
 unshape() { try "$1" sh -c "tc qdisc del dev $LAB_LINK_DEV root 2>/dev/null; true"; }
 # The destination's QEMU is up and receiving: the window is open and memory moves.
 # (The build and the initial sync come first: 240 s, as the lab may run slowly.)
-wait_window() { wait_log "$1" "hook-request domain=$DOM op=started" 240; sleep 2; }
+wait_window() {
+	wait_log "$1" "hook-request domain=$DOM op=started" 240
+	sleep 2
+	log "the window is open (record $(last_rec))"
+}
 wait_sync() { wait_log "$1" "domain=$DOM disk=hda sync [0-9.]+%" 120; }
 # Until no drbdmig session is open on HOST (the settle thread needs some ticks).
 wait_closed() {
@@ -123,10 +133,15 @@ dstate() { val "$1" sh -c "virsh domstate $DOM 2>/dev/null || echo absent"; }
 # Each runs with SRC (where the guest runs) and DST set.
 
 c_sync_hiccup() {
+	local out
 	policy "$SRC" "$SLOW"
 	mig_start "$SRC"
 	wait_sync "$DST"
 	drbd_cut "$DST"
+	out=$(val "$DST" drbdmig status)
+	printf '%s\n' "$out" | sed 's/^/    /'
+	check "drbdmig status shows the disk's sync: a bar and a percentage" \
+		grep -qE '^ +hda .*\[[#.]{20}\] +[0-9]+\.[0-9]%' <<<"$out"
 	sleep 10
 	link_back "$DST"
 	mig_wait
@@ -242,8 +257,8 @@ kill_case() {
 	*) ANYWAY=1 wait_log "$h" "pausing 60 s before $step" 240 ;;
 	esac
 	daemon_kill9 "$h"
-	mig_wait
 	unshape "$SRC"
+	mig_wait
 	daemon_start "$h"
 	check "drbdmigd on $h recovered the session" case_log "$h" "recovered in phase"
 	[ "$when" = sync ] && policy "$end" "$FAST"
@@ -286,8 +301,8 @@ libvirtd_case() {   # libvirtd_case HOST: libvirtd restarted on HOST in the wind
 	wait_window "$DST"
 	restart_libvirtd "$1" always   # lib/e2elib.sh
 	log "libvirtd restarted on $1"
-	mig_wait
 	unshape "$SRC"
+	mig_wait
 	wait_closed A
 	wait_closed B
 	expect_outcome "$(guest_host)"

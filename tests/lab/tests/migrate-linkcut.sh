@@ -32,6 +32,7 @@ E2E_CONF_EXTRA="drbd_port_min = $LAB_DRBD_PORT_MIN"$'\n'"drbd_port_max = $LAB_DR
 MIG_PID=
 linkcut_cleanup() {
 	local rc=$?
+	hold_on_fail "$rc" && exit "$rc"
 	set +e   # a cleanup does all it can (and `(exit 1)` would end it under -e)
 	[ -z "$MIG_PID" ] || kill "$MIG_PID" 2>/dev/null || true
 	e2e_cleanup "$rc"

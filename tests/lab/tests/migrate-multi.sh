@@ -37,6 +37,7 @@ M1=
 M2=
 multi_cleanup() {
 	local rc=$?
+	hold_on_fail "$rc" && exit "$rc"
 	set +e   # a cleanup does all it can (and `(exit 1)` would end it under -e)
 	[ -z "$M1" ] || kill "$M1" 2>/dev/null || true
 	[ -z "$M2" ] || kill "$M2" 2>/dev/null || true

@@ -33,6 +33,7 @@ GOOD='<policy resync-rate="200M"><disk target="hda"/></policy>'
 
 refuse_cleanup() {
 	local rc=$?
+	hold_on_fail "$rc" && exit "$rc"
 	set +e   # a cleanup does all it can (and `(exit 1)` would end it under -e)
 	mig_kill
 	try B sh -c "vgs vgaway >/dev/null 2>&1 && vgrename -q vgaway $VG; lvremove -qy $VG/filler 2>/dev/null; true"

@@ -35,6 +35,7 @@ IP_B_RE=${LAB_IP_B//./\\.}   # B's address as an extended regular expression
 
 rogue_cleanup() {
 	local rc=$?
+	hold_on_fail "$rc" && exit "$rc"
 	set +e
 	mig_kill
 	for h in A B; do

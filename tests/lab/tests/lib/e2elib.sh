@@ -43,7 +43,7 @@ daemon_start() {
 }
 daemon_kill9() {   # a daemon crash: SIGKILL, nothing cleaned up
 	on "$1" sh -c "kill -9 \$(cat $PIDF)"   # pid and socket files stay, as after a crash
-	log "drbdmigd on $1 killed with SIGKILL"
+	log "drbdmigd on $1 killed with SIGKILL (record $(last_rec))"
 }
 # By name, not --exec: a daemon started before a reinstall runs a deleted binary.
 daemon_stop() {
@@ -82,18 +82,54 @@ check_clean() {   # check_clean HOST
 	check "$h is clean: no session, drbdmig verify clean, no DRBD minor, overlay dm device or metadata LV" [ -z "$out" ]
 }
 
+# What a failed test shows of both hosts before anything is cleaned up.
+e2e_failed_state() {
+	for h in A B; do
+		try "$h" sh -c "drbdmig status; drbdmig verify;
+			grep -av -e 'call state' -e 'cli status' $DLOG | tail -n 60; cat /proc/drbd;
+			dmsetup ls; lvs; virsh list --all"
+		guest_diag "$h"
+	done
+	[ -f "$W/console.log" ] && { log "guest console (tail):"; tail -n 3 "$W/console.log" | tr -d '\r'; }
+}
+# Where the guest is on HOST, what it is doing: a guest that stops reporting records is
+# told apart as paused by QEMU (I/O error policy), stuck in a disk request (QEMU's threads
+# waiting in the kernel, the dm device suspended), lost in its own code (the registers:
+# running, no thread waiting, the records on its LV stand still) or writing on with a
+# silent console (the records on its LV go on).  The dm name is LVM's: dashes in VG and
+# LV names doubled.
+guest_diag() {
+	# shellcheck disable=SC2016  # expanded by the host's bash
+	try "$1" sh -c 'd=$1 lv=$2 rc=$3
+		virsh domstate --reason "$d" 2>/dev/null || exit 0
+		virsh qemu-monitor-command --hmp "$d" "info block" 2>&1 | head -n 4
+		virsh qemu-monitor-command --hmp "$d" "info registers" 2>&1 | grep -E "^(EAX|ESI|EIP|CS |SS )"
+		p=$(pgrep -f "guest=$d," | head -n 1)
+		[ -z "$p" ] || for t in /proc/$p/task/*; do   # thread: state, where it sleeps
+			echo "$(cat $t/comm): $(sed "s/.*) //" $t/stat | cut -d" " -f1) $(cat $t/wchan)"; done
+		dmsetup info -c "$lv"; dmsetup table "$lv"
+		for i in 1 2; do $rc "/dev/mapper/$lv" 2>&1 | tail -n 1; sleep 2; done' \
+		- "$DOM" "${VG//-/--}-${LV//-/--}" "$G_W/reccheck"
+}
+# hold_on_fail RC: with LAB_HOLD_ON_FAIL set and RC not 0, shows the hosts' state, leaves
+# everything as the failure left it (guests, daemons, DRBD, LVs) for an admin to look at,
+# tells lab.sh check to keep the hosts up, and returns 0: the caller then exits RC
+# without its cleanup. Otherwise returns 1.
+hold_on_fail() {
+	[ "$1" -ne 0 ] && [ -n "${LAB_HOLD_ON_FAIL:-}" ] || return 1
+	trap - EXIT
+	e2e_failed_state
+	: >"$LAB_RUN/held"
+	log "LAB_HOLD_ON_FAIL: nothing cleaned up; the hosts stay up (LAB_RUN=$LAB_RUN tests/lab/lab.sh shell A)"
+	return 0
+}
+
 e2e_cleanup() {   # e2e_cleanup [RC]: the EXIT trap, or called by a test's own with its $?
 	local rc=${1:-$?}
 	set +e
 	trap - EXIT
-	if [ "$rc" -ne 0 ]; then
-		for h in A B; do
-			try "$h" sh -c "drbdmig status; drbdmig verify;
-				grep -av -e 'call state' -e 'cli status' $DLOG | tail -n 60; cat /proc/drbd;
-				dmsetup ls; lvs; virsh list --all"
-		done
-		[ -f "$W/console.log" ] && { log "guest console (tail):"; tail -n 3 "$W/console.log" | tr -d '\r'; }
-	fi
+	hold_on_fail "$rc" && exit "$rc"
+	[ "$rc" -eq 0 ] || e2e_failed_state
 	for h in A B; do
 		for d in $DOM ${EXTRA_DOMS:-}; do
 			try "$h" sh -c "virsh destroy $d; virsh undefine $d"
@@ -233,7 +269,7 @@ mig_wait() {
 	MIG_PID=
 	MIG_RC=$(cat "$W/migrate.rc" 2>/dev/null || echo 255)
 	MIG_OUT=$(tr '\n' ' ' <"$W/migrate.out" 2>/dev/null)
-	log "virsh migrate ended with $MIG_RC: $MIG_OUT"
+	log "virsh migrate ended with $MIG_RC (record $(last_rec)): $MIG_OUT"
 }
 mig_kill() { [ -z "$MIG_PID" ] || kill "$MIG_PID" 2>/dev/null || true; MIG_PID=; }
 
