@@ -58,8 +58,12 @@ enum {
 	T_BACKING_DEV = 1, T_META_DEV = 2, T_META_DEV_IDX = 3, T_FENCING = 7,
 	T_RESYNC_RATE = 8, T_C_PLAN_AHEAD = 11, T_C_FILL_TARGET = 13, T_C_MAX_RATE = 14,
 	T_C_MIN_RATE = 15,
+	/* in-tree 8.4's numbering (DRBD 9's differs), optional: no mandatory bit */
+	T_DISCARD_ZEROES_IF_ALIGNED = 24, T_RS_DISCARD_GRANULARITY = 25,
 	/* net_conf */
 	T_SHARED_SECRET = 1, T_CRAM_HMAC_ALG = 2, T_WIRE_PROTOCOL = 6,
+	T_SNDBUF_SIZE = 11, T_MAX_BUFFERS = 14,
+	T_ON_CONGESTION = 21, T_CONG_FILL = 22, T_CONG_EXTENTS = 23,
 	T_AFTER_SB_0P = 17, T_AFTER_SB_1P = 18, T_AFTER_SB_2P = 19, T_TWO_PRIMARIES = 24,
 	/* set_role_parms */
 	T_ASSUME_UPTODATE = 1,
@@ -101,6 +105,12 @@ struct dmg_drbd_disk {
 	uint32_t resync_rate_kib;          /* 0 = leave the kernel default */
 	int dynamic;                       /* resync controller (c-plan-ahead) */
 	int fencing;                       /* -1 leave, else enum drbd_fencing_p */
+	/* Thin resync (sync target): blocks the source reads as all zero
+	 * cross the link as a short "deallocated" reply and are zeroed out
+	 * here -- never trusted to a discard (discard-zeroes-if-aligned no),
+	 * so old data under them goes.  Bytes; 0 = off.  DRBD turns it off by
+	 * itself where the backing device cannot discard. */
+	uint32_t rs_discard_granularity;
 };
 
 struct dmg_drbd_net {
@@ -109,6 +119,13 @@ struct dmg_drbd_net {
 	const char *secret;                /* cram-hmac shared secret */
 	const char *hmac_alg;              /* e.g. "sha256" */
 	int two_primaries;                 /* 0/1 */
+	/* The initial sync: protocol A, and under congestion DRBD goes Ahead
+	 * (marks out of sync, resyncs later) instead of making the guest's
+	 * writes wait for the link.  Only while the peer holds nothing anyone
+	 * relies on; protocol C again (dmg_drbd_req_protocol_c) before two
+	 * primaries. */
+	int async;
+	uint32_t cong_fill_kib;            /* async: Ahead past this much in flight */
 };
 
 void dmg_drbd_req_init(struct dmg_drbd_req *r, enum dmg_drbd_cmd cmd, uint32_t minor);
@@ -124,6 +141,10 @@ int dmg_drbd_req_connect(struct dmg_drbd_req *r, const char *resource,
 /* Only two-primaries changes; the connection is named by its addresses. */
 int dmg_drbd_req_net_opts(struct dmg_drbd_req *r, const struct dmg_drbd_net *n,
 			  struct dmg_error *err);
+/* Back to protocol C (on-congestion block) on a live connection: DRBD
+ * refuses C while pull-ahead is set, so both go in one request. */
+int dmg_drbd_req_protocol_c(struct dmg_drbd_req *r, const struct dmg_drbd_net *n,
+			    struct dmg_error *err);
 int dmg_drbd_req_role(struct dmg_drbd_req *r, uint32_t minor, int primary,
 		      int force, struct dmg_error *err);
 int dmg_drbd_req_disconnect(struct dmg_drbd_req *r, const struct dmg_drbd_net *n,

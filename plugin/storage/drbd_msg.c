@@ -108,6 +108,16 @@ dmg_drbd_req_attach(struct dmg_drbd_req *r, uint32_t minor, const struct dmg_drb
 	if (d->fencing >= 0 &&
 	    add(r, DMG_NLA_DISK_CONF, T_FENCING | M, DMG_A_U32, (uint32_t)d->fencing, NULL, 0, err) < 0)
 		return err->code;
+	/* DRBD's range: up to 1 MiB; whole 4 KiB bitmap blocks */
+	if (d->rs_discard_granularity > (1u << 20) || d->rs_discard_granularity % 4096)
+		return dmg_error_set(err, -EINVAL, "rs-discard-granularity %u: not a multiple of 4 KiB up to 1 MiB",
+				     d->rs_discard_granularity);
+	/* drbdsetup-84's order; both optional fields (no mandatory bit) */
+	if (d->rs_discard_granularity &&
+	    (add(r, DMG_NLA_DISK_CONF, T_RS_DISCARD_GRANULARITY, DMG_A_U32, d->rs_discard_granularity,
+		 NULL, 0, err) < 0 ||
+	     add(r, DMG_NLA_DISK_CONF, T_DISCARD_ZEROES_IF_ALIGNED, DMG_A_U8, 0, NULL, 0, err) < 0))
+		return err->code;
 	/* backing/meta device and index are DRBD_F_REQUIRED, not mandatory */
 	if (add_str(r, DMG_NLA_DISK_CONF, T_BACKING_DEV, d->backing, 128, "backing device", err) < 0 ||
 	    add_str(r, DMG_NLA_DISK_CONF, T_META_DEV, d->meta, 128, "meta-data device", err) < 0)
@@ -123,7 +133,15 @@ dmg_drbd_req_connect(struct dmg_drbd_req *r, const char *resource, const struct 
 	dmg_drbd_req_init(r, DMG_DRBD_CONNECT, DMG_DRBD_NO_MINOR);
 	if (add_ctx_resource(r, resource, err) < 0 || add_ctx_addrs(r, n, err) < 0)
 		return err->code;
-	if (add(r, DMG_NLA_NET_CONF, T_WIRE_PROTOCOL | M, DMG_A_U32, 3 /* C */, NULL, 0, err) < 0)
+	if (add(r, DMG_NLA_NET_CONF, T_WIRE_PROTOCOL | M, DMG_A_U32, n->async ? 1 /* A */ : 3 /* C */,
+		NULL, 0, err) < 0)
+		return err->code;
+	if (n->async && n->cong_fill_kib > (10u << 20))   /* DRBD's limit: 10 GiB */
+		return dmg_error_set(err, -EINVAL, "congestion-fill %u KiB: above 10 GiB", n->cong_fill_kib);
+	if (n->async &&
+	    (add(r, DMG_NLA_NET_CONF, T_ON_CONGESTION | M, DMG_A_U32, 1 /* pull-ahead */, NULL, 0, err) < 0 ||
+	     (n->cong_fill_kib && add(r, DMG_NLA_NET_CONF, T_CONG_FILL | M, DMG_A_U32,
+				      (uint64_t)n->cong_fill_kib * 2 /* sectors */, NULL, 0, err) < 0)))
 		return err->code;
 	if (n->hmac_alg && add_str(r, DMG_NLA_NET_CONF, T_CRAM_HMAC_ALG | M, n->hmac_alg,
 				   DMG_DRBD_SECRET_MAX, "cram-hmac-alg", err) < 0)
@@ -148,6 +166,16 @@ dmg_drbd_req_net_opts(struct dmg_drbd_req *r, const struct dmg_drbd_net *n, stru
 		return err->code;
 	return add(r, DMG_NLA_NET_CONF, T_TWO_PRIMARIES | M, DMG_A_U8, n->two_primaries ? 1 : 0,
 		   NULL, 0, err);
+}
+
+int
+dmg_drbd_req_protocol_c(struct dmg_drbd_req *r, const struct dmg_drbd_net *n, struct dmg_error *err)
+{
+	dmg_drbd_req_init(r, DMG_DRBD_CHG_NET_OPTS, DMG_DRBD_NO_MINOR);
+	if (add_ctx_addrs(r, n, err) < 0 ||
+	    add(r, DMG_NLA_NET_CONF, T_WIRE_PROTOCOL | M, DMG_A_U32, 3 /* C */, NULL, 0, err) < 0)
+		return err->code;
+	return add(r, DMG_NLA_NET_CONF, T_ON_CONGESTION | M, DMG_A_U32, 0 /* block */, NULL, 0, err);
 }
 
 int

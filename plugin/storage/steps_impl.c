@@ -115,6 +115,15 @@ backend_minor_state(uint32_t minor, struct dmg_drbd_status *st, struct dmg_error
 static int
 net_req(const struct ctx *c, int verb_connect, int two, int disconnect, struct dmg_error *err);
 
+/* Thin resync: the destination asks for the initial sync in pieces of this
+ * size, and a piece the source reads as all zero crosses the link as a
+ * short reply; the destination then writes zeros itself (never trusting a
+ * discard to zero: old data under a new LV must go).  With 1 MiB a 1 GiB
+ * LV with 10 % data took a tenth of the link bytes in the lab; a finer
+ * granularity would find more zero pieces in more, smaller requests (not
+ * measured). */
+#define RS_DISCARD_GRANULARITY (1u << 20)
+
 /* A graceful disconnect outdates the peer, which DRBD refuses while the peer
  * is Primary (a source rolling back alone while the destination's daemon is
  * away); then cut the link hard: with fencing, our fence-peer handler is
@@ -285,7 +294,8 @@ v_drbd_up(struct ctx *c, const char *in, struct dmg_error *err)
 	 * until the handler (drbdmig-fence-peer) says the migration cannot
 	 * switch over any more (DESIGN.md §5 rule 1). */
 	struct dmg_drbd_disk disk = { .resync_rate_kib = c->d->rate_kib, .dynamic = c->d->dynamic,
-				      .fencing = c->b->fence_peer ? 2 : -1 };
+				      .fencing = c->b->fence_peer ? 2 : -1,
+				      .rs_discard_granularity = RS_DISCARD_GRANULARITY };
 	struct dmg_drbd_status st;
 	struct dmg_drbd_req r;
 	int rc;

@@ -169,6 +169,73 @@ fake_event(unsigned char *buf, uint32_t minor, int32_t ret, uint32_t state, uint
 	return off;
 }
 
+/* Thin resync and the asynchronous initial sync: the attributes as
+ * drbdsetup-84 sends them (captured with strace in the lab: disk-options
+ * --rs-discard-granularity=524288 --discard-zeroes-if-aligned=no, and
+ * net-options --protocol=A --on-congestion=pull-ahead --congestion-fill=2M). */
+static void
+test_thin_and_async(void)
+{
+	static const unsigned char gran[] = { 0x08, 0x00, 0x19, 0x00, 0x00, 0x00, 0x08, 0x00 };
+	static const unsigned char zeroes_no[] = { 0x05, 0x00, 0x18, 0x00, 0x00 };
+	static const unsigned char proto_a[] = { 0x08, 0x00, 0x06, 0x40, 0x01, 0x00, 0x00, 0x00 };
+	static const unsigned char pull_ahead[] = { 0x08, 0x00, 0x15, 0x40, 0x01, 0x00, 0x00, 0x00 };
+	static const unsigned char fill_2m[] = { 0x08, 0x00, 0x16, 0x40, 0x00, 0x10, 0x00, 0x00 };
+	static const unsigned char proto_c[] = { 0x08, 0x00, 0x06, 0x40, 0x03, 0x00, 0x00, 0x00 };
+	static const unsigned char block[] = { 0x08, 0x00, 0x15, 0x40, 0x00, 0x00, 0x00, 0x00 };
+	struct dmg_drbd_disk d = { .backing = "/dev/mapper/x-copy", .meta = "/dev/vg0/x.drbdmeta",
+				   .fencing = -1, .rs_discard_granularity = 524288 };
+	struct sockaddr_in my = { .sin_family = AF_INET, .sin_port = htons(7850) }, peer = my;
+	struct dmg_drbd_net net = { .my_addr = (struct sockaddr *)&my, .my_len = sizeof(my),
+				    .peer_addr = (struct sockaddr *)&peer, .peer_len = sizeof(peer),
+				    .secret = "s3cret", .hmac_alg = "sha256", .async = 1,
+				    .cong_fill_kib = 2048 };
+	unsigned char buf[1024];
+	struct dmg_drbd_req r;
+	struct dmg_error err;
+	int n;
+
+	CU_ASSERT_EQUAL_FATAL(dmg_drbd_req_attach(&r, 50, &d, &err), 0);
+	n = dmg_drbd_encode(&r, 30, 1, 0, buf, sizeof(buf), &err);
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT(memmem(buf, (size_t)n, gran, sizeof(gran)) != NULL);
+	CU_ASSERT(memmem(buf, (size_t)n, zeroes_no, sizeof(zeroes_no)) != NULL);
+	d.rs_discard_granularity = 0;   /* off: neither field sent */
+	CU_ASSERT_EQUAL_FATAL(dmg_drbd_req_attach(&r, 50, &d, &err), 0);
+	n = dmg_drbd_encode(&r, 30, 1, 0, buf, sizeof(buf), &err);
+	CU_ASSERT(memmem(buf, (size_t)n, zeroes_no, 4) == NULL);
+	d.rs_discard_granularity = 6000;
+	CU_ASSERT_EQUAL(dmg_drbd_req_attach(&r, 50, &d, &err), -EINVAL);
+	d.rs_discard_granularity = 2u << 20;
+	CU_ASSERT_EQUAL(dmg_drbd_req_attach(&r, 50, &d, &err), -EINVAL);
+
+	inet_pton(AF_INET, "10.99.0.1", &my.sin_addr);
+	inet_pton(AF_INET, "10.99.0.2", &peer.sin_addr);
+	CU_ASSERT_EQUAL_FATAL(dmg_drbd_req_connect(&r, "drbdmig-s1", &net, &err), 0);
+	n = dmg_drbd_encode(&r, 30, 1, 0, buf, sizeof(buf), &err);
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT(memmem(buf, (size_t)n, proto_a, sizeof(proto_a)) != NULL);
+	CU_ASSERT(memmem(buf, (size_t)n, pull_ahead, sizeof(pull_ahead)) != NULL);
+	CU_ASSERT(memmem(buf, (size_t)n, fill_2m, sizeof(fill_2m)) != NULL);
+	net.cong_fill_kib = (10u << 20) + 1;
+	CU_ASSERT_EQUAL(dmg_drbd_req_connect(&r, "drbdmig-s1", &net, &err), -EINVAL);
+
+	/* back to C: protocol and on-congestion in one request */
+	CU_ASSERT_EQUAL_FATAL(dmg_drbd_req_protocol_c(&r, &net, &err), 0);
+	CU_ASSERT_EQUAL(r.cmd, DMG_DRBD_CHG_NET_OPTS);
+	n = dmg_drbd_encode(&r, 30, 1, 0, buf, sizeof(buf), &err);
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT(memmem(buf, (size_t)n, proto_c, sizeof(proto_c)) != NULL);
+	CU_ASSERT(memmem(buf, (size_t)n, block, sizeof(block)) != NULL);
+
+	/* synchronous (today's default): protocol C, no congestion policy */
+	net.async = 0;
+	CU_ASSERT_EQUAL_FATAL(dmg_drbd_req_connect(&r, "drbdmig-s1", &net, &err), 0);
+	n = dmg_drbd_encode(&r, 30, 1, 0, buf, sizeof(buf), &err);
+	CU_ASSERT(memmem(buf, (size_t)n, proto_c, sizeof(proto_c)) != NULL);
+	CU_ASSERT(memmem(buf, (size_t)n, pull_ahead, 4) == NULL);
+}
+
 static void
 test_decode(void)
 {
@@ -290,6 +357,7 @@ register_drbd_tests(void)
 
 	CU_add_test(s, "request headers and nesting", test_encode_headers);
 	CU_add_test(s, "attach and connect requests", test_attach_and_connect);
+	CU_add_test(s, "thin resync and the asynchronous sync, as drbdsetup-84 sends them", test_thin_and_async);
 	CU_add_test(s, "reply and event decoding", test_decode);
 	CU_add_test(s, "sync progress, rate, ETA", test_progress);
 	CU_add_test(s, "generated resource file", test_resfile);

@@ -14,6 +14,12 @@
 # the source through DRBD and partly on the target) is complete and intact on the final
 # LV, up to the last record its console reported.
 #
+# The initial sync is zero-aware (thin resync): the LV beyond the guest's ring (from
+# 4 MiB; the guest never writes there) holds 3 MiB of random data in 1 MiB pieces and
+# zeros elsewhere, and before hop 1 B's free extents are filled with 0xAB, so the LV
+# drbdmig creates on B sits on old data. After hop 1 that part of B's LV must equal A's
+# byte for byte: the zeros were written on B, not assumed.
+#
 # Needs LAB_DEB (run-tests.sh's lab stage passes it); skipped without (lib/e2elib.sh).
 # shellcheck source=lib/testlib.sh
 . "$(dirname "$0")/lib/testlib.sh"
@@ -23,11 +29,28 @@ LV=e2edisk
 UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000e2
 HOPS=${E2E_HOPS:-A:B B:A A:B}
 WANT=${E2E_WANT:-64}             # records before the first migration
+LV_MB=${LV_MB:-32}
+EXTRA_LVS=e2edirty               # cleanup removes it if the test stops early
 W=$LAB_SHARED/e2e                # /lab/shared/e2e in the hosts
 # shellcheck source=lib/e2elib.sh
 . "$(dirname "$0")/lib/e2elib.sh"
 trap e2e_cleanup EXIT
 e2e_setup
+
+# ---- thin resync over dirty extents: static data beyond the ring, B's free space dirty
+static_sum() {   # static_sum HOST: sha256 of the LV from 4 MiB on (the ring ends at 2 MiB)
+	val "$1" sh -c "dd if=/dev/$VG/$LV bs=1M skip=4 iflag=direct status=none | sha256sum"
+}
+for off in 8 16 24; do
+	on A dd if=/dev/urandom of="/dev/$VG/$LV" bs=1M seek=$off count=1 oflag=direct status=none
+done
+SUM_A=$(static_sum A)
+check "B's LVM issues no discards (freed extents keep their old data)" \
+	[ "$(val B lvmconfig --type full devices/issue_discards)" = "issue_discards=0" ]
+on B lvcreate -qy -Wn -Zn -L $((LV_MB * 2))M -n e2edirty "$VG"
+on B sh -c "tr '\\0' '\\253' </dev/zero | dd of=/dev/$VG/e2edirty bs=1M count=$((LV_MB * 2)) iflag=fullblock oflag=direct status=none"
+check "B's dirty extents read 0xAB" [ "$(val B sh -c "dd if=/dev/$VG/e2edirty bs=1 skip=5000000 count=4 status=none | od -An -tx1 | tr -d ' '")" = abababab ]
+on B lvremove -qy "$VG/e2edirty"
 
 hop=0
 NHOPS=$(wc -w <<<"$HOPS")
@@ -45,6 +68,10 @@ for pair in $HOPS; do
 		[ "$(val "$src" sh -c "virsh domstate $DOM 2>/dev/null || echo absent")" != running ]
 	wait_recs "$before" 120
 	log "the guest writes on $dst: record $(last_rec)"
+	if [ "$hop" -eq 1 ]; then
+		check "B's LV beyond the ring equals A's byte for byte (zeros written over 0xAB)" \
+			[ "$(static_sum "$dst")" = "$SUM_A" ]
+	fi
 	if [ "$hop" -eq "$NHOPS" ]; then
 		# Stop the guest right after the last switchover, so that the LV's ring
 		# (4096 records) still holds records written on $src just before it.
