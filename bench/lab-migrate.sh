@@ -2,7 +2,11 @@
 # Migration benchmark in the kernel lab: drbdmig against libvirt's own
 # `virsh migrate --live --p2p --copy-storage-all` (destination LV pre-created), side by
 # side in one run, same hosts, same link, same nested guest on the same size of LV
-# (BENCH_LV_MB, default 1024), once idle and once writing hard (the record guest).
+# (BENCH_LV_MB, default 1024), per load of BENCH_LOADS (default: all four):
+#   idle         a guest that halts, on an LV of zeros
+#   writing      the record guest (250 records/s at most), on an LV of zeros
+#   mostly-zero  the idle guest, 1 MiB of random data in every 10 MiB of the LV (10 %)
+#   random       the idle guest, random data over the whole LV
 # Per case: total migration time, guest downtime (libvirt's completed job info), bytes
 # sent over the link by both hosts, and the guest's write rate during the migration
 # (records per second on its console) against its rate before, and the ratios of the
@@ -57,9 +61,18 @@ downtime_ms() {   # from the source's completed job
 	val "$1" virsh domjobinfo --completed "$DOM" 2>/dev/null |
 		awk -F: '/Total downtime/ { gsub(/[^0-9]/, "", $2); print $2 }'
 }
-define_guest() {   # define_guest HOST BOOTSECTOR ANNOTATED(0/1)
+define_guest() {   # define_guest HOST BOOTSECTOR ANNOTATED(0/1) LOAD
 	local extra="<uuid>$UUID</uuid>"
 	rec_lv "$1" "$VG" "$LV" "$LV_MB" "$2"
+	# the data past the first 4 MiB (the record guest's ring ends at 2 MiB)
+	case $4 in
+	mostly-zero)
+		sh_on "$1" "i=4; while [ \$i -lt $LV_MB ]; do dd if=/dev/urandom of=/dev/$VG/$LV bs=1M \
+			seek=\$i count=1 oflag=direct status=none || exit 1; i=\$((i + 10)); done" ;;
+	random)
+		on "$1" dd if=/dev/urandom of="/dev/$VG/$LV" bs=1M seek=4 count=$((LV_MB - 4)) \
+			oflag=direct status=none ;;
+	esac
 	[ "$3" = 1 ] && extra="$extra
   <metadata>
     <drbdmig:policy xmlns:drbdmig=\"urn:drbdmig:1\" resync-rate=\"1G\">
@@ -94,9 +107,9 @@ phase_times() {
 }
 run_case() {   # run_case METHOD LOAD
 	local method=$1 load=$2 sector=$G_W/recguest.bin t0 t1 tx0 tx1 r0 r1 k=$1/$2
-	[ "$load" = idle ] && sector=$G_W/idle.bin
+	[ "$load" = writing ] || sector=$G_W/idle.bin
 	: >"$W/console.log"
-	define_guest A "$sector" "$([ "$method" = drbdmig ] && echo 1 || echo 0)"
+	define_guest A "$sector" "$([ "$method" = drbdmig ] && echo 1 || echo 0)" "$load"
 	if [ "$load" = writing ]; then wait_recs "$WANT" 240; fi
 	sleep 5
 	r0=$(last_rec)
@@ -128,7 +141,7 @@ run_case() {   # run_case METHOD LOAD
 		check_clean A
 		check_clean B
 	fi
-	RESULTS+=("$(printf '%-17s %-7s %8.1f s %8s ms %9.1f MiB %8s rec/s %8s rec/s %6s %%' "$method" "$load" \
+	RESULTS+=("$(printf '%-17s %-11s %8.1f s %8s ms %9.1f MiB %8s rec/s %8s rec/s %6s %%' "$method" "$load" \
 		"${SECS[$k]}" "${DOWN[$k]:-?}" "${MIB[$k]}" "${BEFORE[$k]}" "${DURING[$k]}" \
 		"$([ "${BEFORE[$k]}" -gt 0 ] && echo $((100 * DURING[$k] / BEFORE[$k])) || echo -)")")
 	log "result: ${RESULTS[-1]}"
@@ -194,7 +207,11 @@ plot() {
 e2e_daemons
 undefine_all
 idle_sector
-for load in idle writing; do
+LOADS=${BENCH_LOADS:-idle writing mostly-zero random}
+for load in $LOADS; do
+	case $load in idle | writing | mostly-zero | random) ;; *) fail "BENCH_LOADS: unknown load $load" ;; esac
+done
+for load in $LOADS; do
 	for method in drbdmig copy-storage-all; do
 		log "== $method, $load guest, ${LV_MB} MiB LV"
 		run_case "$method" "$load"
@@ -205,12 +222,12 @@ plot
 ratio() { echo "scale=2; $1 / $2" | bc; }
 echo
 echo "==== migration benchmark (${LV_MB} MiB LV, lab under TCG: compare ratios)"
-printf '%-17s %-7s %10s %11s %13s %14s %14s %8s\n' method load total downtime "link bytes" \
+printf '%-17s %-11s %10s %11s %13s %14s %14s %8s\n' method load total downtime "link bytes" \
 	"writes before" "writes during" "during/before"
 printf '%s\n' "${RESULTS[@]}"
-for load in idle writing; do
+for load in $LOADS; do
 	d=drbdmig/$load c=copy-storage-all/$load
-	printf 'drbdmig / copy-storage-all, %-7s: total time %s, downtime %s, link bytes %s' "$load" \
+	printf 'drbdmig / copy-storage-all, %-11s: total time %s, downtime %s, link bytes %s' "$load" \
 		"$(ratio "${SECS[$d]}" "${SECS[$c]}")" "$(ratio "${DOWN[$d]:-0}" "${DOWN[$c]:-1}")" \
 		"$(ratio "${MIB[$d]}" "${MIB[$c]}")"
 	if [ "${DURING[$c]}" -gt 0 ]; then
@@ -218,7 +235,11 @@ for load in idle writing; do
 	fi
 	printf '\n  drbdmig phases: %s\n' "${PHASES[$load]}"
 done
-SYNC_S=$(sed -n 's/.*initial sync \([0-9.]*\) s.*/\1/p' <<<"${PHASES[writing]}")
-SYNC_RATE=$(echo "$LV_MB / $SYNC_S" | bc -l)
-printf 'initial DRBD sync (writing guest) %.1f MiB/s on average (%s MiB in %.1f s); TCP on the link: iperf3 -Z %.1f MiB/s, dd | nc %.1f MiB/s; sync / iperf3 %.2f\n' \
-	"$SYNC_RATE" "$LV_MB" "$SYNC_S" "${IPERF_RATE:-0}" "$NC_RATE" "$(echo "$SYNC_RATE / ${IPERF_RATE:-1}" | bc -l)"
+printf 'TCP on the link: iperf3 -Z %.1f MiB/s, dd | nc %.1f MiB/s\n' "${IPERF_RATE:-0}" "$NC_RATE"
+for load in $LOADS; do
+	SYNC_S=$(sed -n 's/.*initial sync \([0-9.]*\) s.*/\1/p' <<<"${PHASES[$load]}")
+	[ -n "$SYNC_S" ] || continue
+	SYNC_RATE=$(echo "$LV_MB / $SYNC_S" | bc -l)
+	printf 'initial DRBD sync (%s) %.1f MiB/s on average (%s MiB in %.1f s); sync / iperf3 %.2f\n' \
+		"$load" "$SYNC_RATE" "$LV_MB" "$SYNC_S" "$(echo "$SYNC_RATE / ${IPERF_RATE:-1}" | bc -l)"
+done
