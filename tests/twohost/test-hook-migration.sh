@@ -225,6 +225,7 @@ migrate_wait() {
 	wait "$MIG_PID" || true
 	MIG_RC=$(cat "$TWOHOST_BASE/mig.rc")
 	MIG_OUT=$(cat "$TWOHOST_BASE/mig.out")
+	MIG_PID=""
 }
 on_a_only() {  # the guest runs on A (and writes), not on B
 	local state
@@ -235,15 +236,39 @@ on_a_only() {  # the guest runs on A (and writes), not on B
 	expect_writing A recvm "$(rec_lines A recvm)" 20
 }
 
+# After a failed case: what the background migration (if any) ended with and
+# each daemon's last lines, then both daemons restarted without a test pause,
+# so that one failure is explained and does not fail the cases after it.
+after_failure() {
+	local h f
+	if [[ -n $MIG_PID ]] && kill -0 "$MIG_PID" 2>/dev/null; then
+		th_wait 200 sh -c "! kill -0 $MIG_PID 2>/dev/null" || info "background migration still running"
+	fi
+	if [[ -n $MIG_PID ]] && ! kill -0 "$MIG_PID" 2>/dev/null; then
+		wait "$MIG_PID" 2>/dev/null
+		info "background migration: rc=$(cat "$TWOHOST_BASE/mig.rc" 2>/dev/null)" \
+			"virsh said: $(tr '\n' ' ' <"$TWOHOST_BASE/mig.out" 2>/dev/null)"
+	fi
+	MIG_PID=""
+	for h in A B; do
+		for f in $(daemon_files "$h"); do
+			info "host $h: last lines of ${f##*/}:"
+			tail -n 25 "$f" 2>/dev/null | sed "s/^/#   [$h] /"
+		done
+		restart_daemon "$h" >/dev/null 2>&1 || info "host $h: drbdmigd did not restart"
+	done
+}
 run_case() {  # run_case "description" function
 	local t0=$SECONDS
 	why=""
+	MIG_PID=""
 	if "$2"; then
 		echo "PASS: $1"
 		pass=$((pass + 1))
 	else
 		echo "FAIL: $1 (${why:-no reason recorded})"
 		fail=$((fail + 1))
+		after_failure
 	fi
 	info "case took $((SECONDS - t0)) s"
 }
@@ -311,7 +336,7 @@ case_source_down() {
 case_kill_dst_syncing() {
 	restart_daemon B wait-synced:60 || return 1
 	migrate_bg A B recvm
-	expect_log B "pausing 60 s before wait-synced" 30 || return 1
+	expect_log B "pausing 60 s before wait-synced" 60 || return 1
 	kill9 B || return 1
 	migrate_wait
 	info "recvm A->B, B's daemon killed while syncing: rc=$MIG_RC; virsh said: $(echo "$MIG_OUT" | tr '\n' ' ')"
@@ -326,7 +351,7 @@ case_kill_dst_syncing() {
 case_kill_src_building() {
 	restart_daemon A swap-to-drbd:60 || return 1
 	migrate_bg A B recvm
-	expect_log A "pausing 60 s before swap-to-drbd" 30 || return 1
+	expect_log A "pausing 60 s before swap-to-drbd" 60 || return 1
 	kill9 A || return 1
 	migrate_wait
 	info "recvm A->B, A's daemon killed while building: rc=$MIG_RC; virsh said: $(echo "$MIG_OUT" | tr '\n' ' ')"
@@ -343,7 +368,7 @@ case_kill_dst_finishing() {
 	migrate A B recvm
 	info "recvm A->B: rc=$MIG_RC in $MIG_SECS s"
 	((MIG_RC == 0)) || { why="virsh migrate failed: $(echo "$MIG_OUT" | tr '\n' ' ')"; return 1; }
-	expect_log B "pausing 60 s before one-primary" 30 || return 1
+	expect_log B "pausing 60 s before one-primary" 60 || return 1
 	kill9 B || return 1
 	expect_state B recvm "running (migrated)" || return 1
 	restart_daemon B || return 1
@@ -367,7 +392,7 @@ on_b_only() {  # the guest runs on B (and writes), not on A
 case_abort_syncing() {
 	restart_daemon A wait-synced:10 || return 1
 	migrate_bg B A recvm
-	expect_log A "pausing 10 s before wait-synced" 30 || return 1
+	expect_log A "pausing 10 s before wait-synced" 60 || return 1
 	twohost_virsh B domjobabort recvm >/dev/null 2>&1 || { why="domjobabort refused"; return 1; }
 	migrate_wait
 	info "recvm B->A aborted while syncing: rc=$MIG_RC; virsh said: $(echo "$MIG_OUT" | tr '\n' ' ')"
@@ -377,10 +402,11 @@ case_abort_syncing() {
 	expect_log B "phase=rolled-back" || return 1
 }
 case_cancel_syncing() {
-	local n  # the previous case's daemon logged the same pause: wait for a new one
+	local n  # the log holds the previous case's same pause: wait for a new one
+	restart_daemon A wait-synced:10 || return 1
 	n=$(log_count A "pausing 10 s before wait-synced")
 	migrate_bg B A recvm
-	expect_log_new A "pausing 10 s before wait-synced" "$n" 30 || return 1
+	expect_log_new A "pausing 10 s before wait-synced" "$n" 60 || return 1
 	cli A cancel recvm >/dev/null || { why="drbdmig cancel failed"; return 1; }
 	migrate_wait
 	info "recvm B->A cancelled while syncing: rc=$MIG_RC; virsh said: $(echo "$MIG_OUT" | tr '\n' ' ')"
