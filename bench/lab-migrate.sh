@@ -10,10 +10,15 @@
 # Per case: total migration time, guest downtime (libvirt's completed job info), bytes
 # sent over the link by both hosts, and the guest's write rate during the migration
 # (records per second on its console) against its rate before, and the ratios of the
-# two methods; drbdmig's phases (build, initial sync, window). Also the initial DRBD
-# sync's average rate against TCP on the same link (iperf3 -Z; dd | nc). Plots (PNG, gnuplot) of the
-# guest's write rate over time across each migration are written to BENCH_OUT
+# two methods; drbdmig's phases (build, initial sync, window, teardown) and its fixed
+# cost per migration (build + teardown), the daemons' CPU seconds per migration and
+# their peak RSS. Each case runs BENCH_RUNS times (default 3), the two methods
+# alternating which goes first; the table shows each figure's median with its min and
+# max, and the ratios are of the medians. Also the initial DRBD sync's average rate
+# against TCP on the same link (iperf3 -Z; dd | nc). Plots (PNG, gnuplot) of the
+# guest's write latency across the first run's migration are written to BENCH_OUT
 # (default: the lab run's shared dir), one per method.
+# About 6 minutes per load and run on the 1 GiB LV: 75 minutes for the default.
 #
 # Run through the lab (it needs LAB_DEB for drbdmig on the hosts):
 #   make bench-lab-migrate         (builds the .deb, boots a lab, runs this)
@@ -89,24 +94,39 @@ undefine_all() {
 	done
 }
 
-RESULTS=()
-declare -A SECS DOWN MIB BEFORE DURING PHASES
+# Per run, keyed METHOD/LOAD/RUN: total s, downtime ms, link MiB, records/s before and
+# during; drbdmig's phases (BUILD SYNC WIN TEARDOWN, s) and both daemons' CPU seconds.
+declare -A SECS DOWN MIB BEFORE DURING BUILD SYNC WIN TEARDOWN DCPU
+RUNS=${BENCH_RUNS:-3}
 # Seconds since midnight of a daemon log line's time stamp ("2026-12-01 19:51:23.123 ...").
 log_secs() { awk '{ split($2, t, ":"); printf "%.3f\n", t[1] * 3600 + t[2] * 60 + t[3] }'; }
-# drbdmig's phases on the destination for the last session: build, sync, window (s).
+# drbdmig's phases on the destination for the last session, into BUILD, SYNC, WIN and
+# TEARDOWN[K] (s): building to syncing, syncing to ready, ready to the switchover, the
+# switchover to done (the teardown of both hosts, driven by the destination).
 phase_times() {
-	local sid lines b s r w
+	local k=$1 sid lines b s r w d
 	sid=$(val B sh -c "grep -a -o 'session=[0-9a-f]* domain=$DOM role=dst phase=building' $DLOG | tail -n1 | cut -d' ' -f1")
 	lines=$(val B sh -c "grep -a '$sid' $DLOG")
 	b=$(grep -m1 'phase=building' <<<"$lines" | log_secs)
 	s=$(grep -m1 'phase=syncing' <<<"$lines" | log_secs)
 	r=$(grep -m1 'phase=ready' <<<"$lines" | log_secs)
 	w=$(grep -m1 '(switchover)' <<<"$lines" | log_secs)
-	printf 'build %.1f s, initial sync %.1f s, window %.1f s' "$(echo "$s - $b" | bc)" \
-		"$(echo "$r - $s" | bc)" "$(echo "${w:-$r} - $r" | bc)"
+	d=$(grep -m1 'phase=done' <<<"$lines" | log_secs)
+	BUILD[$k]=$(echo "$s - $b" | bc)
+	SYNC[$k]=$(echo "$r - $s" | bc)
+	WIN[$k]=$(echo "${w:-$r} - $r" | bc)
+	TEARDOWN[$k]=$(echo "${d:-${w:-$r}} - ${w:-$r}" | bc)
 }
-run_case() {   # run_case METHOD LOAD
-	local method=$1 load=$2 sector=$G_W/recguest.bin t0 t1 tx0 tx1 r0 r1 k=$1/$2
+# drbdmigd's CPU seconds so far (user + system) on HOST, and its peak RSS (KiB).
+daemon_cpu() {
+	# shellcheck disable=SC2016  # expanded by the host's shell
+	val "$1" sh -c 'p=$(cat "$1") &&
+		awk -v t="$(getconf CLK_TCK)" "{ printf \"%.2f\n\", (\$14 + \$15) / t }" /proc/$p/stat' sh "$PIDF"
+}
+# shellcheck disable=SC2016  # expanded by the host's shell
+daemon_rss_kib() { val "$1" sh -c 'awk "/^VmHWM/ { print \$2 }" /proc/$(cat "$1")/status' sh "$PIDF"; }
+run_case() {   # run_case METHOD LOAD RUN
+	local method=$1 load=$2 run=$3 sector=$G_W/recguest.bin t0 t1 tx0 tx1 r0 r1 c0 c1 k=$1/$2/$3
 	[ "$load" = writing ] || sector=$G_W/idle.bin
 	: >"$W/console.log"
 	define_guest A "$sector" "$([ "$method" = drbdmig ] && echo 1 || echo 0)" "$load"
@@ -117,8 +137,9 @@ run_case() {   # run_case METHOD LOAD
 	BEFORE[$k]=$(( ($(last_rec) - r0) / 5 ))
 	[ "$method" = copy-storage-all ] && on B lvcreate -qy -L "${LV_MB}M" -n "$LV" "$VG"
 	tx0=$(( $(tx_bytes A) + $(tx_bytes B) ))
+	c0=$(echo "$(daemon_cpu A) + $(daemon_cpu B)" | bc)
 	r0=$(last_rec)
-	sample_start "$W/rate-$method-$load.dat"
+	sample_start "$W/rate-$method-$load-$run.dat"
 	t0=$(date +%s.%N)
 	if [ "$method" = drbdmig ]; then
 		ON_TIMEOUT=1800 on A virsh migrate --live --p2p "$DOM" "qemu+tcp://$LAB_IP_B/system" \
@@ -137,15 +158,41 @@ run_case() {   # run_case METHOD LOAD
 	MIB[$k]=$(echo "($tx1 - $tx0) / 1048576" | bc -l)
 	DURING[$k]=$(echo "($r1 - $r0) / ${SECS[$k]}" | bc)
 	if [ "$method" = drbdmig ]; then
-		PHASES[$load]=$(phase_times)
-		check_clean A
+		check_clean A   # waits for both sessions to close: the teardown is over
 		check_clean B
+		phase_times "$k"
 	fi
-	RESULTS+=("$(printf '%-17s %-11s %8.1f s %8s ms %9.1f MiB %8s rec/s %8s rec/s %6s %%' "$method" "$load" \
-		"${SECS[$k]}" "${DOWN[$k]:-?}" "${MIB[$k]}" "${BEFORE[$k]}" "${DURING[$k]}" \
-		"$([ "${BEFORE[$k]}" -gt 0 ] && echo $((100 * DURING[$k] / BEFORE[$k])) || echo -)")")
-	log "result: ${RESULTS[-1]}"
+	c1=$(echo "$(daemon_cpu A) + $(daemon_cpu B)" | bc)
+	DCPU[$k]=$(echo "$c1 - $c0" | bc)
+	log "result: $method $load run $run: ${SECS[$k]} s, downtime ${DOWN[$k]:-?} ms," \
+		"$(printf '%.1f' "${MIB[$k]}") MiB on the link, ${BEFORE[$k]} rec/s before," \
+		"${DURING[$k]} rec/s during, daemons' CPU ${DCPU[$k]} s" \
+		"$([ "$method" = drbdmig ] && echo "; build ${BUILD[$k]} s, initial sync ${SYNC[$k]} s," \
+			"window ${WIN[$k]} s, teardown ${TEARDOWN[$k]} s")"
 	undefine_all
+}
+
+# runstat ARRAY METHOD LOAD: "median min max" of ARRAY[METHOD/LOAD/1..RUNS] (the median of an
+# even count is the mean of the middle two); "- - -" when no run recorded it.
+runstat() {
+	local -n a=$1
+	local r v=()
+	for ((r = 1; r <= RUNS; r++)); do
+		[ -n "${a[$2/$3/$r]:-}" ] && v+=("${a[$2/$3/$r]}")
+	done
+	[ ${#v[@]} -gt 0 ] || { echo "- - -"; return; }
+	printf '%s\n' "${v[@]}" | sort -g | awk '{ x[NR] = $1 } END {
+		m = NR % 2 ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2
+		printf "%g %g %g\n", m, x[1], x[NR] }'
+}
+med() { local m; read -r m _ <<<"$(runstat "$@")"; echo "$m"; }
+# cell ARRAY METHOD LOAD FORMAT: "median (min-max)" printed with FORMAT.
+cell() {
+	local m lo hi
+	read -r m lo hi <<<"$(runstat "$1" "$2" "$3")"
+	[ "$m" = - ] && { echo -; return; }
+	# shellcheck disable=SC2059  # FORMAT is the caller's
+	printf "$4 ($4-$4)" "$m" "$lo" "$hi"
 }
 
 # The link's TCP rate: iperf3 with zero-copy sends for 10 s (the best user space
@@ -174,10 +221,10 @@ plot() {
 	command -v gnuplot >/dev/null || { log "no gnuplot: plots skipped"; return 0; }
 	local m both=""
 	for m in drbdmig copy-storage-all; do
-		[ -s "$W/rate-$m-writing.dat" ] || continue
+		[ -s "$W/rate-$m-writing-1.dat" ] || continue
 		awk 'NR == 1 { tc = $1; rc = $2; next }
 			$2 > rc { printf "%.2f %.3f\n", $1, ($1 - tc) * 1000 / ($2 - rc); tc = $1; rc = $2 }' \
-			"$W/rate-$m-writing.dat" >"$W/lat-$m.dat"
+			"$W/rate-$m-writing-1.dat" >"$W/lat-$m.dat"
 		gnuplot <<-EOF
 		set terminal png size 900,420
 		set output '$OUT/write-latency-$m.png'
@@ -185,7 +232,7 @@ plot() {
 		set xlabel 'seconds from the start of virsh migrate'
 		set ylabel 'mean ms per record write (256-record batches)'
 		set logscale y
-		set arrow from ${SECS[$m/writing]}, graph 0 to ${SECS[$m/writing]}, graph 1 nohead dt 2
+		set arrow from ${SECS[$m/writing/1]}, graph 0 to ${SECS[$m/writing/1]}, graph 1 nohead dt 2
 		plot '$W/lat-$m.dat' using 1:2 with linespoints pt 7 ps 0.5 title '$m'
 		EOF
 		both+="${both:+, }'$W/lat-$m.dat' using 1:2 with linespoints pt 7 ps 0.5 title '$m'"
@@ -211,35 +258,56 @@ LOADS=${BENCH_LOADS:-idle writing mostly-zero random}
 for load in $LOADS; do
 	case $load in idle | writing | mostly-zero | random) ;; *) fail "BENCH_LOADS: unknown load $load" ;; esac
 done
+[[ $RUNS =~ ^[1-9][0-9]?$ ]] || fail "BENCH_RUNS: '$RUNS' is not a number of runs (1-99)"
 for load in $LOADS; do
-	for method in drbdmig copy-storage-all; do
-		log "== $method, $load guest, ${LV_MB} MiB LV"
-		run_case "$method" "$load"
+	for ((run = 1; run <= RUNS; run++)); do
+		# alternate which method goes first, so drift in the lab favours neither
+		order="drbdmig copy-storage-all"
+		((run % 2)) || order="copy-storage-all drbdmig"
+		for method in $order; do
+			log "== $method, $load guest, ${LV_MB} MiB LV, run $run of $RUNS"
+			run_case "$method" "$load" "$run"
+		done
 	done
 done
 sync_vs_tcp
 plot
-ratio() { echo "scale=2; $1 / $2" | bc; }
+ratio() { [ "$1" = - ] || [ "$2" = - ] && { echo -; return; }; echo "scale=2; $1 / $2" | bc; }
 echo
-echo "==== migration benchmark (${LV_MB} MiB LV, lab under TCG: compare ratios)"
-printf '%-17s %-11s %10s %11s %13s %14s %14s %8s\n' method load total downtime "link bytes" \
-	"writes before" "writes during" "during/before"
-printf '%s\n' "${RESULTS[@]}"
+echo "==== migration benchmark (${LV_MB} MiB LV, $RUNS runs per case; median (min-max);" \
+	"lab under TCG: compare ratios)"
+printf '%-17s %-11s %-22s %-22s %-25s %-16s %-16s %-18s\n' method load "total s" "downtime ms" \
+	"link MiB" "writes before/s" "writes during/s" "daemons' CPU s"
 for load in $LOADS; do
-	d=drbdmig/$load c=copy-storage-all/$load
-	printf 'drbdmig / copy-storage-all, %-11s: total time %s, downtime %s, link bytes %s' "$load" \
-		"$(ratio "${SECS[$d]}" "${SECS[$c]}")" "$(ratio "${DOWN[$d]:-0}" "${DOWN[$c]:-1}")" \
-		"$(ratio "${MIB[$d]}" "${MIB[$c]}")"
-	if [ "${DURING[$c]}" -gt 0 ]; then
-		printf ', guest writes during the migration %s' "$(ratio "${DURING[$d]}" "${DURING[$c]}")"
-	fi
-	printf '\n  drbdmig phases: %s\n' "${PHASES[$load]}"
+	for m in drbdmig copy-storage-all; do
+		printf '%-17s %-11s %-22s %-22s %-25s %-16s %-16s %-18s\n' "$m" "$load" \
+			"$(cell SECS "$m" "$load" %.1f)" "$(cell DOWN "$m" "$load" %.0f)" \
+			"$(cell MIB "$m" "$load" %.1f)" "$(med BEFORE "$m" "$load")" \
+			"$(med DURING "$m" "$load")" "$(cell DCPU "$m" "$load" %.2f)"
+	done
 done
+for load in $LOADS; do
+	d=drbdmig c=copy-storage-all
+	printf 'drbdmig / copy-storage-all, %-11s (medians): total time %s, downtime %s, link bytes %s' \
+		"$load" "$(ratio "$(med SECS $d "$load")" "$(med SECS $c "$load")")" \
+		"$(ratio "$(med DOWN $d "$load")" "$(med DOWN $c "$load")")" \
+		"$(ratio "$(med MIB $d "$load")" "$(med MIB $c "$load")")"
+	if [ "$(med DURING $c "$load")" != 0 ]; then
+		printf ', guest writes during the migration %s' \
+			"$(ratio "$(med DURING $d "$load")" "$(med DURING $c "$load")")"
+	fi
+	printf '\n  drbdmig phases: build %s s, initial sync %s s, window %s s, teardown %s s;' \
+		"$(cell BUILD $d "$load" %.1f)" "$(cell SYNC $d "$load" %.1f)" \
+		"$(cell WIN $d "$load" %.1f)" "$(cell TEARDOWN $d "$load" %.1f)"
+	printf ' fixed cost (build + teardown) %.1f s\n' \
+		"$(echo "$(med BUILD $d "$load") + $(med TEARDOWN $d "$load")" | bc)"
+done
+printf "drbdmigd's peak RSS over the whole run: A %s KiB, B %s KiB\n" "$(daemon_rss_kib A)" "$(daemon_rss_kib B)"
 printf 'TCP on the link: iperf3 -Z %.1f MiB/s, dd | nc %.1f MiB/s\n' "${IPERF_RATE:-0}" "$NC_RATE"
 for load in $LOADS; do
-	SYNC_S=$(sed -n 's/.*initial sync \([0-9.]*\) s.*/\1/p' <<<"${PHASES[$load]}")
-	[ -n "$SYNC_S" ] || continue
+	SYNC_S=$(med SYNC drbdmig "$load")
+	[ "$SYNC_S" != - ] || continue
 	SYNC_RATE=$(echo "$LV_MB / $SYNC_S" | bc -l)
-	printf 'initial DRBD sync (%s) %.1f MiB/s on average (%s MiB in %.1f s); sync / iperf3 %.2f\n' \
+	printf 'initial DRBD sync (%s, median) %.1f MiB/s on average (%s MiB in %.1f s); sync / iperf3 %.2f\n' \
 		"$load" "$SYNC_RATE" "$LV_MB" "$SYNC_S" "$(echo "$SYNC_RATE / ${IPERF_RATE:-1}" | bc -l)"
 done
