@@ -136,6 +136,8 @@ print_human(const struct dmg_jrec *r)
 		       dmg_jrec_get(r, "path"), sz, bar, pct, num(r, "kib_s") / 1024);
 		if (pct < 100 && eta >= 0)
 			printf("  ETA %.0f s", eta);
+		if ((v = dmg_jrec_get(r, "sync")) && strcmp(v, "-") != 0)
+			printf("  (%s)", v);
 		printf("\n");
 		break;
 	}
@@ -286,7 +288,7 @@ static const struct command {
 	int (*run)(const struct cli *c, const char *arg);   /* arg: NULL if none */
 } commands[] = {
 	{ "status", 0, 1, watch_flag, NULL,
-	  "  status [-w]        sessions on this host: phase, per-disk sync bar, %, rate, ETA\n"
+	  "  status [-w]        sessions on this host: phase, per-disk sync bar, %, rate, ETA, mode\n"
 	  "                     (-w/--watch: refresh every second on a terminal)\n",
 	  cmd_status },
 	{ "verify", 0, 0, NULL, NULL,

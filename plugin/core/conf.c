@@ -96,6 +96,7 @@ static const struct opt opts[] = {
 	UINT_OPT("drbd_minor_min", drbd_minor_min, 0, 1048575, DMG_DEFAULT_DRBD_MINOR_MIN),
 	UINT_OPT("drbd_minor_max", drbd_minor_max, 0, 1048575, DMG_DEFAULT_DRBD_MINOR_MAX),
 	UINT_OPT("sync_timeout", sync_timeout, 1, 604800, DMG_DEFAULT_SYNC_TIMEOUT_S),
+	UINT_OPT("sync_converge_timeout", sync_converge_timeout, 5, 3600, DMG_DEFAULT_SYNC_CONVERGE_S),
 	STR_OPT("state_dir", state_dir, check_dir, "/var/lib/drbdmig"),
 	STR_OPT("cram_hmac_alg", cram_hmac_alg, check_alg, "sha256"),
 	STR_OPT("libvirt_uri", libvirt_uri, check_uri, "qemu:///system"),

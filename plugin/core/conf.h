@@ -52,6 +52,7 @@ struct dmg_conf {
 	unsigned drbd_port_min, drbd_port_max;
 	unsigned drbd_minor_min, drbd_minor_max;
 	unsigned sync_timeout;                    /* s for the initial sync */
+	unsigned sync_converge_timeout;           /* s without progress: synchronous */
 	char state_dir[DMG_CONF_PATH_MAX];
 	char cram_hmac_alg[DMG_CONF_NAME_MAX];
 	char libvirt_uri[DMG_CONF_PATH_MAX];

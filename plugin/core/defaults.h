@@ -38,6 +38,18 @@
 
 /* The initial DRBD sync of one migration: an hour, then it is abandoned. */
 #define DMG_DEFAULT_SYNC_TIMEOUT_S 3600
+/* The asynchronous initial sync has stalled when the amount out of sync
+ * made no new low for this long (a guest writing faster than the link
+ * carries); replication then turns synchronous, so the sync converges.  A
+ * minute rides out a burst of writes and a short link hiccup. */
+#define DMG_DEFAULT_SYNC_CONVERGE_S 60
+/* The source's own check that both disks are in sync as the window opens
+ * (peer call "dual"): the destination has just seen it, so it holds at
+ * once; the bound stays under the peer timeout, so the destination never
+ * gives up on a source still waiting. */
+#define DMG_SRC_IN_SYNC_WAIT_S 20
+_Static_assert(DMG_SRC_IN_SYNC_WAIT_S < DMG_DEFAULT_PEER_TIMEOUT_S,
+	       "the source's in-sync check ends before the destination's peer call does");
 
 /* ---- clients of the daemon's socket ------------------------------------- */
 

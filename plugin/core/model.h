@@ -26,7 +26,9 @@ enum dmg_step {
 	DMG_STEP_DRBD_UP,          /* resource file + minor (source: Primary) */
 	DMG_STEP_SWAP_TO_DRBD,     /* the LV's live table onto DRBD */
 	DMG_STEP_CONNECT,          /* replication link */
-	DMG_STEP_WAIT_SYNCED,      /* destination: UpToDate/UpToDate */
+	DMG_STEP_WAIT_SYNCED,      /* destination: synced, or the sync stalled */
+	DMG_STEP_PROTOCOL_C,       /* synchronous replication, fencing on */
+	DMG_STEP_WAIT_IN_SYNC,     /* UpToDate/UpToDate under protocol C */
 	DMG_STEP_TWO_PRIMARIES,    /* the migration window opens */
 	DMG_STEP_PROMOTE,          /* destination Primary */
 	/* teardown and undo */
@@ -94,6 +96,19 @@ struct dmg_sess_side {
 	uint32_t port;
 };
 
+/* How a disk's initial sync replicates, for `drbdmig status`: fast
+ * (asynchronous, the guest's writes do not wait for the link), converging
+ * (DRBD pulled ahead of a congested link and catches up), synchronous
+ * (protocol C: the sync did not converge, or it is done and the window
+ * comes next). */
+enum dmg_repl_mode {
+	DMG_REPL_NONE = 0,
+	DMG_REPL_FAST,
+	DMG_REPL_CONVERGING,
+	DMG_REPL_SYNCHRONOUS,
+	DMG_REPL_MAX
+};
+
 struct dmg_sess_disk {
 	char target[32];                 /* hda, vdb ... */
 	char path[256];                  /* /dev/vg/lv on both hosts */
@@ -102,6 +117,7 @@ struct dmg_sess_disk {
 	int keep_source;                 /* policy source-after="keep" */
 	uint32_t rate_kib;               /* resync rate */
 	int dynamic;                     /* sync-mode dynamic */
+	enum dmg_repl_mode repl;         /* progress: how the sync replicates */
 	struct dmg_sess_side side[2];    /* [DMG_ROLE_SRC], [DMG_ROLE_DST] */
 	/* progress, destination only; not journalled */
 	double pct, kib_s;

@@ -15,6 +15,17 @@ static const char *const phase_names[DMG_PH_MAX] = {
 	[DMG_PH_ROLLED_BACK] = "rolled-back", [DMG_PH_ATTENTION] = "attention",
 };
 
+static const char *const repl_names[DMG_REPL_MAX] = {
+	[DMG_REPL_NONE] = "-", [DMG_REPL_FAST] = "fast", [DMG_REPL_CONVERGING] = "converging",
+	[DMG_REPL_SYNCHRONOUS] = "synchronous",
+};
+
+const char *
+dmg_repl_mode_name(enum dmg_repl_mode m)
+{
+	return dmg_name_of(repl_names, 0, DMG_REPL_MAX, (int)m);
+}
+
 const char *
 dmg_role_name(enum dmg_role r)
 {

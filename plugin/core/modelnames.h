@@ -15,4 +15,7 @@ const char *dmg_phase_name(enum dmg_phase p);
 /* 0 and *p set for a phase's name, else -EINVAL (also for NULL). */
 int dmg_phase_parse(const char *s, enum dmg_phase *p);
 
+/* "-", "fast", "converging", "synchronous"; "?" for anything else. */
+const char *dmg_repl_mode_name(enum dmg_repl_mode m);
+
 #endif

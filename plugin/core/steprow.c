@@ -24,12 +24,20 @@ static const struct dmg_step_row rows[DMG_STEP_MAX] = {
 	[DMG_STEP_COPY_CREATE] = { "copy-create", DMG_STEP_BUILD, SRC | DST, DMG_STEP_COPY_REMOVE, NONE, 0, 0 },
 	[DMG_STEP_DRBD_UP] = { "drbd-up", DMG_STEP_BUILD, SRC | DST, DMG_STEP_DRBD_DOWN, NONE, 0, 0 },
 	[DMG_STEP_SWAP_TO_DRBD] = { "swap-to-drbd", DMG_STEP_BUILD, SRC | DST, DMG_STEP_SWAP_BACK, NONE, 0, 0 },
-	/* §4.4 connect both, the destination waits for the full sync (the
-	 * wait builds nothing: nothing to undo). */
+	/* §4.4 connect both, asynchronously (protocol A, pull-ahead): the
+	 * destination holds nothing anyone relies on yet, so the guest's
+	 * writes do not wait for it.  The destination waits for the sync, or
+	 * until it stops converging; then both go synchronous (protocol C,
+	 * fencing on) and wait until nothing is out of sync.  Waits and
+	 * option changes build nothing: nothing to undo (the teardown takes
+	 * the connection down with its options). */
 	[DMG_STEP_CONNECT] = { "connect", DMG_STEP_BUILD, SRC | DST, DMG_STEP_DISCONNECT, NONE, 0, 0 },
 	[DMG_STEP_WAIT_SYNCED] = { "wait-synced", DMG_STEP_BUILD, DST, NONE, NONE, 1, 0 },
+	[DMG_STEP_PROTOCOL_C] = { "protocol-c", DMG_STEP_BUILD, SRC | DST, NONE, NONE, 1, 0 },
+	[DMG_STEP_WAIT_IN_SYNC] = { "wait-in-sync", DMG_STEP_BUILD, SRC | DST, NONE, NONE, 1, 0 },
 
-	/* §4.5 the window, only once both are UpToDate: two primaries on
+	/* §4.5 the window, only once both are UpToDate under protocol C
+	 * (the source checks again: wait-in-sync first): two primaries on
 	 * both, the destination promoted and its LV onto DRBD.  Leaving it
 	 * while the peer may still be Primary: DRBD refuses to drop
 	 * two-primaries on a live dual-primary link, and the peer is rolled

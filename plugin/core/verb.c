@@ -58,6 +58,7 @@ static const struct row rows[DMG_VERB_MAX] = {
 		{ "dhost", SH_WORD, 127, 1 }, { "daddr", SH_WORD, 63, 1 },
 		{ "dminor", SH_U32, 0, 1 }, { "dport", SH_PORT, 0, 1 }, K_PATH } },
 	[DMG_VERB_CONNECT] = { "connect", DMG_VERB_PEER, { K_SID, K_TOK } },
+	[DMG_VERB_SYNC] = { "sync", DMG_VERB_PEER, { K_SID, K_TOK } },
 	[DMG_VERB_DUAL] = { "dual", DMG_VERB_PEER, { K_SID, K_TOK } },
 	[DMG_VERB_STATE] = { "state", DMG_VERB_PEER, { K_SID, K_TOK } },
 	[DMG_VERB_FINISH] = { "finish", DMG_VERB_PEER, { K_SID, K_TOK } },

@@ -171,6 +171,7 @@ serve(const struct dmg_conf *conf, int dry_run, struct dmg_server *server,
 	backend.port_hi = conf->drbd_port_max;
 	snprintf(backend.repl_addr, sizeof(backend.repl_addr), "%s", conf->replication_address);
 	snprintf(backend.hmac_alg, sizeof(backend.hmac_alg), "%.31s", conf->cram_hmac_alg);
+	backend.converge_s = conf->sync_converge_timeout;
 	pause = getenv("DRBDMIG_TEST_PAUSE");
 	if (pause) {
 		/* "verb:seconds": lets crash tests kill the daemon mid-phase. */

@@ -515,7 +515,8 @@ status_lines(const struct dmg_session *s, char *buf, size_t len, struct dmg_erro
 		if (sess_jset(&r, "kib_s", v, err) < 0)
 			return err->code;
 		snprintf(v, sizeof(v), "%ld", d->eta_s);
-		if (sess_jset(&r, "eta_s", v, err) < 0)
+		if (sess_jset(&r, "eta_s", v, err) < 0 ||
+		    sess_jset(&r, "sync", dmg_repl_mode_name(d->repl), err) < 0)
 			return err->code;
 		n = dmg_jrec_format_line(&r, buf + off, len - off, err);
 		if (n < 0)

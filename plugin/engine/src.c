@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/defaults.h"
 #include "engine/sess_impl.h"
 
 /* Constant time: a wrong handle must not tell how much of it was right. */
@@ -271,6 +272,8 @@ static int
 src_build_call(struct dmg_session *s, enum dmg_verb verb, const struct dmg_jrec *req,
 	       struct dmg_jrec *reply, struct dmg_error *err)
 {
+	char tmo[16];
+
 	if (dmg_phase_closed(s->phase) || s->phase == DMG_PH_ROLLING_BACK)
 		return dmg_error_set(err, -ECANCELED, "session is %s: %s", dmg_phase_name(s->phase),
 				     s->reason);
@@ -281,8 +284,11 @@ src_build_call(struct dmg_session *s, enum dmg_verb verb, const struct dmg_jrec 
 		if (sess_run_seq(s, DMG_SEQ_CONNECT, -1, NULL, err) < 0)
 			return err->code;
 		return sess_set_phase(s, DMG_PH_SYNCING, NULL, err);
+	case DMG_VERB_SYNC:
+		return sess_run_seq(s, DMG_SEQ_SRC_SYNC, -1, NULL, err);
 	case DMG_VERB_DUAL:
-		if (sess_run_seq(s, DMG_SEQ_SRC_WINDOW, -1, NULL, err) < 0)
+		snprintf(tmo, sizeof(tmo), "%d", DMG_SRC_IN_SYNC_WAIT_S);
+		if (sess_run_seq(s, DMG_SEQ_SRC_WINDOW, -1, tmo, err) < 0)
 			return err->code;
 		return sess_set_phase(s, DMG_PH_READY, NULL, err);
 	default:

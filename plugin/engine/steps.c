@@ -22,11 +22,18 @@ static const struct {
 					   DMG_STEP_DRBD_UP, DMG_STEP_SWAP_TO_DRBD) },
 	[DMG_SEQ_DST_UP] = { "dst-up", SEQ(DMG_STEP_LV_CREATE, DMG_STEP_MD_CREATE,
 					   DMG_STEP_COPY_CREATE, DMG_STEP_DRBD_UP) },
-	/* Peer call "connect" on the source, then the destination. */
+	/* Peer call "connect" on the source, then the destination: both
+	 * replicate asynchronously while the destination waits for the sync,
+	 * or until it stops converging. */
 	[DMG_SEQ_CONNECT] = { "connect", SEQ(DMG_STEP_CONNECT) },
 	[DMG_SEQ_SYNC] = { "sync", SEQ(DMG_STEP_WAIT_SYNCED) },
-	/* The window: peer call "dual" on the source, then the destination. */
-	[DMG_SEQ_SRC_WINDOW] = { "src-window", SEQ(DMG_STEP_TWO_PRIMARIES) },
+	/* Peer call "sync" on the source, then the destination: synchronous
+	 * replication and fencing, and what fell behind is resynced. */
+	[DMG_SEQ_SRC_SYNC] = { "src-sync", SEQ(DMG_STEP_PROTOCOL_C) },
+	[DMG_SEQ_DST_SYNC] = { "dst-sync", SEQ(DMG_STEP_PROTOCOL_C, DMG_STEP_WAIT_IN_SYNC) },
+	/* The window: peer call "dual" on the source, then the destination.
+	 * The source sees for itself that both are UpToDate first. */
+	[DMG_SEQ_SRC_WINDOW] = { "src-window", SEQ(DMG_STEP_WAIT_IN_SYNC, DMG_STEP_TWO_PRIMARIES) },
 	[DMG_SEQ_DST_WINDOW] = { "dst-window", SEQ(DMG_STEP_TWO_PRIMARIES, DMG_STEP_PROMOTE,
 					       DMG_STEP_SWAP_TO_DRBD) },
 

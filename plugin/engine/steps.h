@@ -19,7 +19,9 @@ enum dmg_seq {
 	DMG_SEQ_DST_UP,            /* destination's overlay */
 	DMG_SEQ_SRC_UP,            /* source's overlay, its LV swapped onto DRBD */
 	DMG_SEQ_CONNECT,           /* both */
-	DMG_SEQ_SYNC,              /* destination */
+	DMG_SEQ_SYNC,              /* destination: the fast sync */
+	DMG_SEQ_SRC_SYNC,          /* source: synchronous from here */
+	DMG_SEQ_DST_SYNC,          /* destination: synchronous, then in sync */
 	DMG_SEQ_DST_WINDOW,        /* destination: into the migration window */
 	DMG_SEQ_SRC_WINDOW,        /* source: into the migration window */
 	DMG_SEQ_SRC_LEAVE,         /* source, after the switchover: out of the window */

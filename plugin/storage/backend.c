@@ -26,6 +26,7 @@
 #include "storage/drbd.h"
 #include "storage/drbdconf.h"
 #include "storage/lvm.h"
+#include "core/defaults.h"
 
 void
 dmg_sess_res_name(const struct dmg_session *s, int disk, char *buf, size_t len)
@@ -60,6 +61,7 @@ dmg_backend_init(struct dmg_backend *b)
 	b->port_hi = 7899;
 	snprintf(b->hmac_alg, sizeof(b->hmac_alg), "sha256");
 	b->resdir = DMG_DRBD_CONF_DIR;
+	b->converge_s = DMG_DEFAULT_SYNC_CONVERGE_S;
 }
 
 void

@@ -28,6 +28,7 @@ struct dmg_backend {
 	char hmac_alg[32];
 	const char *resdir;              /* DRBD resource files (/etc/drbd.d) */
 	const char *fence_peer;          /* handler: fencing resource-and-stonith; NULL = none */
+	unsigned converge_s;             /* the sync stalled: no progress for this long */
 	struct dmg_log *log;
 	pthread_mutex_t mu;              /* guards the reservations */
 	struct dmg_used minors, ports;   /* taken by this daemon's live sessions */

@@ -145,6 +145,11 @@ int dmg_drbd_req_net_opts(struct dmg_drbd_req *r, const struct dmg_drbd_net *n,
  * refuses C while pull-ahead is set, so both go in one request. */
 int dmg_drbd_req_protocol_c(struct dmg_drbd_req *r, const struct dmg_drbd_net *n,
 			    struct dmg_error *err);
+/* The fencing policy of an attached minor (enum drbd_fencing_p): DRBD
+ * refuses resource-and-stonith under protocol A, so it goes on after
+ * dmg_drbd_req_protocol_c. */
+int dmg_drbd_req_fencing(struct dmg_drbd_req *r, uint32_t minor, int fencing,
+			 struct dmg_error *err);
 int dmg_drbd_req_role(struct dmg_drbd_req *r, uint32_t minor, int primary,
 		      int force, struct dmg_error *err);
 int dmg_drbd_req_disconnect(struct dmg_drbd_req *r, const struct dmg_drbd_net *n,
@@ -207,7 +212,8 @@ void dmg_drbd_progress(uint64_t bits_total, uint64_t oos_before, uint64_t oos_no
 /* --- the kernel ---------------------------------------------------------- */
 
 enum { DMG_C_STANDALONE = 0, DMG_C_WF_CONNECTION = 8, DMG_C_CONNECTED = 10,
-       DMG_C_SYNC_SOURCE = 16, DMG_C_SYNC_TARGET = 17, DMG_C_PAUSED_SYNC_T = 21 };
+       DMG_C_SYNC_SOURCE = 16, DMG_C_SYNC_TARGET = 17, DMG_C_PAUSED_SYNC_T = 21,
+       DMG_C_AHEAD = 22, DMG_C_BEHIND = 23 };
 enum { DMG_D_DISKLESS = 0, DMG_D_INCONSISTENT = 4, DMG_D_OUTDATED = 5,
        DMG_D_UNKNOWN = 6, DMG_D_CONSISTENT = 7, DMG_D_UP_TO_DATE = 8 };
 enum { DMG_R_UNKNOWN = 0, DMG_R_PRIMARY = 1, DMG_R_SECONDARY = 2 };

@@ -179,6 +179,15 @@ dmg_drbd_req_protocol_c(struct dmg_drbd_req *r, const struct dmg_drbd_net *n, st
 }
 
 int
+dmg_drbd_req_fencing(struct dmg_drbd_req *r, uint32_t minor, int fencing, struct dmg_error *err)
+{
+	dmg_drbd_req_init(r, DMG_DRBD_CHG_DISK_OPTS, minor);
+	if (fencing < 0 || fencing > 2)   /* dont-care, resource-only, resource-and-stonith */
+		return dmg_error_set(err, -EINVAL, "DRBD fencing policy %d: not 0 to 2", fencing);
+	return add(r, DMG_NLA_DISK_CONF, T_FENCING | M, DMG_A_U32, (uint32_t)fencing, NULL, 0, err);
+}
+
+int
 dmg_drbd_req_role(struct dmg_drbd_req *r, uint32_t minor, int primary, int force,
 		  struct dmg_error *err)
 {

@@ -20,6 +20,7 @@
 #include "storage/drbd.h"
 #include "storage/drbdconf.h"
 #include "storage/lvm.h"
+#include "core/modelnames.h"
 #include "core/steprow.h"
 #include "core/wire.h"
 
@@ -112,6 +113,9 @@ backend_minor_state(uint32_t minor, struct dmg_drbd_status *st, struct dmg_error
 	return rc;
 }
 
+/* verb_connect: 1 connect (asynchronously), 2 back to protocol C on the
+ * live connection; else disconnect (1 graceful, 2 forced) or, with neither,
+ * two-primaries set to two. */
 static int
 net_req(const struct ctx *c, int verb_connect, int two, int disconnect, struct dmg_error *err);
 
@@ -123,6 +127,19 @@ net_req(const struct ctx *c, int verb_connect, int two, int disconnect, struct d
  * granularity would find more zero pieces in more, smaller requests (not
  * measured). */
 #define RS_DISCARD_GRANULARITY (1u << 20)
+
+/* The initial sync replicates asynchronously (protocol A): the guest's
+ * writes complete once sent, not once the destination's disk, busy with
+ * the resync, has them.  Past this much in flight DRBD pulls ahead: it
+ * stops sending the guest's writes, marks them out of sync and resyncs
+ * them once the link drains, so a guest writing faster than the link never
+ * waits for it.  2 MiB: a few hundred of the guest's small writes, well
+ * under a socket buffer, so the resync keeps the link busy meanwhile. */
+#define CONG_FILL_KIB 2048
+
+/* DRBD's fencing policies (enum drbd_fencing_p). */
+#define FENCING_DONT_CARE 0
+#define FENCING_STONITH   2
 
 /* A graceful disconnect outdates the peer, which DRBD refuses while the peer
  * is Primary (a source rolling back alone while the destination's daemon is
@@ -147,13 +164,16 @@ net_req(const struct ctx *c, int verb_connect, int two, int disconnect, struct d
 	struct dmg_drbd_net net = { .my_addr = (struct sockaddr *)&my, .my_len = sizeof(my),
 				    .peer_addr = (struct sockaddr *)&peer, .peer_len = sizeof(peer),
 				    .hmac_alg = c->b->hmac_alg, .secret = c->s->secret,
-				    .two_primaries = two };
+				    .two_primaries = two, .async = verb_connect == 1,
+				    .cong_fill_kib = CONG_FILL_KIB };
 	struct dmg_drbd_req r;
 	int rc;
 
 	if (sa_of(c->me, &my, err) < 0 || sa_of(c->peer, &peer, err) < 0)
 		return err->code;
-	if (verb_connect)
+	if (verb_connect == 2)
+		rc = dmg_drbd_req_protocol_c(&r, &net, err);
+	else if (verb_connect)
 		rc = dmg_drbd_req_connect(&r, c->res, &net, err);
 	else if (disconnect)
 		rc = dmg_drbd_req_disconnect(&r, &net, disconnect == 2, err);
@@ -290,11 +310,14 @@ v_drbd_up(struct ctx *c, const char *in, struct dmg_error *err)
 	const struct dmg_sess_side *a = &c->d->side[DMG_ROLE_SRC], *b = &c->d->side[DMG_ROLE_DST];
 	struct dmg_drbd_resfile rf = { .resource = c->res, .secret = c->s->secret,
 				       .hmac_alg = c->b->hmac_alg, .fence_peer = c->b->fence_peer };
-	/* resource-and-stonith: a Primary that loses the link freezes I/O
-	 * until the handler (drbdmig-fence-peer) says the migration cannot
-	 * switch over any more (DESIGN.md §5 rule 1). */
+	/* Fencing off (dont-care) for the asynchronous sync: DRBD refuses
+	 * resource-and-stonith under protocol A, and before the window our
+	 * handler would answer "peer outdated" at once anyway.  protocol-c
+	 * turns it on before the window: then a Primary that loses the link
+	 * freezes I/O until the handler (drbdmig-fence-peer) says the
+	 * migration cannot switch over any more (DESIGN.md §5 rule 1). */
 	struct dmg_drbd_disk disk = { .resync_rate_kib = c->d->rate_kib, .dynamic = c->d->dynamic,
-				      .fencing = c->b->fence_peer ? 2 : -1,
+				      .fencing = c->b->fence_peer ? FENCING_DONT_CARE : -1,
 				      .rs_discard_granularity = RS_DISCARD_GRANULARITY };
 	struct dmg_drbd_status st;
 	struct dmg_drbd_req r;
@@ -435,6 +458,36 @@ v_net(struct ctx *c, const char *in, struct dmg_error *err)
 	return net_req(c, 0, c->step == DMG_STEP_TWO_PRIMARIES, 0, err);
 }
 
+/* Synchronous replication from here on: protocol C (every write
+ * acknowledged by both disks), no pulling ahead, and fencing on.  Run again
+ * (recovery, a repeated call) it sets the same options. */
+static int
+v_protocol_c(struct ctx *c, const char *in, struct dmg_error *err)
+{
+	struct dmg_drbd_status st;
+	struct dmg_drbd_req r;
+	int gone;
+	int rc = minor_state(c, &st, &gone, err);
+
+	(void)in;
+	if (rc < 0)
+		return rc;
+	if (gone || st.state.conn == DMG_C_STANDALONE)
+		return dmg_error_set(err, -ENOTCONN, "%s is not connected", c->res);
+	if ((rc = net_req(c, 2, 0, 0, err)) < 0)
+		return rc;
+	if (c->b->fence_peer &&
+	    ((rc = dmg_drbd_req_fencing(&r, c->me->minor, FENCING_STONITH, err)) < 0 ||
+	     (rc = backend_drbd_do(&r, err)) < 0))
+		return rc;
+	pthread_mutex_lock(&c->s->mu);
+	c->d->repl = DMG_REPL_SYNCHRONOUS;
+	pthread_mutex_unlock(&c->s->mu);
+	dmg_info(c->b->log, "session=%s domain=%s disk=%s: replication synchronous from now on (protocol C%s)",
+		 c->s->sid, c->s->domain, c->d->target, c->b->fence_peer ? ", fencing resource-and-stonith" : "");
+	return 0;
+}
+
 /* How long the initial sync waits for a lost replication link to come
  * back: DRBD reconnects by itself and resumes the resync from its bitmap,
  * so a short network hiccup costs only the time it lasts. */
@@ -446,7 +499,37 @@ struct sync_wait {
 	int64_t t;
 	int64_t lost_since;          /* not connected since (0: connected) */
 	int was_connected;
+	/* wait-synced: the sync has stalled once the amount out of sync
+	 * made no new low for converge_ms while it ran */
+	int64_t converge_ms;         /* 0: wait until in sync */
+	uint64_t best;               /* the lowest out-of-sync count seen */
+	int64_t best_t;              /* when (0: none yet) */
+	int stalled;
 };
+
+/* Resyncing, or replicating while one side is ahead of the other. */
+static int
+resyncing(unsigned conn)
+{
+	return (conn >= DMG_C_SYNC_SOURCE && conn <= DMG_C_PAUSED_SYNC_T) ||
+	       conn == DMG_C_AHEAD || conn == DMG_C_BEHIND;
+}
+
+/* 1 once the sync has made no progress for w->converge_ms. */
+static int
+sync_stalled(struct sync_wait *w, const struct dmg_drbd_status *st, int64_t now)
+{
+	if (!w->converge_ms || !resyncing(st->state.conn)) {
+		w->best_t = 0;   /* a lost link or no sync: no judgement */
+		return 0;
+	}
+	if (!w->best_t || st->bits_oos < w->best) {
+		w->best = st->bits_oos;
+		w->best_t = now;
+		return 0;
+	}
+	return now - w->best_t >= w->converge_ms;
+}
 
 static int
 synced(const struct dmg_drbd_status *st, void *arg)
@@ -457,20 +540,23 @@ synced(const struct dmg_drbd_status *st, void *arg)
 	int done = st->state.conn == DMG_C_CONNECTED && st->state.disk == DMG_D_UP_TO_DATE &&
 		   st->state.pdsk == DMG_D_UP_TO_DATE;
 
-	if (st->state.conn >= DMG_C_SYNC_SOURCE && st->state.conn <= DMG_C_PAUSED_SYNC_T &&
-	    w->t && now - w->t >= 1000) {
+	if (resyncing(st->state.conn) && w->t && now - w->t >= 1000) {
 		double pct, rate;
 		long eta;
 
 		dmg_drbd_progress(st->bits_total, w->oos, st->bits_oos, (uint64_t)(now - w->t),
 				  &pct, &rate, &eta);
 		pthread_mutex_lock(&w->c->s->mu);
+		d->repl = w->c->step == DMG_STEP_WAIT_IN_SYNC ? DMG_REPL_SYNCHRONOUS :
+			       st->state.conn == DMG_C_AHEAD || st->state.conn == DMG_C_BEHIND ?
+			       DMG_REPL_CONVERGING : DMG_REPL_FAST;
 		d->pct = pct;
 		d->kib_s = rate;
 		d->eta_s = eta;
 		pthread_mutex_unlock(&w->c->s->mu);
-		dmg_info(w->c->b->log, "session=%s domain=%s disk=%s sync %.1f%% %.0f KiB/s eta %ld s",
-			 w->c->s->sid, w->c->s->domain, d->target, pct, rate, eta);
+		dmg_info(w->c->b->log, "session=%s domain=%s disk=%s sync %.1f%% %.0f KiB/s eta %ld s (%s)",
+			 w->c->s->sid, w->c->s->domain, d->target, pct, rate, eta,
+			 dmg_repl_mode_name(d->repl));
 	}
 	if (!w->t || now - w->t >= 1000) {
 		w->oos = st->bits_oos;
@@ -503,13 +589,18 @@ synced(const struct dmg_drbd_status *st, void *arg)
 	} else if (now - w->lost_since > SYNC_LINK_WAIT_MS) {
 		return -ENOTCONN;
 	}
+	if (!done && sync_stalled(w, st, now)) {
+		w->stalled = 1;
+		return 1;
+	}
 	return done;
 }
 
 static int
 v_wait_synced(struct ctx *c, const char *in, struct dmg_error *err)
 {
-	struct sync_wait w = { .c = c };
+	struct sync_wait w = { .c = c, .converge_ms = c->step == DMG_STEP_WAIT_SYNCED ?
+						      (int64_t)c->b->converge_s * 1000 : 0 };
 	struct dmg_drbd_status last;
 	struct dmg_drbd *d;
 	long secs = in && *in ? strtol(in, NULL, 10) : 3600;
@@ -522,6 +613,9 @@ v_wait_synced(struct ctx *c, const char *in, struct dmg_error *err)
 	rc = dmg_drbd_wait(d, c->me->minor, synced, &w, (int)(secs > 0 ? secs : 3600) * 1000,
 			   &last, err);
 	dmg_drbd_close(d);
+	if (rc >= 0 && w.stalled)
+		dmg_warn(c->b->log, "session=%s domain=%s disk=%s: the sync made no progress for %u s (%" PRIu64 " KiB out of sync: the guest writes faster than the link carries); replicating synchronously so that it converges",
+			 c->s->sid, c->s->domain, c->d->target, c->b->converge_s, w.best * 4);
 	if (rc == -ENOTCONN)
 		dmg_error_prefix(err, "no replication link to %s for %d s during the initial sync",
 				 c->peer->addr, SYNC_LINK_WAIT_MS / 1000);
@@ -540,6 +634,8 @@ static int (*const step_fn[DMG_STEP_MAX])(struct ctx *c, const char *in, struct 
 	[DMG_STEP_SWAP_TO_DRBD] = v_swap,
 	[DMG_STEP_CONNECT] = v_net,
 	[DMG_STEP_WAIT_SYNCED] = v_wait_synced,
+	[DMG_STEP_PROTOCOL_C] = v_protocol_c,
+	[DMG_STEP_WAIT_IN_SYNC] = v_wait_synced,
 	[DMG_STEP_TWO_PRIMARIES] = v_net,
 	[DMG_STEP_PROMOTE] = v_role,
 	[DMG_STEP_ONE_PRIMARY] = v_net,
@@ -570,7 +666,7 @@ dispatch(struct ctx *c, const char *in, struct dmg_error *err)
 		sleep(c->b->pause_s);
 	}
 	if (c->b->dry_run) {
-		if (c->step == DMG_STEP_WAIT_SYNCED) {
+		if (c->step == DMG_STEP_WAIT_SYNCED || c->step == DMG_STEP_WAIT_IN_SYNC) {
 			pthread_mutex_lock(&c->s->mu);
 			c->d->pct = 100.0;
 			pthread_mutex_unlock(&c->s->mu);

@@ -228,7 +228,22 @@ test_thin_and_async(void)
 	CU_ASSERT(memmem(buf, (size_t)n, proto_c, sizeof(proto_c)) != NULL);
 	CU_ASSERT(memmem(buf, (size_t)n, block, sizeof(block)) != NULL);
 
-	/* synchronous (today's default): protocol C, no congestion policy */
+	/* then fencing on, on the minor: disk-options --fencing=resource-and-stonith
+	 * (the attribute as in the captured attach) */
+	{
+		static const unsigned char stonith[] = { 0x08, 0x00, 0x07, 0x40, 0x02, 0x00, 0x00, 0x00 };
+
+		CU_ASSERT_EQUAL_FATAL(dmg_drbd_req_fencing(&r, 50, 2, &err), 0);
+		CU_ASSERT_EQUAL(r.cmd, DMG_DRBD_CHG_DISK_OPTS);
+		CU_ASSERT_EQUAL(r.minor, 50);
+		n = dmg_drbd_encode(&r, 30, 1, 0, buf, sizeof(buf), &err);
+		CU_ASSERT_FATAL(n > 0);
+		CU_ASSERT(memmem(buf, (size_t)n, stonith, sizeof(stonith)) != NULL);
+		CU_ASSERT_EQUAL(dmg_drbd_req_fencing(&r, 50, 3, &err), -EINVAL);
+		CU_ASSERT_EQUAL(dmg_drbd_req_fencing(&r, 50, -1, &err), -EINVAL);
+	}
+
+	/* synchronous: protocol C, no congestion policy */
 	net.async = 0;
 	CU_ASSERT_EQUAL_FATAL(dmg_drbd_req_connect(&r, "drbdmig-s1", &net, &err), 0);
 	n = dmg_drbd_encode(&r, 30, 1, 0, buf, sizeof(buf), &err);

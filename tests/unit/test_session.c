@@ -192,6 +192,7 @@ fake_storage(struct fhost *h, struct dmg_session *s, const char *verb, int disk,
 		del(h, "minor", res);
 		del(h, "primary", res);
 		del(h, "conn", res);
+		del(h, "async", res);
 		del(h, "two", res);
 	} else if (strcmp(verb, "swap-to-drbd") == 0) {
 		if (!has(h, "primary", res))
@@ -205,15 +206,29 @@ fake_storage(struct fhost *h, struct dmg_session *s, const char *verb, int disk,
 		if (!has(h, "minor", res))
 			return bad(err, "connect without minor", res);
 		add(h, "conn", res);
+		add(h, "async", res);   /* protocol A until protocol-c */
 	} else if (strcmp(verb, "disconnect") == 0) {
 		del(h, "conn", res);
+		del(h, "async", res);
 	} else if (strcmp(verb, "wait-synced") == 0) {
 		if (!has(h, "conn", res) || !has(h->other, "conn", res))
 			return dmg_error_set(err, -ETIMEDOUT, "fake: %s never connected", res);
 		d->pct = 100.0;
+	} else if (strcmp(verb, "protocol-c") == 0) {
+		if (!has(h, "conn", res))
+			return bad(err, "net options without connection", res);
+		del(h, "async", res);
+	} else if (strcmp(verb, "wait-in-sync") == 0) {
+		/* in sync under protocol C only once both sides replicate so */
+		if (!has(h, "conn", res) || !has(h->other, "conn", res) ||
+		    has(h, "async", res) || has(h->other, "async", res))
+			return bad(err, "in sync under protocol A", res);
+		d->pct = 100.0;
 	} else if (strcmp(verb, "two-primaries") == 0) {
 		if (!has(h, "conn", res))
 			return bad(err, "net options without connection", res);
+		if (has(h, "async", res))
+			return bad(err, "two primaries under protocol A", res);
 		add(h, "two", res);
 	} else if (strcmp(verb, "one-primary") == 0) {
 		if (has(h, "primary", res) && has(h->other, "primary", res) &&
@@ -1243,7 +1258,7 @@ test_caller_binding(void)
 	const char *const right[] = { "sid", "0123abcd", "tok", TOK, NULL };
 	const char *const wrong_tok[] = { "sid", "0123abcd", "tok", "00112233445566778899aabbccddeef0", NULL };
 	const char *const no_tok[] = { "sid", "0123abcd", NULL };
-	const char *const verbs[] = { "rollback", "finish", "close", "state", "dual" };
+	const char *const verbs[] = { "rollback", "finish", "close", "state", "sync", "dual" };
 	struct world w;
 	struct dmg_error err = { 0 };
 	struct dmg_jrec reply, req;
@@ -1370,6 +1385,7 @@ test_steps_sequences(void)
 		{ DMG_SEQ_DST_UP, 1, DMG_STEP_ON_DST }, { DMG_SEQ_SRC_UP, 1, DMG_STEP_ON_SRC },
 		{ DMG_SEQ_CONNECT, 1, DMG_STEP_ON_SRC | DMG_STEP_ON_DST },
 		{ DMG_SEQ_SYNC, 1, DMG_STEP_ON_DST },
+		{ DMG_SEQ_SRC_SYNC, 1, DMG_STEP_ON_SRC }, { DMG_SEQ_DST_SYNC, 1, DMG_STEP_ON_DST },
 		{ DMG_SEQ_DST_WINDOW, 1, DMG_STEP_ON_DST }, { DMG_SEQ_SRC_WINDOW, 1, DMG_STEP_ON_SRC },
 		{ DMG_SEQ_SRC_LEAVE, 0, DMG_STEP_ON_SRC }, { DMG_SEQ_DST_LEAVE, 0, DMG_STEP_ON_DST },
 		{ DMG_SEQ_DST_LEAVE_ALONE, 0, DMG_STEP_ON_DST },

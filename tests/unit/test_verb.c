@@ -38,6 +38,7 @@ static const struct {
 	{ "disk " ST " i=1 target=vdb dhost=hostB daddr=10.0.0.2 dminor=120 dport=7990",
 	  DMG_VERB_PEER, DMG_VERB_DISK },
 	{ "connect " ST, DMG_VERB_PEER, DMG_VERB_CONNECT },
+	{ "sync " ST, DMG_VERB_PEER, DMG_VERB_SYNC },
 	{ "dual " ST, DMG_VERB_PEER, DMG_VERB_DUAL },
 	{ "state " ST, DMG_VERB_PEER, DMG_VERB_STATE },
 	{ "finish " ST, DMG_VERB_PEER, DMG_VERB_FINISH },

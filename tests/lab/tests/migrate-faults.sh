@@ -12,6 +12,10 @@
 # check-lab-faults` runs all):
 #   sync-hiccup      DRBD's traffic dropped for 10 s during the initial sync: DRBD
 #                    reconnects, the resync goes on, the migration completes
+#   sync-flood       a guest writing as fast as it can (the record guest unpaced) while
+#                    DRBD's traffic is held to 1 Mbit/s: the asynchronous sync cannot
+#                    converge, drbdmig notices (sync_converge_timeout, 15 s here), turns
+#                    replication synchronous, and the migration completes
 #   sync-cut         DRBD's traffic dropped for good during the initial sync: refused
 #                    after 60 s without a link, both roll back
 #   abort-sync       `virsh domjobabort` on the source during the initial sync
@@ -54,7 +58,7 @@
 # shellcheck source=lib/testlib.sh
 . "$(dirname "$0")/lib/testlib.sh"
 
-ALL="sync-hiccup sync-cut abort-sync abort-memcopy qemu-dst handler-broken cut-switchover kill-src-build
+ALL="sync-hiccup sync-flood sync-cut abort-sync abort-memcopy qemu-dst handler-broken cut-switchover kill-src-build
 torn-src-build kill-dst-build kill-src-sync kill-dst-sync kill-src-window kill-dst-window kill-src-finish
 kill-dst-finish libvirtd-src libvirtd-dst crash-dst crash-src"
 # The test suite's part of the matrix (tests/run-tests.sh, CI): a link lost and
@@ -74,7 +78,9 @@ WANT=64
 W=$LAB_SHARED/faults
 HANDLER=/usr/libexec/drbdmig/drbdmig-fence-peer
 # DRBD's ports: a range one u32 mask covers (lib/consts.sh).
+# A stalled sync turns synchronous after 15 s (sync-flood), not the default minute.
 E2E_CONF_EXTRA="drbd_port_min = $LAB_DRBD_PORT_MIN"$'\n'"drbd_port_max = $LAB_DRBD_PORT_MAX"
+E2E_CONF_EXTRA+=$'\n'"sync_converge_timeout = 15"
 FAST='<policy resync-rate="1G"><disk target="hda"/></policy>'
 SLOW='<policy resync-rate="2M" sync-mode="fixed"><disk target="hda"/></policy>'
 # shellcheck source=lib/e2elib.sh
@@ -108,6 +114,14 @@ slow_memcopy() {   # slow_memcopy HOST: shape the migration stream leaving HOST
 		tc class add dev $LAB_LINK_DEV parent 1: classid 1:10 htb rate 1000mbit &&
 		tc class add dev $LAB_LINK_DEV parent 1: classid 1:20 htb rate 256kbit ceil 256kbit &&
 		tc filter add dev $LAB_LINK_DEV parent 1: protocol ip prio 1 u32 match ip dport $LAB_MIG_PORT_MIN $LAB_PORT_MASK flowid 1:20"
+}
+slow_drbd() {   # slow_drbd HOST: DRBD's traffic leaving HOST held to 1 Mbit/s
+	on "$1" sh -c "tc qdisc add dev $LAB_LINK_DEV root handle 1: htb default 10 &&
+		tc class add dev $LAB_LINK_DEV parent 1: classid 1:10 htb rate 1000mbit &&
+		tc class add dev $LAB_LINK_DEV parent 1: classid 1:20 htb rate 1mbit ceil 1mbit &&
+		tc filter add dev $LAB_LINK_DEV parent 1: protocol ip prio 1 u32 match ip dport $LAB_DRBD_PORT_MIN $LAB_PORT_MASK flowid 1:20 &&
+		tc filter add dev $LAB_LINK_DEV parent 1: protocol ip prio 1 u32 match ip sport $LAB_DRBD_PORT_MIN $LAB_PORT_MASK flowid 1:20"
+	log "DRBD traffic leaving $1 held to 1 Mbit/s"
 }
 unshape() { try "$1" sh -c "tc qdisc del dev $LAB_LINK_DEV root 2>/dev/null; true"; }
 # The destination's QEMU is up and receiving: the window is open and memory moves.
@@ -149,6 +163,27 @@ c_sync_hiccup() {
 	check "the migration completed" [ "$MIG_RC" -eq 0 ]
 	check "the resync went on after the link came back" case_log "$DST" "replication link back after"
 	expect_outcome "$DST"
+}
+
+# The record guest unpaced writes about 1100 records (550 KiB) a second in the lab, many
+# times what 1 Mbit/s carries: DRBD pulls ahead and the amount out of sync stops
+# shrinking.  After 15 s without progress drbdmig goes synchronous (the guest's writes
+# then wait for the link), the sync converges, the window opens.
+c_sync_flood() {
+	RECGUEST_PACE=0 "$LAB_SRC/tests/guest/build.sh" "$W/fast" >/dev/null
+	swap_guest "$SRC" "$G_W/fast/recguest.bin"
+	policy "$SRC" "$FAST"
+	slow_drbd "$SRC"
+	mig_start "$SRC"
+	wait_log "$DST" "domain=$DOM disk=hda: the sync made no progress for 15 s" 300
+	wait_log "$DST" "domain=$DOM disk=hda: replication synchronous from now on" 30
+	show_log "$DST" "sync [0-9.]+%"
+	wait_log "$DST" "domain=$DOM role=dst phase=ready" 300
+	mig_wait
+	unshape "$SRC"
+	check "the migration completed" [ "$MIG_RC" -eq 0 ]
+	expect_outcome "$DST"
+	swap_guest "$DST" "$G_W/recguest.bin"   # the paced guest for the cases after this
 }
 
 c_sync_cut() {
@@ -316,6 +351,17 @@ c_libvirtd_dst() { libvirtd_case "$DST"; }
 restart_guest() {
 	log "every record the guest reported ($2) is on $1's LV"
 	on "$1" "$G_W/reccheck" --min-seq "$2" "/dev/$VG/$LV"
+	boot_guest "$1"
+}
+# swap_guest HOST BOOTSECTOR: the guest on HOST stopped and started again running
+# another record writer (on a fresh ring, as restart_guest).
+swap_guest() {
+	on "$1" virsh destroy "$DOM"
+	on "$1" dd if="$2" of="/dev/$VG/$LV" bs=512 count=1 oflag=direct conv=notrunc status=none
+	boot_guest "$1"
+}
+boot_guest() {   # boot_guest HOST: the stopped guest's ring zeroed, started again on HOST
+	local con=$W/${CONSOLE:-console.log} n t
 	on "$1" dd if=/dev/zero of="/dev/$VG/$LV" bs=512 seek=1 count=4096 oflag=direct status=none
 	# A guest that came to HOST by migration is transient there: stopped, it is gone.
 	if ! val "$1" virsh list --all --name | grep -qx "$DOM"; then
@@ -323,8 +369,15 @@ restart_guest() {
 		on "$1" virsh define "$G_W/$DOM.xml"
 	fi
 	log "the guest starts again on $1"
+	n=$(wc -l <"$con")
 	on "$1" virsh start "$DOM"
-	wait_recs 0 120
+	# its first record on the console, below the old ones (last_rec reads the last)
+	t=$SECONDS
+	until tail -n +"$((n + 1))" "$con" | grep -aq 'REC '; do
+		[ $((SECONDS - t)) -lt 120 ] || fail "the guest restarted on $1 reported no record within 120 s"
+		sleep 1
+	done
+	log "the guest writes again on $1: record $(last_rec)"
 }
 
 c_crash_dst() {
