@@ -7,10 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/clock.h"
 #include "core/proto.h"
-
-/* Milliseconds on CLOCK_MONOTONIC. */
-int64_t dmg_now_ms(void);
 
 struct dmg_reader {
 	unsigned char hdr[DMG_PROTO_HDR];

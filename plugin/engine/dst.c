@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "engine/sess_impl.h"
 
 /* ---- build ------------------------------------------------------------------- */
@@ -83,16 +83,6 @@ read_src_side(struct dmg_session *s, int i, const struct dmg_jrec *r, struct dmg
 	return 0;
 }
 
-/* Monotonic seconds: the sync's time budget ignores clock changes. */
-static int64_t
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec;
-}
-
 static int
 build_steps(struct dmg_session *s, int sync_timeout_s, struct dmg_error *err)
 {
@@ -115,14 +105,14 @@ build_steps(struct dmg_session *s, int sync_timeout_s, struct dmg_error *err)
 	if (sess_set_phase(s, DMG_PH_SYNCING, NULL, err) < 0)
 		return err->code;
 	snprintf(tmo, sizeof(tmo), "%d", sync_timeout_s);
-	t0 = mono_s();
+	t0 = dmg_now_ms();
 	/* The fast sync, asynchronous; then synchronous on both (the source
 	 * first: it sends the guest's writes) until nothing is out of sync,
 	 * within what is left of sync_timeout. */
 	if (sess_run_seq(s, DMG_SEQ_SYNC, -1, tmo, err) < 0 ||
 	    sess_call(s, DMG_VERB_SYNC, -1, &reply, err) < 0)
 		return err->code;
-	left = sync_timeout_s - (mono_s() - t0);
+	left = sync_timeout_s - (dmg_now_ms() - t0) / 1000;
 	snprintf(tmo, sizeof(tmo), "%" PRId64, left > 1 ? left : 1);
 	if (sess_run_seq(s, DMG_SEQ_DST_SYNC, -1, tmo, err) < 0)
 		return err->code;

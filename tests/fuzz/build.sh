@@ -35,7 +35,7 @@ $CLANG $flags -o "$out/fuzz_verbs" "$here/fuzz_verbs.c" "$src/plugin/engine/sess
 	"$src/plugin/engine/run.c" "$src/plugin/engine/dst.c" "$src/plugin/engine/src.c" \
 	"$src/plugin/core/steprow.c" "$src/plugin/core/modelnames.c" "$src/plugin/core/policy_types.c" "$src/plugin/core/journal.c" \
 	"$src/plugin/core/jkind.c" "$src/plugin/core/verb.c" "$src/plugin/core/names.c" "$src/plugin/core/log.c" \
-	"$src/plugin/core/error.c" -lpthread
+	"$src/plugin/core/clock.c" "$src/plugin/core/error.c" -lpthread
 # shellcheck disable=SC2086  # the same
 $CLANG $flags -o "$out/fuzz_endpoint" "$here/fuzz_endpoint.c" "$src/plugin/core/endpoint.c" \
 	"$src/plugin/core/error.c"
