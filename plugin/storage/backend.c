@@ -55,10 +55,10 @@ dmg_backend_init(struct dmg_backend *b)
 	pthread_mutex_init(&b->mu, NULL);
 	if (uname(&u) == 0)
 		snprintf(b->host, sizeof(b->host), "%s", u.nodename);
-	b->minor_lo = 100;
-	b->minor_hi = 199;
-	b->port_lo = 7800;
-	b->port_hi = 7899;
+	b->minor_lo = DMG_DEFAULT_DRBD_MINOR_MIN;
+	b->minor_hi = DMG_DEFAULT_DRBD_MINOR_MAX;
+	b->port_lo = DMG_DEFAULT_DRBD_PORT_MIN;
+	b->port_hi = DMG_DEFAULT_DRBD_PORT_MAX;
 	snprintf(b->hmac_alg, sizeof(b->hmac_alg), "sha256");
 	b->resdir = DMG_DRBD_CONF_DIR;
 	b->converge_s = DMG_DEFAULT_SYNC_CONVERGE_S;

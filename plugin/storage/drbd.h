@@ -218,6 +218,25 @@ enum { DMG_D_DISKLESS = 0, DMG_D_INCONSISTENT = 4, DMG_D_OUTDATED = 5,
        DMG_D_UNKNOWN = 6, DMG_D_CONSISTENT = 7, DMG_D_UP_TO_DATE = 8 };
 enum { DMG_R_UNKNOWN = 0, DMG_R_PRIMARY = 1, DMG_R_SECONDARY = 2 };
 
+/* 1 while DRBD resyncs, or replicates with one side ahead of the other
+ * (pull-ahead on a congested link). */
+int dmg_drbd_resyncing(unsigned conn);
+
+/* Whether the initial sync still converges.  It has stalled once the
+ * amount out of sync made no new low for window_ms while DRBD resynced;
+ * a lost link or no resync resets the judgement, since neither says
+ * anything about the guest outrunning the link. */
+struct dmg_drbd_converge {
+	int64_t window_ms;           /* 0: never stalls */
+	uint64_t best;               /* the lowest out-of-sync count seen */
+	int64_t best_t;              /* when (0: none yet) */
+};
+
+/* Feeds one sample (connection state, bits out of sync, now in ms);
+ * returns 1 once stalled. */
+int dmg_drbd_converge_stalled(struct dmg_drbd_converge *cv, unsigned conn,
+			      uint64_t oos, int64_t now_ms);
+
 struct dmg_drbd;
 
 /* Opens a netlink socket and resolves the drbd family (the module must be

@@ -572,3 +572,26 @@ dmg_drbd_progress(uint64_t bits_total, uint64_t oos_before, uint64_t oos_now, ui
 		*eta_s = 0;
 	}
 }
+
+int
+dmg_drbd_resyncing(unsigned conn)
+{
+	return (conn >= DMG_C_SYNC_SOURCE && conn <= DMG_C_PAUSED_SYNC_T) ||
+	       conn == DMG_C_AHEAD || conn == DMG_C_BEHIND;
+}
+
+int
+dmg_drbd_converge_stalled(struct dmg_drbd_converge *cv, unsigned conn, uint64_t oos,
+			  int64_t now_ms)
+{
+	if (!cv->window_ms || !dmg_drbd_resyncing(conn)) {
+		cv->best_t = 0;
+		return 0;
+	}
+	if (!cv->best_t || oos < cv->best) {
+		cv->best = oos;
+		cv->best_t = now_ms;
+		return 0;
+	}
+	return now_ms - cv->best_t >= cv->window_ms;
+}

@@ -499,37 +499,9 @@ struct sync_wait {
 	int64_t t;
 	int64_t lost_since;          /* not connected since (0: connected) */
 	int was_connected;
-	/* wait-synced: the sync has stalled once the amount out of sync
-	 * made no new low for converge_ms while it ran */
-	int64_t converge_ms;         /* 0: wait until in sync */
-	uint64_t best;               /* the lowest out-of-sync count seen */
-	int64_t best_t;              /* when (0: none yet) */
+	struct dmg_drbd_converge cv; /* wait-synced only; wait-in-sync: window 0 */
 	int stalled;
 };
-
-/* Resyncing, or replicating while one side is ahead of the other. */
-static int
-resyncing(unsigned conn)
-{
-	return (conn >= DMG_C_SYNC_SOURCE && conn <= DMG_C_PAUSED_SYNC_T) ||
-	       conn == DMG_C_AHEAD || conn == DMG_C_BEHIND;
-}
-
-/* 1 once the sync has made no progress for w->converge_ms. */
-static int
-sync_stalled(struct sync_wait *w, const struct dmg_drbd_status *st, int64_t now)
-{
-	if (!w->converge_ms || !resyncing(st->state.conn)) {
-		w->best_t = 0;   /* a lost link or no sync: no judgement */
-		return 0;
-	}
-	if (!w->best_t || st->bits_oos < w->best) {
-		w->best = st->bits_oos;
-		w->best_t = now;
-		return 0;
-	}
-	return now - w->best_t >= w->converge_ms;
-}
 
 static int
 synced(const struct dmg_drbd_status *st, void *arg)
@@ -540,7 +512,7 @@ synced(const struct dmg_drbd_status *st, void *arg)
 	int done = st->state.conn == DMG_C_CONNECTED && st->state.disk == DMG_D_UP_TO_DATE &&
 		   st->state.pdsk == DMG_D_UP_TO_DATE;
 
-	if (resyncing(st->state.conn) && w->t && now - w->t >= 1000) {
+	if (dmg_drbd_resyncing(st->state.conn) && w->t && now - w->t >= 1000) {
 		double pct, rate;
 		long eta;
 
@@ -589,7 +561,7 @@ synced(const struct dmg_drbd_status *st, void *arg)
 	} else if (now - w->lost_since > SYNC_LINK_WAIT_MS) {
 		return -ENOTCONN;
 	}
-	if (!done && sync_stalled(w, st, now)) {
+	if (!done && dmg_drbd_converge_stalled(&w->cv, st->state.conn, st->bits_oos, now)) {
 		w->stalled = 1;
 		return 1;
 	}
@@ -599,8 +571,8 @@ synced(const struct dmg_drbd_status *st, void *arg)
 static int
 v_wait_synced(struct ctx *c, const char *in, struct dmg_error *err)
 {
-	struct sync_wait w = { .c = c, .converge_ms = c->step == DMG_STEP_WAIT_SYNCED ?
-						      (int64_t)c->b->converge_s * 1000 : 0 };
+	struct sync_wait w = { .c = c, .cv.window_ms = c->step == DMG_STEP_WAIT_SYNCED ?
+							(int64_t)c->b->converge_s * 1000 : 0 };
 	struct dmg_drbd_status last;
 	struct dmg_drbd *d;
 	long secs = in && *in ? strtol(in, NULL, 10) : 3600;
@@ -615,7 +587,7 @@ v_wait_synced(struct ctx *c, const char *in, struct dmg_error *err)
 	dmg_drbd_close(d);
 	if (rc >= 0 && w.stalled)
 		dmg_warn(c->b->log, "session=%s domain=%s disk=%s: the sync made no progress for %u s (%" PRIu64 " KiB out of sync: the guest writes faster than the link carries); replicating synchronously so that it converges",
-			 c->s->sid, c->s->domain, c->d->target, c->b->converge_s, w.best * 4);
+			 c->s->sid, c->s->domain, c->d->target, c->b->converge_s, w.cv.best * 4);
 	if (rc == -ENOTCONN)
 		dmg_error_prefix(err, "no replication link to %s for %d s during the initial sync",
 				 c->peer->addr, SYNC_LINK_WAIT_MS / 1000);

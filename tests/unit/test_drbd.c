@@ -315,6 +315,46 @@ test_progress(void)
 	CU_ASSERT_EQUAL(eta, -1);
 }
 
+/* The initial sync's convergence judgement (wait-synced, 10 s window). */
+static void
+test_converge(void)
+{
+	struct dmg_drbd_converge cv = { .window_ms = 10000 };
+	struct dmg_drbd_converge never = { .window_ms = 0 };
+
+	CU_ASSERT(dmg_drbd_resyncing(DMG_C_SYNC_SOURCE));
+	CU_ASSERT(dmg_drbd_resyncing(DMG_C_PAUSED_SYNC_T));
+	CU_ASSERT(dmg_drbd_resyncing(DMG_C_AHEAD));
+	CU_ASSERT(dmg_drbd_resyncing(DMG_C_BEHIND));
+	CU_ASSERT(!dmg_drbd_resyncing(DMG_C_CONNECTED));
+	CU_ASSERT(!dmg_drbd_resyncing(DMG_C_WF_CONNECTION));
+
+	/* shrinking: never stalled, however long it takes */
+	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_SYNC_SOURCE, 1000, 1000), 0);
+	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_SYNC_SOURCE, 900, 9000), 0);
+	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_SYNC_SOURCE, 800, 18000), 0);
+	/* no new low for less than the window: not yet */
+	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_AHEAD, 850, 27999), 0);
+	/* growing, then back to the low without passing it: stalled at 10 s */
+	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_AHEAD, 2000, 24000), 0);
+	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_SYNC_SOURCE, 800, 28000), 1);
+	CU_ASSERT_EQUAL(cv.best, 800);
+
+	/* a lost link resets the judgement: the window starts again after it */
+	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_WF_CONNECTION, 800, 29000), 0);
+	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_SYNC_SOURCE, 900, 60000), 0);
+	CU_ASSERT_EQUAL(cv.best, 900);
+	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_SYNC_SOURCE, 950, 69999), 0);
+	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_SYNC_SOURCE, 950, 70000), 1);
+	/* a new low restarts the window */
+	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_SYNC_SOURCE, 10, 70001), 0);
+	CU_ASSERT_EQUAL(cv.best_t, 70001);
+
+	/* window 0 (wait-in-sync): waits until in sync, never stalls */
+	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&never, DMG_C_SYNC_SOURCE, 5, 0), 0);
+	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&never, DMG_C_SYNC_SOURCE, 5, 3600000), 0);
+}
+
 static void
 test_resfile(void)
 {
@@ -375,5 +415,6 @@ register_drbd_tests(void)
 	CU_add_test(s, "thin resync and the asynchronous sync, as drbdsetup-84 sends them", test_thin_and_async);
 	CU_add_test(s, "reply and event decoding", test_decode);
 	CU_add_test(s, "sync progress, rate, ETA", test_progress);
+	CU_add_test(s, "the initial sync stalls, converges, resets on a lost link", test_converge);
 	CU_add_test(s, "generated resource file", test_resfile);
 }
