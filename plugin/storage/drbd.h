@@ -100,6 +100,19 @@ struct dmg_drbd_req {
 
 /* --- request construction: what each operation carries ---------------- */
 
+/* The dynamic resync controller's target of resync data in flight
+ * (c-fill-target).  DRBD's default, 50 KiB, caps the resync at 50 KiB per
+ * round trip of a resync request: a few MiB/s once the round trip takes
+ * milliseconds, far below the link.  drbdmig aims at what the rate limit
+ * (c-max-rate, the policy's resync-rate) moves in 100 ms, one step of the
+ * controller, within these bounds: at least a fast LAN's bandwidth-delay
+ * product, at most half of the receiver's buffers (DMG_DRBD_MAX_BUFFERS). */
+#define DMG_DRBD_FILL_MIN_KIB 1024u
+#define DMG_DRBD_FILL_MAX_KIB 16384u
+/* max-buffers, in 4 KiB pages: 32 MiB (DRBD's default is 8 MiB). */
+#define DMG_DRBD_MAX_BUFFERS 8192u
+uint32_t dmg_drbd_fill_target_kib(uint32_t rate_kib);
+
 struct dmg_drbd_disk {
 	const char *backing, *meta;        /* block device paths */
 	uint32_t resync_rate_kib;          /* 0 = leave the kernel default */

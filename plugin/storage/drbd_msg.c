@@ -104,6 +104,10 @@ dmg_drbd_req_attach(struct dmg_drbd_req *r, uint32_t minor, const struct dmg_drb
 		    (d->dynamic && add(r, DMG_NLA_DISK_CONF, T_C_MAX_RATE | M, DMG_A_U32,
 				       d->resync_rate_kib, NULL, 0, err) < 0))
 			return err->code;
+		if (d->dynamic && add(r, DMG_NLA_DISK_CONF, T_C_FILL_TARGET | M, DMG_A_U32,
+				      (uint64_t)dmg_drbd_fill_target_kib(d->resync_rate_kib) * 2 /* sectors */,
+				      NULL, 0, err) < 0)
+			return err->code;
 	}
 	if (d->fencing >= 0 &&
 	    add(r, DMG_NLA_DISK_CONF, T_FENCING | M, DMG_A_U32, (uint32_t)d->fencing, NULL, 0, err) < 0)
@@ -124,6 +128,15 @@ dmg_drbd_req_attach(struct dmg_drbd_req *r, uint32_t minor, const struct dmg_drb
 		return err->code;
 	return add(r, DMG_NLA_DISK_CONF, T_META_DEV_IDX, DMG_A_U32, (uint32_t)-2 /* flex-external */,
 		   NULL, 0, err);
+}
+
+uint32_t
+dmg_drbd_fill_target_kib(uint32_t rate_kib)
+{
+	uint32_t kib = rate_kib / 10;
+
+	return kib < DMG_DRBD_FILL_MIN_KIB ? DMG_DRBD_FILL_MIN_KIB :
+	       kib > DMG_DRBD_FILL_MAX_KIB ? DMG_DRBD_FILL_MAX_KIB : kib;
 }
 
 int
@@ -148,6 +161,11 @@ dmg_drbd_req_connect(struct dmg_drbd_req *r, const char *resource, const struct 
 		return err->code;
 	if (n->secret && add_str(r, DMG_NLA_NET_CONF, T_SHARED_SECRET | M, n->secret,
 				 DMG_DRBD_SECRET_MAX, "shared secret", err) < 0)
+		return err->code;
+	/* Room on the receiving side for what the resync controller keeps in
+	 * flight (c-fill-target, up to DMG_DRBD_FILL_MAX_KIB) and the guest's
+	 * writes beside it. */
+	if (add(r, DMG_NLA_NET_CONF, T_MAX_BUFFERS | M, DMG_A_U32, DMG_DRBD_MAX_BUFFERS, NULL, 0, err) < 0)
 		return err->code;
 	/* Never resolve a split brain by discarding data: disconnect. */
 	if (add(r, DMG_NLA_NET_CONF, T_AFTER_SB_0P | M, DMG_A_U32, 0, NULL, 0, err) < 0 ||

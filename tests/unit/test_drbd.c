@@ -76,6 +76,7 @@ test_attach_and_connect(void)
 	unsigned char buf[1024];
 	struct dmg_drbd_req r;
 	struct dmg_error err;
+	uint64_t fill, maxbuf;
 	size_t i;
 	int n;
 
@@ -88,15 +89,33 @@ test_attach_and_connect(void)
 	CU_ASSERT_EQUAL((int32_t)r.a[r.n - 1].u, -2);      /* flex-external */
 	n = dmg_drbd_encode(&r, 30, 1, 0, buf, sizeof(buf), &err);
 	CU_ASSERT(n > 0 && n % 4 == 0);
+	/* dynamic: the controller keeps 100 ms of the rate in flight (10 MiB) */
+	fill = 0;
+	for (i = 0; i < r.n; i++)
+		if (r.a[i].type == (T_C_FILL_TARGET | DMG_DRBD_MANDATORY))
+			fill = r.a[i].u;
+	CU_ASSERT_EQUAL(fill, 10240 * 2);
+	CU_ASSERT_EQUAL(dmg_drbd_fill_target_kib(0), DMG_DRBD_FILL_MIN_KIB);
+	CU_ASSERT_EQUAL(dmg_drbd_fill_target_kib(4096), DMG_DRBD_FILL_MIN_KIB);
+	CU_ASSERT_EQUAL(dmg_drbd_fill_target_kib(20480), 2048);
+	CU_ASSERT_EQUAL(dmg_drbd_fill_target_kib(1048576), DMG_DRBD_FILL_MAX_KIB);
+	CU_ASSERT(DMG_DRBD_FILL_MAX_KIB * 2 <= DMG_DRBD_MAX_BUFFERS * 4);
 	d.dynamic = 0;
 	CU_ASSERT_EQUAL(dmg_drbd_req_attach(&r, 3, &d, &err), 0);
-	for (i = 0; i < r.n; i++)
+	for (i = 0; i < r.n; i++) {
 		if ((r.a[i].type & ~DMG_DRBD_MANDATORY) == T_C_PLAN_AHEAD)
 			CU_ASSERT_EQUAL(r.a[i].u, 0);
+		CU_ASSERT_NOT_EQUAL(r.a[i].type & ~DMG_DRBD_MANDATORY, T_C_FILL_TARGET);
+	}
 
 	inet_pton(AF_INET, "10.99.0.1", &my.sin_addr);
 	inet_pton(AF_INET, "10.99.0.2", &peer.sin_addr);
 	CU_ASSERT_EQUAL_FATAL(dmg_drbd_req_connect(&r, "drbdmig-s1", &net, &err), 0);
+	maxbuf = 0;
+	for (i = 0; i < r.n; i++)
+		if (r.a[i].type == (T_MAX_BUFFERS | DMG_DRBD_MANDATORY))
+			maxbuf = r.a[i].u;
+	CU_ASSERT_EQUAL(maxbuf, DMG_DRBD_MAX_BUFFERS);
 	n = dmg_drbd_encode(&r, 30, 1, 0, buf, sizeof(buf), &err);
 	CU_ASSERT(n > 0);
 	/* the context comes first and holds both addresses */

@@ -26,9 +26,9 @@ ev=$!
 sleep 1
 run new-resource new-resource drbdmig-cap
 run new-minor new-minor drbdmig-cap 9 0
-run attach attach 9 /dev/vg0/cap /dev/vg0/cap.meta flexible --resync-rate=100M --c-plan-ahead=20 --c-max-rate=100M
+run attach attach 9 /dev/vg0/cap /dev/vg0/cap.meta flexible --resync-rate=100M --c-plan-ahead=20 --c-max-rate=100M --c-fill-target=20480
 run primary-force primary 9 --force
-run connect connect drbdmig-cap ipv4:10.99.0.1:7795 ipv4:10.99.0.2:7795 --protocol=C --cram-hmac-alg=sha256 --shared-secret=s3cret --after-sb-0pri=disconnect --after-sb-1pri=disconnect --after-sb-2pri=disconnect --allow-two-primaries=no
+run connect connect drbdmig-cap ipv4:10.99.0.1:7795 ipv4:10.99.0.2:7795 --protocol=C --cram-hmac-alg=sha256 --shared-secret=s3cret --max-buffers=8192 --after-sb-0pri=disconnect --after-sb-1pri=disconnect --after-sb-2pri=disconnect --allow-two-primaries=no
 run net-options-two net-options ipv4:10.99.0.1:7795 ipv4:10.99.0.2:7795 --allow-two-primaries=yes
 run status-sh sh-status 9
 run disconnect disconnect ipv4:10.99.0.1:7795 ipv4:10.99.0.2:7795
