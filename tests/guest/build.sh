@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds the record-writing boot-sector guest.
 #   tests/guest/build.sh OUTDIR
-# -> OUTDIR/recguest.bin (the 512-byte boot sector)
+# -> OUTDIR/recguest.bin (the 512-byte boot sector; env RECGUEST_PACE, RECGUEST_SPREAD)
 #    OUTDIR/disk.img     (DISK_MB MiB, default 4; boot sector at LBA 0, the rest zero)
 # Needs nasm.  An existing OUTDIR/disk.img is replaced (a fresh ring for every run).
 set -euo pipefail
@@ -21,7 +21,12 @@ mkdir -p "$out"
 if [[ -n ${RECGUEST_PACE:-} ]] && ! [[ $RECGUEST_PACE =~ ^[0-9]+$ && $RECGUEST_PACE -lt 65536 ]]; then
 	die "RECGUEST_PACE must be an integer 0-65535"
 fi
-nasm -f bin ${RECGUEST_PACE:+-DPACE=$RECGUEST_PACE} -o "$out/recguest.bin.tmp" "$here/recguest.asm"
+# RECGUEST_SPREAD: sectors after the ring that get a copy of each record at random (0: off)
+if [[ -n ${RECGUEST_SPREAD:-} ]] && ! [[ $RECGUEST_SPREAD =~ ^[0-9]+$ && $RECGUEST_SPREAD -le 16773119 ]]; then
+	die "RECGUEST_SPREAD must be an integer 0-16773119 (LBA28: 24 bits of sectors after the ring)"
+fi
+nasm -f bin ${RECGUEST_PACE:+-DPACE=$RECGUEST_PACE} ${RECGUEST_SPREAD:+-DSPREAD=$RECGUEST_SPREAD} \
+	-o "$out/recguest.bin.tmp" "$here/recguest.asm"
 size=$(stat -c %s "$out/recguest.bin.tmp")
 [[ $size -eq 512 ]] || die "recguest.bin is $size bytes, expected 512"
 mv -f "$out/recguest.bin.tmp" "$out/recguest.bin"

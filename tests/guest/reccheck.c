@@ -1,6 +1,6 @@
 /* reccheck: checks the record ring written by tests/guest/recguest.asm.
  *
- *   reccheck [--slots N] [--min-seq S] DEVICE_OR_IMAGE
+ *   reccheck [--slots N] [--min-seq S] [--spread N] DEVICE_OR_IMAGE
  *
  * Record layout (512-byte sector, little endian): "DMREC001", u32 seq, u32 lba,
  * dwords 4..126 = seq ^ index, u32 checksum = sum mod 2^32 of dwords 0..126.
@@ -11,8 +11,12 @@
  * its slot: nothing the guest wrote within the last lap of the ring is missing
  * or stale.  --min-seq S additionally demands M >= S (S = the last seq the
  * guest's console reported, i.e. a write the guest saw completed).
+ * --spread N (a guest built with SPREAD=N) also checks the N sectors after the
+ * ring: each non-empty one must be a whole copy of a record, of a seq no higher
+ * than the ring's (the guest writes a record to the ring before its copy).
  *
- * Prints "reccheck: max_seq=M records=K corrupt=C missing=X" on stdout, names
+ * Prints "reccheck: max_seq=M records=K corrupt=C missing=X" on stdout (with
+ * --spread, " copies=K bad_copies=B" after it), names
  * the first bad slot on stderr, exits 0 if all is well, 1 if the check failed,
  * 2 on usage or I/O errors. */
 #define _GNU_SOURCE     /* O_DIRECT */
@@ -30,6 +34,7 @@
 #define DWORDS        (SECTOR / 4)
 #define DEFAULT_SLOTS 4096u
 #define MAX_SLOTS     (1u << 22)        /* 2 GiB of ring: plenty */
+#define MAX_SPREAD    ((1u << 24) - MAX_SLOTS - 1)   /* the guest's LBA28 writes: 24 bits */
 #define ALIGN         4096
 
 static const char magic[8] = { 'D', 'M', 'R', 'E', 'C', '0', '0', '1' };
@@ -92,7 +97,9 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: reccheck [--slots N] [--min-seq S] DEVICE_OR_IMAGE\n"
 		"  --slots N     ring size in sectors (default %u, as in recguest.asm)\n"
-		"  --min-seq S   fail unless the highest seq on disk is >= S\n", DEFAULT_SLOTS);
+		"  --min-seq S   fail unless the highest seq on disk is >= S\n"
+		"  --spread N    also check the N sectors after the ring (recguest SPREAD=N)\n",
+		DEFAULT_SLOTS);
 }
 
 /* Reads sectors 0..slots into buf (O_DIRECT when possible, so a block device
@@ -125,7 +132,7 @@ read_ring(const char *path, unsigned char *buf, size_t want, size_t len)
 	}
 	close(fd);
 	if (got < want) {
-		fprintf(stderr, "reccheck: %s is too small: %zu bytes, the ring needs %zu\n",
+		fprintf(stderr, "reccheck: %s is too small: %zu bytes, the check needs %zu\n",
 			path, got, want);
 		return -1;
 	}
@@ -138,11 +145,13 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "slots", required_argument, NULL, 's' },
 		{ "min-seq", required_argument, NULL, 'm' },
+		{ "spread", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint32_t slots = DEFAULT_SLOTS, min_seq = 0, max_seq = 0, records = 0;
 	uint32_t corrupt = 0, missing = 0, slot, first = 0, n, s;
+	uint32_t spread = 0, copies = 0, bad_copies = 0;
 	const char *first_why = NULL;
 	unsigned char *buf;
 	uint32_t *seqs;
@@ -150,7 +159,7 @@ main(int argc, char **argv)
 	size_t want, len;
 	int opt, have_min = 0;
 
-	while ((opt = getopt_long(argc, argv, "s:m:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:m:p:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			if (parse_u32(optarg, 1, MAX_SLOTS, &slots) < 0) {
@@ -165,6 +174,12 @@ main(int argc, char **argv)
 			}
 			have_min = 1;
 			break;
+		case 'p':
+			if (parse_u32(optarg, 1, MAX_SPREAD, &spread) < 0) {
+				fprintf(stderr, "reccheck: --spread must be 1..%u\n", MAX_SPREAD);
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -178,7 +193,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 
-	want = ((size_t)slots + 1) * SECTOR;
+	want = ((size_t)slots + 1 + spread) * SECTOR;
 	len = (want + ALIGN - 1) / ALIGN * ALIGN;
 	buf = aligned_alloc(ALIGN, len);
 	seqs = calloc(slots, sizeof(*seqs));     /* 0 = no valid record */
@@ -228,8 +243,36 @@ main(int argc, char **argv)
 		first_why = why;
 	}
 
+	/* The copies: a record of the slot its lba field names, not newer than
+	 * the ring's newest. */
+	for (n = 0; n < spread; n++) {
+		const unsigned char *c = buf + ((size_t)slots + 1 + n) * SECTOR;
+		uint32_t lba = get32(c + 12);
+		/* slot 0's check first: it tells an empty sector apart */
+		const char *why = check_record(c, 0, slots, &s);
+
+		if (why && strcmp(why, "empty") == 0)
+			continue;
+		if (lba >= 1 && lba <= slots)
+			why = check_record(c, lba - 1, slots, &s);
+		else if (!why || memcmp(c, magic, sizeof(magic)) == 0)
+			why = "lba field outside the ring";
+		if (!why && s > max_seq)
+			why = "seq above the ring's highest (a ring write is missing)";
+		if (why) {
+			if (!bad_copies++)
+				fprintf(stderr, "reccheck: FAIL: first bad copy at lba %zu: %s\n",
+					(size_t)slots + 1 + n, why);
+		} else {
+			copies++;
+		}
+	}
+
 	printf("reccheck: max_seq=%" PRIu32 " records=%" PRIu32 " corrupt=%" PRIu32
-	       " missing=%" PRIu32 "\n", max_seq, records, corrupt, missing);
+	       " missing=%" PRIu32, max_seq, records, corrupt, missing);
+	if (spread)
+		printf(" copies=%" PRIu32 " bad_copies=%" PRIu32, copies, bad_copies);
+	printf("\n");
 	if (first_why)
 		fprintf(stderr, "reccheck: FAIL: first bad slot %" PRIu32 " (lba %" PRIu32 "): %s\n",
 			first, first + 1, first_why);
@@ -241,5 +284,6 @@ main(int argc, char **argv)
 	free(buf);
 	free(seqs);
 	free(bad);
-	return corrupt || missing || records == 0 || (have_min && max_seq < min_seq) ? 1 : 0;
+	return corrupt || missing || bad_copies || records == 0 || (have_min && max_seq < min_seq) ?
+	       1 : 0;
 }

@@ -20,6 +20,9 @@
 ; After a write has completed (BSY clear, no ERR/DF), every 256th record prints
 ; "REC <seq as 8 hex digits>\r\n" on COM1, so the last seq seen on the console is a lower
 ; bound of the records that must be on disk.
+; Built with SPREAD=N, every record is written a second time to a pseudo-random sector of
+; the N after the ring (LBA 4097 .. 4096 + N): writes all over the disk, which reccheck
+; --spread N checks too.
 ; At boot it prints "RECGUEST\r\n"; on a disk error it prints "DISKERR\r\n" and halts.
 ; tests/guest/reccheck.c checks a disk written by this guest.
 
@@ -29,6 +32,9 @@ PACE    equ 4773            ; PIT ticks (1.193182 MHz) from one record's start t
                             ; lab's nested TCG guest wrote 1100/s unpaced, the int 13h
                             ; version about 200/s)
 %endif
+%ifndef SPREAD              ; nasm -DSPREAD=N: after each record, the same sector again at
+SPREAD  equ 0               ; a pseudo-random one of the N sectors after the ring (0: off),
+%endif                      ; for a guest whose writes go all over its disk
 SLOTS   equ 4096            ; must be a power of two (ring index = (seq - 1) & (SLOTS - 1))
 BUF     equ 0x8000          ; sector buffer
 COM1    equ 0x3f8
@@ -96,34 +102,26 @@ next:   call pit_read
         loop .sum
         mov [si], edx               ; si = BUF + 508
 
-        call ata_ready
-        mov dx, ATA + 6
-        mov al, 0xe0                ; LBA mode, master, LBA bits 24..27 = 0
-        out dx, al
-        call ata_ready
-        mov dx, ATA + 2
-        mov al, 1                   ; one sector
-        out dx, al
-        inc dx
-        mov ax, [lba]
-        out dx, al                  ; LBA 0..7
-        inc dx
-        mov al, ah
-        out dx, al                  ; LBA 8..15
-        inc dx
-        xor al, al
-        out dx, al                  ; LBA 16..23
-        mov dx, ATA + 7
-        mov al, 0x30                ; WRITE SECTORS
-        out dx, al
-.drq:   call ata_ready
-        test al, 0x08               ; DRQ: the drive takes the data
-        jz .drq
-        mov si, BUF
-        mov cx, 256
-        mov dx, ATA
-        rep outsw
-        call ata_ready              ; BSY until the write has completed
+        movzx eax, word [lba]
+        call ata_write
+%if SPREAD
+        mov eax, [rnd]              ; xorshift32: the next pseudo-random number
+        mov ebx, eax
+        shl ebx, 13
+        xor eax, ebx
+        mov ebx, eax
+        shr ebx, 17
+        xor eax, ebx
+        mov ebx, eax
+        shl ebx, 5
+        xor eax, ebx
+        mov [rnd], eax
+        xor edx, edx
+        mov ebx, SPREAD
+        div ebx                     ; edx = rnd mod SPREAD
+        lea eax, [edx + SLOTS + 1]  ; a sector after the ring
+        call ata_write              ; the same record again, for writes all over the disk
+%endif
         cmp byte [seq], 0           ; every 256 records
         jne next
         mov si, msg_rec
@@ -148,6 +146,39 @@ next:   call pit_read
 .halt:  cli
         hlt
         jmp .halt
+
+; ata_write: BUF -> the sector at LBA EAX (< 2^24), returning once the drive has
+; completed the write.  Keeps all registers but EAX, CX, DX, SI and flags.
+ata_write:
+        push eax
+        call ata_ready
+        mov dx, ATA + 6
+        mov al, 0xe0                ; LBA mode, master, LBA bits 24..27 = 0
+        out dx, al
+        call ata_ready
+        mov dx, ATA + 2
+        mov al, 1                   ; one sector
+        out dx, al
+        pop eax
+        inc dx
+        out dx, al                  ; LBA 0..7
+        inc dx
+        mov al, ah
+        out dx, al                  ; LBA 8..15
+        inc dx
+        shr eax, 16
+        out dx, al                  ; LBA 16..23
+        mov dx, ATA + 7
+        mov al, 0x30                ; WRITE SECTORS
+        out dx, al
+.drq:   call ata_ready
+        test al, 0x08               ; DRQ: the drive takes the data
+        jz .drq
+        mov si, BUF
+        mov cx, 256
+        mov dx, ATA
+        rep outsw
+        jmp ata_ready               ; BSY until the write has completed
 
 ; ata_ready: wait until the drive is not busy; AL = status.  Does not return on ERR or
 ; DF (prints DISKERR and halts).  Keeps all registers but AL, DX and flags.
@@ -200,6 +231,7 @@ msg_err:  db 'DISKERR', 13, 10, 0
 seq:    dd 0
 lba:    dw 0
 t_last: dw 0
+rnd:    dd 0x2545f491               ; xorshift32 state (SPREAD), never 0
 
         times 510 - ($ - $$) db 0
         dw 0xaa55
