@@ -348,25 +348,37 @@ test_converge(void)
 	CU_ASSERT(!dmg_drbd_resyncing(DMG_C_CONNECTED));
 	CU_ASSERT(!dmg_drbd_resyncing(DMG_C_WF_CONNECTION));
 
-	/* shrinking: never stalled, however long it takes */
-	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_SYNC_SOURCE, 1000, 1000), 0);
-	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_SYNC_SOURCE, 900, 9000), 0);
-	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_SYNC_SOURCE, 800, 18000), 0);
-	/* no new low for less than the window: not yet */
-	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_AHEAD, 850, 27999), 0);
-	/* growing, then back to the low without passing it: stalled at 10 s */
-	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_AHEAD, 2000, 24000), 0);
-	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_SYNC_SOURCE, 800, 28000), 1);
-	CU_ASSERT_EQUAL(cv.best, 800);
+	/* One judgement fed sample by sample: state, bits out of sync, ms, the
+	 * answer wanted. */
+	static const struct {
+		unsigned conn;
+		uint64_t oos;
+		int64_t now;
+		int stalled;
+	} feed[] = {
+		/* shrinking: never stalled, however long it takes */
+		{ DMG_C_SYNC_SOURCE, 1000, 1000, 0 },
+		{ DMG_C_SYNC_SOURCE, 900, 9000, 0 },
+		{ DMG_C_SYNC_SOURCE, 800, 18000, 0 },
+		/* growing, then back to the low without passing it: stalled 10 s
+		 * after the low, not before */
+		{ DMG_C_AHEAD, 2000, 24000, 0 },
+		{ DMG_C_AHEAD, 850, 27999, 0 },
+		{ DMG_C_SYNC_SOURCE, 800, 28000, 1 },
+		/* a lost link resets the judgement: the window starts again */
+		{ DMG_C_WF_CONNECTION, 800, 29000, 0 },
+		{ DMG_C_SYNC_SOURCE, 900, 60000, 0 },
+		{ DMG_C_SYNC_SOURCE, 950, 69999, 0 },
+		{ DMG_C_SYNC_SOURCE, 950, 70000, 1 },
+		/* a new low restarts it */
+		{ DMG_C_SYNC_SOURCE, 10, 70001, 0 },
+	};
+	size_t i;
 
-	/* a lost link resets the judgement: the window starts again after it */
-	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_WF_CONNECTION, 800, 29000), 0);
-	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_SYNC_SOURCE, 900, 60000), 0);
-	CU_ASSERT_EQUAL(cv.best, 900);
-	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_SYNC_SOURCE, 950, 69999), 0);
-	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_SYNC_SOURCE, 950, 70000), 1);
-	/* a new low restarts the window */
-	CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, DMG_C_SYNC_SOURCE, 10, 70001), 0);
+	for (i = 0; i < sizeof(feed) / sizeof(feed[0]); i++)
+		CU_ASSERT_EQUAL(dmg_drbd_converge_stalled(&cv, feed[i].conn, feed[i].oos, feed[i].now),
+				feed[i].stalled);
+	CU_ASSERT_EQUAL(cv.best, 10);
 	CU_ASSERT_EQUAL(cv.best_t, 70001);
 
 	/* window 0 (wait-in-sync): waits until in sync, never stalls */
