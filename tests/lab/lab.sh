@@ -503,6 +503,15 @@ start_rss_sampler() {
 	RSS_PID=$!
 }
 
+# link_stalled H: a line if host H's kernel says its NIC stopped sending (the
+# NETDEV WATCHDOG: the virtio-net TX queue of the link timed out, seen once in
+# CI under a peer-channel flood; its driver does not reset the device, so the
+# link stays dead and every test after it fails for the lab's sake).
+link_stalled() {
+	grep -a -m1 'transmit queue 0 timed out' "$RUN/$1/console.log" 2>/dev/null |
+		sed -E 's/^\[ *([0-9]+)\.[0-9]+\].*timed out ([0-9]+) ms.*/the link NIC stopped sending at uptime \1 s (NETDEV WATCHDOG after \2 ms): the lab link is dead, not a drbdmig failure/'
+}
+
 cmd_check() {
 	local reason t0 passed=0 failed=0 skipped=0 lines=() n rc t why own_run=
 	t0=$SECONDS
@@ -531,7 +540,11 @@ cmd_check() {
 		*) failed=$((failed + 1)); lines+=("FAIL  $1 ($3 s, rc=$2)")
 		   # CI shows only the end of the output: say there which check failed
 		   why=$(grep -a -m1 -E '^\[[^]]*\] FAIL' "$RUN/results/$1.log" 2>/dev/null || true)
-		   [ -z "$why" ] || lines+=("      ${why#*] }") ;;
+		   [ -z "$why" ] || lines+=("      ${why#*] }")
+		   for h in "${HOSTS[@]}"; do
+			why=$(link_stalled "$h")
+			[ -z "$why" ] || lines+=("      host $h: $why")
+		   done ;;
 		esac
 	}
 	t=$SECONDS
