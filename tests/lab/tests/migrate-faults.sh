@@ -12,10 +12,13 @@
 # check-lab-faults` runs all):
 #   sync-hiccup      DRBD's traffic dropped for 10 s during the initial sync: DRBD
 #                    reconnects, the resync goes on, the migration completes
-#   sync-flood       a guest writing as fast as it can (the record guest unpaced) while
-#                    DRBD's traffic is held to 1 Mbit/s: the asynchronous sync cannot
-#                    converge, drbdmig notices (sync_converge_timeout, 15 s here), turns
-#                    replication synchronous, and the migration completes
+#   sync-flood       a guest writing as fast as it can, at random offsets after its ring
+#                    too, while DRBD's traffic is held to 1 Mbit/s: the initial sync
+#                    completes, the migration completes, every record and copy checks out
+#   sync-stall       the initial sync makes no progress (paused on the destination with
+#                    drbdsetup pause-sync): after sync_converge_timeout (15 s here) drbdmig
+#                    turns replication synchronous; resumed, the sync converges and the
+#                    migration completes
 #   sync-cut         DRBD's traffic dropped for good during the initial sync: refused
 #                    after 60 s without a link, both roll back
 #   abort-sync       `virsh domjobabort` on the source during the initial sync
@@ -58,7 +61,7 @@
 # shellcheck source=lib/testlib.sh
 . "$(dirname "$0")/lib/testlib.sh"
 
-ALL="sync-hiccup sync-flood sync-cut abort-sync abort-memcopy qemu-dst handler-broken cut-switchover kill-src-build
+ALL="sync-hiccup sync-flood sync-stall sync-cut abort-sync abort-memcopy qemu-dst handler-broken cut-switchover kill-src-build
 torn-src-build kill-dst-build kill-src-sync kill-dst-sync kill-src-window kill-dst-window kill-src-finish
 kill-dst-finish libvirtd-src libvirtd-dst crash-dst crash-src"
 # The test suite's part of the matrix (tests/run-tests.sh, CI): a link lost and
@@ -73,12 +76,13 @@ esac
 DOM=fault
 LV=faultdisk
 LV_MB=${FAULT_LV_MB:-48}         # 24 s of initial sync at SLOW_RATE
+SPREAD=8192                      # sync-flood: random writes over the 4 MiB after the ring
 UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000fa
 WANT=64
 W=$LAB_SHARED/faults
 HANDLER=/usr/libexec/drbdmig/drbdmig-fence-peer
 # DRBD's ports: a range one u32 mask covers (lib/consts.sh).
-# A stalled sync turns synchronous after 15 s (sync-flood), not the default minute.
+# A stalled sync turns synchronous after 15 s (sync-stall), not the default minute.
 E2E_CONF_EXTRA="drbd_port_min = $LAB_DRBD_PORT_MIN"$'\n'"drbd_port_max = $LAB_DRBD_PORT_MAX"
 E2E_CONF_EXTRA+=$'\n'"sync_converge_timeout = 15"
 FAST='<policy resync-rate="1G"><disk target="hda"/></policy>'
@@ -115,13 +119,14 @@ slow_memcopy() {   # slow_memcopy HOST: shape the migration stream leaving HOST
 		tc class add dev $LAB_LINK_DEV parent 1: classid 1:20 htb rate 256kbit ceil 256kbit &&
 		tc filter add dev $LAB_LINK_DEV parent 1: protocol ip prio 1 u32 match ip dport $LAB_MIG_PORT_MIN $LAB_PORT_MASK flowid 1:20"
 }
-slow_drbd() {   # slow_drbd HOST: DRBD's traffic leaving HOST held to 1 Mbit/s
+slow_drbd() {   # slow_drbd HOST [MBIT]: DRBD's traffic leaving HOST held to MBIT (1) Mbit/s
+	local r=${2:-1}mbit
 	on "$1" sh -c "tc qdisc add dev $LAB_LINK_DEV root handle 1: htb default 10 &&
 		tc class add dev $LAB_LINK_DEV parent 1: classid 1:10 htb rate 1000mbit &&
-		tc class add dev $LAB_LINK_DEV parent 1: classid 1:20 htb rate 1mbit ceil 1mbit &&
+		tc class add dev $LAB_LINK_DEV parent 1: classid 1:20 htb rate $r ceil $r &&
 		tc filter add dev $LAB_LINK_DEV parent 1: protocol ip prio 1 u32 match ip dport $LAB_DRBD_PORT_MIN $LAB_PORT_MASK flowid 1:20 &&
 		tc filter add dev $LAB_LINK_DEV parent 1: protocol ip prio 1 u32 match ip sport $LAB_DRBD_PORT_MIN $LAB_PORT_MASK flowid 1:20"
-	log "DRBD traffic leaving $1 held to 1 Mbit/s"
+	log "DRBD traffic leaving $1 held to ${2:-1} Mbit/s"
 }
 unshape() { try "$1" sh -c "tc qdisc del dev $LAB_LINK_DEV root 2>/dev/null; true"; }
 # The destination's QEMU is up and receiving: the window is open and memory moves.
@@ -165,25 +170,54 @@ c_sync_hiccup() {
 	expect_outcome "$DST"
 }
 
-# The record guest unpaced writes about 1100 records (550 KiB) a second in the lab, many
-# times what 1 Mbit/s carries: DRBD pulls ahead and the amount out of sync stops
-# shrinking.  After 15 s without progress drbdmig goes synchronous (the guest's writes
-# then wait for the link), the sync converges, the window opens.
+# The record guest unpaced, each record written again at a random sector of the 4 MiB
+# after its ring (SPREAD): about 1000 writes a second, far more than the 1 Mbit/s
+# (128 KiB/s) DRBD gets.  DRBD 8.4 does not pull ahead while it resyncs (Ahead is
+# reached from Connected only), so during the initial sync the guest's writes wait for
+# room in the send buffer: the guest slows down and the amount out of sync keeps
+# shrinking.  The sync completes on the slow link, the window opens, the ring and every
+# copy check out on the destination.  Whether drbdmig also turned replication
+# synchronous early (sync-stall proves that path) is logged, not required.
 c_sync_flood() {
-	RECGUEST_PACE=0 "$LAB_SRC/tests/guest/build.sh" "$W/fast" >/dev/null
+	local r0
+	RECGUEST_PACE=0 RECGUEST_SPREAD=$SPREAD "$LAB_SRC/tests/guest/build.sh" "$W/fast" >/dev/null
 	swap_guest "$SRC" "$G_W/fast/recguest.bin"
+	RECCHECK_SPREAD=$SPREAD
 	policy "$SRC" "$FAST"
 	slow_drbd "$SRC"
+	r0=$(last_rec)
 	mig_start "$SRC"
-	wait_log "$DST" "domain=$DOM disk=hda: the sync made no progress for 15 s" 300
-	wait_log "$DST" "domain=$DOM disk=hda: replication synchronous from now on" 30
-	show_log "$DST" "sync [0-9.]+%"
-	wait_log "$DST" "domain=$DOM role=dst phase=ready" 300
+	wait_log "$DST" "domain=$DOM role=dst phase=ready" 400
+	show_log "$DST" "sync [0-9.]+%|made no progress|synchronous from now on"
+	log "the guest wrote $(( $(last_rec) - r0 )) records during the build and the sync"
 	mig_wait
 	unshape "$SRC"
 	check "the migration completed" [ "$MIG_RC" -eq 0 ]
 	expect_outcome "$DST"
+	RECCHECK_SPREAD=
 	swap_guest "$DST" "$G_W/recguest.bin"   # the paced guest for the cases after this
+}
+
+# The destination's resync paused by hand: nothing moves, the amount out of sync stays
+# where it is.  drbdmig must notice within sync_converge_timeout and go synchronous
+# (protocol C on both); resumed, the sync completes and the migration with it.
+c_sync_stall() {
+	local minor
+	policy "$SRC" "$SLOW"
+	mig_start "$SRC"
+	wait_sync "$DST"
+	minor=$(val "$DST" sh -c "awk -F: '/^ *[0-9]+: cs:/ { print \$1 + 0; exit }' /proc/drbd")
+	check "the destination has a DRBD minor [$minor]" [ -n "$minor" ]
+	on "$DST" drbdsetup pause-sync "$minor"
+	wait_log "$DST" "domain=$DOM disk=hda: the sync made no progress for 15 s" 60
+	wait_log "$SRC" "domain=$DOM disk=hda: replication synchronous from now on" 30
+	wait_log "$DST" "domain=$DOM disk=hda: replication synchronous from now on" 30
+	on "$DST" drbdsetup resume-sync "$minor"
+	wait_log "$DST" "domain=$DOM role=dst phase=ready" 240
+	mig_wait
+	policy "$DST" "$FAST"
+	check "the migration completed" [ "$MIG_RC" -eq 0 ]
+	expect_outcome "$DST"
 }
 
 c_sync_cut() {

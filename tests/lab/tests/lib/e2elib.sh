@@ -274,13 +274,14 @@ mig_wait() {
 mig_kill() { [ -z "$MIG_PID" ] || kill "$MIG_PID" 2>/dev/null || true; MIG_PID=; }
 
 # The guest stopped for a moment on HOST: every record its console reported is on its
-# LV, and the last lap of the ring is intact.  Then it goes on.
+# LV, and the last lap of the ring is intact (and, with RECCHECK_SPREAD set, every copy
+# a SPREAD guest wrote after the ring).  Then it goes on.
 records_ok() {
 	local p
 	on "$1" virsh suspend "$DOM"
 	sleep 1
 	p=$(last_rec)
-	on "$1" "$G_W/reccheck" --min-seq "$p" "/dev/$VG/$LV"
+	on "$1" "$G_W/reccheck" --min-seq "$p" ${RECCHECK_SPREAD:+--spread "$RECCHECK_SPREAD"} "/dev/$VG/$LV"
 	on "$1" virsh resume "$DOM"
 }
 
