@@ -20,6 +20,15 @@
 # (default: the lab run's shared dir), one per method.
 # About 6 minutes per load and run on the 1 GiB LV: 75 minutes for the default.
 #
+# BENCH_MODE=scaling instead measures how the cost grows, both methods, idle guests on
+# LVs of random data (every byte crosses the link; BENCH_SCALE_LOAD=mostly-zero or idle
+# for the others): total time, link MiB, the daemons' CPU seconds and drbdmig's fixed
+# cost against the LV size (BENCH_SIZES MiB, default 256 1024 4096, one guest) and
+# against the number of guests migrating at once (BENCH_GUESTS, default 1 2 4, each on
+# a BENCH_SCALE_MB LV, default 256), BENCH_RUNS runs per point (default 1 here), with
+# PNG plots of each curve. The 4 GiB point needs LAB_VG_DISK=6G or more.
+# BENCH_SIZES=256 BENCH_GUESTS="1 2" took 7 minutes; the default is estimated at 35.
+#
 # Run through the lab (it needs LAB_DEB for drbdmig on the hosts):
 #   make bench-lab-migrate         (builds the .deb, boots a lab, runs this)
 # TCG emulation: compare the ratios, not the absolute figures.
@@ -251,9 +260,137 @@ plot() {
 	log "plot: $OUT/write-latency-both.png"
 }
 
+# ---- the scaling mode ------------------------------------------------------------------
+# scale_case METHOD MIB GUESTS RUN: GUESTS idle guests (bench1..), each on an LV of MIB
+# MiB, migrated A -> B at the same time; total time is until the last `virsh migrate`
+# returned. Keyed METHOD/POINT/RUN with POINT "MIBxGUESTS".
+scale_case() {
+	local method=$1 mb=$2 n=$3 run=$4 k=$1/$2x$3/$4 i t0 t1 tx0 tx1 c0 c1 failed=0
+	local -a pids=()
+	local DOM LV UUID LV_MB=$mb
+	for ((i = 1; i <= n; i++)); do
+		DOM=bench$i LV=benchdisk$i UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000c$i
+		define_guest A "$G_W/idle.bin" "$([ "$method" = drbdmig ] && echo 1 || echo 0)" "$SCALE_LOAD"
+		[ "$method" = copy-storage-all ] && on B lvcreate -qy -L "${mb}M" -n "$LV" "$VG"
+	done
+	tx0=$(( $(tx_bytes A) + $(tx_bytes B) ))
+	c0=$(echo "$(daemon_cpu A) + $(daemon_cpu B)" | bc)
+	t0=$(date +%s.%N)
+	for ((i = 1; i <= n; i++)); do
+		# shellcheck disable=SC2046  # the flag or nothing
+		("$LAB" exec A -t 3600 -- virsh migrate --live --p2p \
+			$([ "$method" = copy-storage-all ] && echo --copy-storage-all) "bench$i" \
+			"qemu+tcp://$LAB_IP_B/system" --migrateuri "tcp://$LAB_IP_B" >"$W/scale-$i.out" 2>&1) &
+		pids+=($!)
+	done
+	for ((i = 1; i <= n; i++)); do
+		wait "${pids[i - 1]}" || { failed=1; log "bench$i: $(tr '\n' ' ' <"$W/scale-$i.out")"; }
+	done
+	t1=$(date +%s.%N)
+	[ "$failed" = 0 ] || fail "$method of $n guest(s) on ${mb} MiB LVs: a migration failed"
+	tx1=$(( $(tx_bytes A) + $(tx_bytes B) ))
+	SECS[$k]=$(echo "$t1 - $t0" | bc)
+	MIB[$k]=$(echo "($tx1 - $tx0) / 1048576" | bc -l)
+	if [ "$method" = drbdmig ]; then
+		check_clean A
+		check_clean B
+		DOM=bench1 phase_times "$k"
+	fi
+	c1=$(echo "$(daemon_cpu A) + $(daemon_cpu B)" | bc)
+	DCPU[$k]=$(echo "$c1 - $c0" | bc)
+	log "result: $method ${mb} MiB x $n run $run: ${SECS[$k]} s, $(printf '%.1f' "${MIB[$k]}") MiB" \
+		"on the link, daemons' CPU ${DCPU[$k]} s$([ "$method" = drbdmig ] &&
+		echo "; bench1: build ${BUILD[$k]} s, initial sync ${SYNC[$k]} s, window ${WIN[$k]} s," \
+			"teardown ${TEARDOWN[$k]} s")"
+	for ((i = 1; i <= n; i++)); do
+		DOM=bench$i LV=benchdisk$i undefine_all
+	done
+}
+# scale_plot FILE TITLE XLABEL YLABEL ARRAY POINTS...: one curve per method, x from
+# each point ("MIBxGUESTS": the field that varies).
+scale_plot() {
+	command -v gnuplot >/dev/null || return 0
+	local f=$1 title=$2 xl=$3 yl=$4 arr=$5 field m p x
+	shift 5
+	[ "$xl" = "guests at once" ] && field=2 || field=1
+	for m in drbdmig copy-storage-all; do
+		for p in "$@"; do
+			x=$(echo "$p" | cut -dx -f"$field")
+			echo "$x $(med "$arr" "$m" "$p")"
+		done >"$W/scale-$m-$f.dat"
+	done
+	gnuplot <<-EOF
+	set terminal png size 800,420
+	set output '$OUT/$f.png'
+	set title '$title (lab, TCG)'
+	set xlabel '$xl'
+	set ylabel '$yl'
+	set key top left
+	plot '$W/scale-drbdmig-$f.dat' using 1:2 with linespoints pt 7 title 'drbdmig', \
+		'$W/scale-copy-storage-all-$f.dat' using 1:2 with linespoints pt 5 title 'copy-storage-all'
+	EOF
+	log "plot: $OUT/$f.png"
+}
+scaling() {
+	local sizes=${BENCH_SIZES:-256 1024 4096} guests=${BENCH_GUESTS:-1 2 4} smb=${BENCH_SCALE_MB:-256}
+	local -a size_pts=() guest_pts=() pts=()
+	local p mb n run order method
+	for p in $sizes $smb; do [[ $p =~ ^[1-9][0-9]{1,5}$ ]] || fail "BENCH_SIZES/BENCH_SCALE_MB: '$p' is not a size in MiB"; done
+	for p in $guests; do [[ $p =~ ^[1-9]$ ]] || fail "BENCH_GUESTS: '$p' is not a number of guests (1-9)"; done
+	# the guests for e2e_cleanup (their LVs match benchdisk already)
+	EXTRA_DOMS=$(seq -f 'bench%g' -s ' ' 1 9)
+	case $SCALE_LOAD in idle | mostly-zero | random) ;; *) fail "BENCH_SCALE_LOAD: unknown load $SCALE_LOAD" ;; esac
+	for mb in $sizes; do size_pts+=("${mb}x1"); done
+	for n in $guests; do guest_pts+=("${smb}x$n"); done
+	# each point once, even where the two curves share one (256 MiB x 1)
+	mapfile -t pts < <(printf '%s\n' "${size_pts[@]}" "${guest_pts[@]}" | awk '!seen[$0]++')
+	for p in "${pts[@]}"; do
+		mb=${p%x*} n=${p#*x}
+		for ((run = 1; run <= RUNS; run++)); do
+			order="drbdmig copy-storage-all"
+			((run % 2)) || order="copy-storage-all drbdmig"
+			for method in $order; do
+				log "== $method, $n idle guest(s) on ${mb} MiB LVs ($SCALE_LOAD), run $run of $RUNS"
+				scale_case "$method" "$mb" "$n" "$run"
+			done
+		done
+	done
+	echo
+	echo "==== how the cost grows ($SCALE_LOAD LVs, idle guests, $RUNS runs per point; median" \
+		"(min-max); lab under TCG: compare ratios)"
+	printf '%-17s %-14s %-24s %-24s %-20s %-10s %s\n' method "LV MiB x n" "total s" "link MiB" \
+		"daemons' CPU s" "fixed s" "total / copy-storage-all"
+	for p in "${pts[@]}"; do
+		for m in drbdmig copy-storage-all; do
+			printf '%-17s %-14s %-24s %-24s %-20s %-10s %s\n' "$m" "${p/x/ x }" \
+				"$(cell SECS "$m" "$p" %.1f)" "$(cell MIB "$m" "$p" %.1f)" "$(cell DCPU "$m" "$p" %.2f)" \
+				"$([ "$m" = drbdmig ] && printf '%.1f' "$(echo "$(med BUILD $m "$p") + $(med TEARDOWN $m "$p")" | bc)" || echo -)" \
+				"$([ "$m" = drbdmig ] && ratio "$(med SECS $m "$p")" "$(med SECS copy-storage-all "$p")" || echo -)"
+		done
+	done
+	printf "drbdmigd's peak RSS over the whole run: A %s KiB, B %s KiB\n" "$(daemon_rss_kib A)" "$(daemon_rss_kib B)"
+	scale_plot time-vs-size "Total migration time against LV size" "LV MiB" seconds SECS "${size_pts[@]}"
+	scale_plot link-vs-size "Bytes on the link against LV size" "LV MiB" MiB MIB "${size_pts[@]}"
+	scale_plot time-vs-guests "Total time against guests migrating at once (${smb} MiB each)" \
+		"guests at once" seconds SECS "${guest_pts[@]}"
+	scale_plot link-vs-guests "Bytes on the link against guests at once (${smb} MiB each)" \
+		"guests at once" MiB MIB "${guest_pts[@]}"
+}
+
+ratio() { [ "$1" = - ] || [ "$2" = - ] && { echo -; return; }; printf '%.2f\n' "$(echo "$1 / $2" | bc -l)"; }
 e2e_daemons
 undefine_all
 idle_sector
+case ${BENCH_MODE:-quick} in
+quick) ;;
+scaling)
+	RUNS=${BENCH_RUNS:-1}
+	[[ $RUNS =~ ^[1-9][0-9]?$ ]] || fail "BENCH_RUNS: '$RUNS' is not a number of runs (1-99)"
+	SCALE_LOAD=${BENCH_SCALE_LOAD:-random}
+	scaling
+	exit 0 ;;
+*) fail "BENCH_MODE: '$BENCH_MODE' is neither quick nor scaling" ;;
+esac
 LOADS=${BENCH_LOADS:-idle writing mostly-zero random}
 for load in $LOADS; do
 	case $load in idle | writing | mostly-zero | random) ;; *) fail "BENCH_LOADS: unknown load $load" ;; esac
@@ -272,7 +409,6 @@ for load in $LOADS; do
 done
 sync_vs_tcp
 plot
-ratio() { [ "$1" = - ] || [ "$2" = - ] && { echo -; return; }; echo "scale=2; $1 / $2" | bc; }
 echo
 echo "==== migration benchmark (${LV_MB} MiB LV, $RUNS runs per case; median (min-max);" \
 	"lab under TCG: compare ratios)"
