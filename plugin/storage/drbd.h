@@ -230,6 +230,8 @@ enum { DMG_C_STANDALONE = 0, DMG_C_WF_CONNECTION = 8, DMG_C_CONNECTED = 10,
 enum { DMG_D_DISKLESS = 0, DMG_D_INCONSISTENT = 4, DMG_D_OUTDATED = 5,
        DMG_D_UNKNOWN = 6, DMG_D_CONSISTENT = 7, DMG_D_UP_TO_DATE = 8 };
 enum { DMG_R_UNKNOWN = 0, DMG_R_PRIMARY = 1, DMG_R_SECONDARY = 2 };
+/* DRBD's fencing policies (enum drbd_fencing_p). */
+enum { DMG_FENCING_DONT_CARE = 0, DMG_FENCING_RESOURCE_ONLY = 1, DMG_FENCING_STONITH = 2 };
 
 /* 1 while DRBD resyncs, or replicates with one side ahead of the other
  * (pull-ahead on a congested link). */

@@ -200,7 +200,7 @@ int
 dmg_drbd_req_fencing(struct dmg_drbd_req *r, uint32_t minor, int fencing, struct dmg_error *err)
 {
 	dmg_drbd_req_init(r, DMG_DRBD_CHG_DISK_OPTS, minor);
-	if (fencing < 0 || fencing > 2)   /* dont-care, resource-only, resource-and-stonith */
+	if (fencing < DMG_FENCING_DONT_CARE || fencing > DMG_FENCING_STONITH)
 		return dmg_error_set(err, -EINVAL, "DRBD fencing policy %d: not 0 to 2", fencing);
 	return add(r, DMG_NLA_DISK_CONF, T_FENCING | M, DMG_A_U32, (uint32_t)fencing, NULL, 0, err);
 }

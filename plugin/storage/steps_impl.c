@@ -113,11 +113,18 @@ backend_minor_state(uint32_t minor, struct dmg_drbd_status *st, struct dmg_error
 	return rc;
 }
 
-/* verb_connect: 1 connect (asynchronously), 2 back to protocol C on the
- * live connection; else disconnect (1 graceful, 2 forced) or, with neither,
- * two-primaries set to two. */
+/* What net_req asks DRBD for on the replication link. */
+enum net_op {
+	NET_CONNECT,          /* connect, asynchronously (the initial sync) */
+	NET_PROTOCOL_C,       /* protocol C on the live connection */
+	NET_DISCONNECT,       /* graceful disconnect */
+	NET_DISCONNECT_HARD,  /* forced disconnect */
+	NET_ONE_PRIMARY,      /* two-primaries off */
+	NET_TWO_PRIMARIES     /* two-primaries on */
+};
+
 static int
-net_req(const struct ctx *c, int verb_connect, int two, int disconnect, struct dmg_error *err);
+net_req(const struct ctx *c, enum net_op op, struct dmg_error *err);
 
 /* Thin resync: the destination asks for the initial sync in pieces of this
  * size, and a piece the source reads as all zero crosses the link as a
@@ -129,17 +136,15 @@ net_req(const struct ctx *c, int verb_connect, int two, int disconnect, struct d
 #define RS_DISCARD_GRANULARITY (1u << 20)
 
 /* The initial sync replicates asynchronously (protocol A): the guest's
- * writes complete once sent, not once the destination's disk, busy with
- * the resync, has them.  Past this much in flight DRBD pulls ahead: it
- * stops sending the guest's writes, marks them out of sync and resyncs
- * them once the link drains, so a guest writing faster than the link never
- * waits for it.  2 MiB: a few hundred of the guest's small writes, well
- * under a socket buffer, so the resync keeps the link busy meanwhile. */
+ * writes complete once handed to the network, not once the destination's
+ * disk, busy with the resync, has them.  Past this much in flight DRBD
+ * pulls ahead: it stops sending the guest's writes, marks them out of sync
+ * and resyncs them once the link drains.  (A guest with one write in
+ * flight never gets there: on a full link it waits for room in the send
+ * buffer -- lab, migrate-faults sync-flood.)  2 MiB: a few hundred small
+ * writes, well under a socket buffer, so the resync keeps the link busy
+ * meanwhile. */
 #define CONG_FILL_KIB 2048
-
-/* DRBD's fencing policies (enum drbd_fencing_p). */
-#define FENCING_DONT_CARE 0
-#define FENCING_STONITH   2
 
 /* A graceful disconnect outdates the peer, which DRBD refuses while the peer
  * is Primary (a source rolling back alone while the destination's daemon is
@@ -148,37 +153,44 @@ net_req(const struct ctx *c, int verb_connect, int two, int disconnect, struct d
 static int
 net_disconnect(const struct ctx *c, struct dmg_error *err)
 {
-	int rc = net_req(c, 0, 0, 1, err);
+	int rc = net_req(c, NET_DISCONNECT, err);
 
 	if (rc == 0)
 		return 0;
 	dmg_warn(c->b->log, "session=%s disk=%s: graceful disconnect refused (%s); forcing it",
 		 c->s->sid, c->d->target, err->msg);
-	return net_req(c, 0, 0, 2, err);
+	return net_req(c, NET_DISCONNECT_HARD, err);
 }
 
 static int
-net_req(const struct ctx *c, int verb_connect, int two, int disconnect, struct dmg_error *err)
+net_req(const struct ctx *c, enum net_op op, struct dmg_error *err)
 {
 	struct sockaddr_in my, peer;
 	struct dmg_drbd_net net = { .my_addr = (struct sockaddr *)&my, .my_len = sizeof(my),
 				    .peer_addr = (struct sockaddr *)&peer, .peer_len = sizeof(peer),
 				    .hmac_alg = c->b->hmac_alg, .secret = c->s->secret,
-				    .two_primaries = two, .async = verb_connect == 1,
+				    .two_primaries = op == NET_TWO_PRIMARIES, .async = op == NET_CONNECT,
 				    .cong_fill_kib = CONG_FILL_KIB };
 	struct dmg_drbd_req r;
 	int rc;
 
 	if (sa_of(c->me, &my, err) < 0 || sa_of(c->peer, &peer, err) < 0)
 		return err->code;
-	if (verb_connect == 2)
-		rc = dmg_drbd_req_protocol_c(&r, &net, err);
-	else if (verb_connect)
+	switch (op) {
+	case NET_CONNECT:
 		rc = dmg_drbd_req_connect(&r, c->res, &net, err);
-	else if (disconnect)
-		rc = dmg_drbd_req_disconnect(&r, &net, disconnect == 2, err);
-	else
+		break;
+	case NET_PROTOCOL_C:
+		rc = dmg_drbd_req_protocol_c(&r, &net, err);
+		break;
+	case NET_DISCONNECT:
+	case NET_DISCONNECT_HARD:
+		rc = dmg_drbd_req_disconnect(&r, &net, op == NET_DISCONNECT_HARD, err);
+		break;
+	default:
 		rc = dmg_drbd_req_net_opts(&r, &net, err);
+		break;
+	}
 	return rc < 0 ? rc : backend_drbd_do(&r, err);
 }
 
@@ -317,7 +329,7 @@ v_drbd_up(struct ctx *c, const char *in, struct dmg_error *err)
 	 * freezes I/O until the handler (drbdmig-fence-peer) says the
 	 * migration cannot switch over any more (DESIGN.md §5 rule 1). */
 	struct dmg_drbd_disk disk = { .resync_rate_kib = c->d->rate_kib, .dynamic = c->d->dynamic,
-				      .fencing = c->b->fence_peer ? FENCING_DONT_CARE : -1,
+				      .fencing = c->b->fence_peer ? DMG_FENCING_DONT_CARE : -1,
 				      .rs_discard_granularity = RS_DISCARD_GRANULARITY };
 	struct dmg_drbd_status st;
 	struct dmg_drbd_req r;
@@ -449,13 +461,13 @@ v_net(struct ctx *c, const char *in, struct dmg_error *err)
 	if (rc < 0 || gone)
 		return rc;
 	if (c->step == DMG_STEP_CONNECT)
-		return st.state.conn != DMG_C_STANDALONE ? 0 : net_req(c, 1, 0, 0, err);
+		return st.state.conn != DMG_C_STANDALONE ? 0 : net_req(c, NET_CONNECT, err);
 	if (st.state.conn == DMG_C_STANDALONE)
 		return c->row->gone_ok ? 0 :
 		       dmg_error_set(err, -ENOTCONN, "%s is not connected", c->res);
 	if (c->step == DMG_STEP_DISCONNECT)
 		return net_disconnect(c, err);
-	return net_req(c, 0, c->step == DMG_STEP_TWO_PRIMARIES, 0, err);
+	return net_req(c, c->step == DMG_STEP_TWO_PRIMARIES ? NET_TWO_PRIMARIES : NET_ONE_PRIMARY, err);
 }
 
 /* Synchronous replication from here on: protocol C (every write
@@ -474,10 +486,10 @@ v_protocol_c(struct ctx *c, const char *in, struct dmg_error *err)
 		return rc;
 	if (gone || st.state.conn == DMG_C_STANDALONE)
 		return dmg_error_set(err, -ENOTCONN, "%s is not connected", c->res);
-	if ((rc = net_req(c, 2, 0, 0, err)) < 0)
+	if ((rc = net_req(c, NET_PROTOCOL_C, err)) < 0)
 		return rc;
 	if (c->b->fence_peer &&
-	    ((rc = dmg_drbd_req_fencing(&r, c->me->minor, FENCING_STONITH, err)) < 0 ||
+	    ((rc = dmg_drbd_req_fencing(&r, c->me->minor, DMG_FENCING_STONITH, err)) < 0 ||
 	     (rc = backend_drbd_do(&r, err)) < 0))
 		return rc;
 	pthread_mutex_lock(&c->s->mu);
