@@ -74,11 +74,8 @@ live_sid(struct dmg_registry *r, const char *name)
 	struct entry *e;
 	int live = 0;
 
-	/* drbdmig-<sid>-... */
-	if (strncmp(name, "drbdmig-", 8) != 0 || strlen(name) < 8 + DMG_SID_LEN)
+	if (dmg_sess_name_sid(name, sid) < 0)
 		return 0;
-	memcpy(sid, name + 8, DMG_SID_LEN);
-	sid[DMG_SID_LEN] = '\0';
 	pthread_mutex_lock(&r->mu);
 	for (e = r->head; e; e = e->next)
 		if (strcmp(e->s->sid, sid) == 0)
@@ -156,7 +153,6 @@ static int
 v_lv(const struct dmg_lv *lv, void *arg)
 {
 	struct verify *v = arg;
-	size_t n = strlen(lv->lv);
 	char full[300];
 
 	if (live_sid(v->r, lv->lv))
@@ -164,7 +160,7 @@ v_lv(const struct dmg_lv *lv, void *arg)
 	snprintf(full, sizeof(full), "%s/%s", lv->vg, lv->lv);
 	/* Metadata LVs are ours alone; a tagged data LV may hold the only copy
 	 * of a guest's disk: report it, never remove it automatically. */
-	if (n > 3 && strcmp(lv->lv + n - 3, "-md") == 0 && strncmp(lv->lv, "drbdmig-", 8) == 0) {
+	if (dmg_sess_name_is_md(lv->lv)) {
 		orphan(v, "metadata-lv", full, NULL);
 		if (v->remove) {
 			struct dmg_error e2 = { 0 };
@@ -198,7 +194,7 @@ look_resfiles(struct verify *v, struct dmg_error *err)
 			break;
 		}
 		n = strlen(de->d_name);
-		if (strncmp(de->d_name, DMG_DRBD_RES_PREFIX, 8) != 0 || n < 5 ||
+		if (strncmp(de->d_name, DMG_DRBD_RES_PREFIX, strlen(DMG_DRBD_RES_PREFIX)) != 0 || n < 5 ||
 		    strcmp(de->d_name + n - 4, ".res") != 0 || n - 4 >= sizeof(res))
 			continue;
 		snprintf(res, sizeof(res), "%.*s", (int)(n - 4), de->d_name);

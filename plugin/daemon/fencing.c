@@ -196,10 +196,8 @@ reg_fence(struct dmg_registry *r, const char *res, struct dmg_buf *body, struct 
 	char sid[DMG_SID_LEN + 1];
 	int rc;
 
-	if (!res || strncmp(res, "drbdmig-", 8) != 0 || strlen(res) < 8 + DMG_SID_LEN)
+	if (dmg_sess_name_sid(res, sid) < 0)
 		return dmg_error_set(err, -EINVAL, "fence: '%s' is not a drbdmig resource", res ? res : "");
-	memcpy(sid, res + 8, DMG_SID_LEN);
-	sid[DMG_SID_LEN] = '\0';
 	pthread_mutex_lock(&r->mu);
 	e = reg_find_sid(r, sid);
 	if (e)

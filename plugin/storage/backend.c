@@ -31,19 +31,41 @@
 void
 dmg_sess_res_name(const struct dmg_session *s, int disk, char *buf, size_t len)
 {
-	snprintf(buf, len, "drbdmig-%s-%d", s->sid, disk);
+	snprintf(buf, len, DMG_DRBD_RES_PREFIX "%s-%d", s->sid, disk);
 }
 
 void
 dmg_sess_copy_name(const struct dmg_session *s, int disk, char *buf, size_t len)
 {
-	snprintf(buf, len, "drbdmig-%s-%d-copy", s->sid, disk);
+	snprintf(buf, len, DMG_DRBD_RES_PREFIX "%s-%d" DMG_COPY_SUFFIX, s->sid, disk);
 }
 
 void
 dmg_sess_md_name(const struct dmg_session *s, int disk, char *buf, size_t len)
 {
-	snprintf(buf, len, "drbdmig-%s-%d-md", s->sid, disk);
+	snprintf(buf, len, DMG_DRBD_RES_PREFIX "%s-%d" DMG_MD_SUFFIX, s->sid, disk);
+}
+
+int
+dmg_sess_name_sid(const char *name, char sid[DMG_SID_LEN + 1])
+{
+	size_t pl = strlen(DMG_DRBD_RES_PREFIX);
+
+	if (!name || strncmp(name, DMG_DRBD_RES_PREFIX, pl) != 0 || strlen(name) < pl + DMG_SID_LEN)
+		return -EINVAL;
+	memcpy(sid, name + pl, DMG_SID_LEN);
+	sid[DMG_SID_LEN] = '\0';
+	return 0;
+}
+
+int
+dmg_sess_name_is_md(const char *name)
+{
+	size_t n = name ? strlen(name) : 0, sl = strlen(DMG_MD_SUFFIX);
+	char sid[DMG_SID_LEN + 1];
+
+	return dmg_sess_name_sid(name, sid) == 0 && n > sl &&
+	       strcmp(name + n - sl, DMG_MD_SUFFIX) == 0;
 }
 
 void

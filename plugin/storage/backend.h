@@ -41,10 +41,19 @@ void dmg_backend_fini(struct dmg_backend *b);
 int dmg_backend_act(void *arg, struct dmg_session *s, const char *verb, int disk,
 		    const char *in, char *out, size_t outlen, struct dmg_error *err);
 
-/* Derived object names (the same on both hosts). */
+/* Derived object names (the same on both hosts): DRBD's resource
+ * drbdmig-<sid>-<disk>, the copy device <resource>-copy and the metadata
+ * LV <resource>-md. */
+#define DMG_COPY_SUFFIX "-copy"
+#define DMG_MD_SUFFIX   "-md"
 void dmg_sess_res_name(const struct dmg_session *s, int disk, char *buf, size_t len);
 void dmg_sess_copy_name(const struct dmg_session *s, int disk, char *buf, size_t len);
 void dmg_sess_md_name(const struct dmg_session *s, int disk, char *buf, size_t len);
+/* Read back: the session id of any of those names, 0 with sid filled, or
+ * -EINVAL when name is not one of drbdmig's. */
+int dmg_sess_name_sid(const char *name, char sid[DMG_SID_LEN + 1]);
+/* name is a metadata LV's name of the form above. */
+int dmg_sess_name_is_md(const char *name);
 
 /* Source, before anything is built: the guest's disk at path must be an
  * LVM LV that no drbdmig session holds; fills its VG, LV name and size.

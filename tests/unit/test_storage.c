@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "storage/alloc.h"
+#include "storage/backend.h"
 #include "storage/dm.h"
 #include "storage/lvm.h"
 #include "unit.h"
@@ -173,6 +174,36 @@ test_lvs_parse(void)
 	CU_ASSERT(dmg_lvm_parse_lvs("", &lv, &err) < 0);
 }
 
+/* The object names the backend makes read back to their session; names
+ * that are not drbdmig's do not. */
+static void
+test_obj_names(void)
+{
+	struct dmg_session s = { .sid = "0a1b2c3d" };
+	char res[64], copy[64], md[64], sid[DMG_SID_LEN + 1];
+
+	dmg_sess_res_name(&s, 1, res, sizeof(res));
+	dmg_sess_copy_name(&s, 1, copy, sizeof(copy));
+	dmg_sess_md_name(&s, 1, md, sizeof(md));
+	CU_ASSERT_STRING_EQUAL(res, "drbdmig-0a1b2c3d-1");
+	CU_ASSERT_STRING_EQUAL(copy, "drbdmig-0a1b2c3d-1-copy");
+	CU_ASSERT_STRING_EQUAL(md, "drbdmig-0a1b2c3d-1-md");
+	for (const char *const *n = (const char *const[]){ res, copy, md, NULL }; *n; n++) {
+		memset(sid, 0, sizeof(sid));
+		CU_ASSERT_EQUAL(dmg_sess_name_sid(*n, sid), 0);
+		CU_ASSERT_STRING_EQUAL(sid, "0a1b2c3d");
+	}
+	CU_ASSERT(dmg_sess_name_is_md(md));
+	CU_ASSERT(!dmg_sess_name_is_md(res));
+	CU_ASSERT(!dmg_sess_name_is_md(copy));
+	CU_ASSERT(!dmg_sess_name_is_md("web-md"));
+	CU_ASSERT(!dmg_sess_name_is_md("drbdmig-md"));
+	CU_ASSERT_EQUAL(dmg_sess_name_sid("drbdmig-0a1b2c3", sid), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_sess_name_sid("drbdmix-0a1b2c3d-1", sid), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_sess_name_sid("", sid), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_sess_name_sid(NULL, sid), -EINVAL);
+}
+
 void
 register_storage_tests(void)
 {
@@ -184,6 +215,7 @@ register_storage_tests(void)
 	CU_add_test(s, "only linear and striped LVs are copied", test_plain_lv);
 	CU_add_test(s, "DRBD external metadata size", test_md_formula);
 	CU_add_test(s, "lvs output", test_lvs_parse);
+	CU_add_test(s, "object names read back to their session", test_obj_names);
 }
 
 static void
