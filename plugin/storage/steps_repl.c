@@ -287,7 +287,7 @@ step_wait_synced(struct ctx *c, const char *in, struct dmg_error *err)
 			   &last, err);
 	dmg_drbd_close(d);
 	if (rc >= 0 && w.stalled)
-		dmg_warn(c->b->log, "session=%s domain=%s disk=%s: the sync made no progress for %u s (%" PRIu64 " KiB out of sync: the guest writes faster than the link carries); replicating synchronously so that it converges",
+		dmg_warn(c->b->log, "session=%s domain=%s disk=%s: the sync made no progress for %u s (%" PRIu64 " KiB still out of sync: the guest writes faster than the resync carries, or the resync is held up); replicating synchronously so that it converges",
 			 c->s->sid, c->s->domain, c->d->target, c->b->converge_s, w.cv.best * 4);
 	if (rc == -ENOTCONN)
 		dmg_error_prefix(err, "no replication link to %s for %d s during the initial sync",
