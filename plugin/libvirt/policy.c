@@ -195,22 +195,11 @@ read_opts(const xmlNode *n, struct disk_opts *o, const char *const *allowed,
 	return 0;
 }
 
-static const xmlNode *
-child_elem(const xmlNode *parent, const char *name)
-{
-	const xmlNode *c;
-
-	for (c = parent->children; c; c = c->next)
-		if (xmlutil_is_elem(c, name) && !c->ns)
-			return c;
-	return NULL;
-}
-
 /* The text of <parent><name>text</name></parent>, newly allocated or NULL. */
 static char *
 child_text(const xmlNode *parent, const char *name)
 {
-	const xmlNode *c = child_elem(parent, name);
+	const xmlNode *c = xmlutil_child(parent, name);
 	xmlChar *t;
 	char *s;
 
@@ -230,24 +219,11 @@ static int
 resolve_disk(const xmlNode *domain, const xmlNode *pd, struct dmg_policy_disk *d,
 	     struct dmg_error *err)
 {
-	const xmlNode *devices = child_elem(domain, "devices"), *disk, *t, *src;
-	xmlChar *dev, *type, *device, *path;
+	const xmlNode *disk = xmlutil_disk(domain, d->target), *src;
+	xmlChar *type, *device, *path;
 	char msg[256];
 	int rc = 0;
 
-	for (disk = devices ? devices->children : NULL; disk; disk = disk->next) {
-		if (!xmlutil_is_elem(disk, "disk") || disk->ns)
-			continue;
-		t = child_elem(disk, "target");
-		if (!t)
-			continue;
-		dev = xmlGetNoNsProp(t, BAD_CAST "dev");
-		if (dev && strcmp((const char *)dev, d->target) == 0) {
-			xmlFree(dev);
-			break;
-		}
-		xmlFree(dev);
-	}
 	if (!disk)
 		return node_error(err, pd, "the domain has no <disk> with <target dev='...'> of that name");
 
@@ -261,7 +237,7 @@ resolve_disk(const xmlNode *domain, const xmlNode *pd, struct dmg_policy_disk *d
 		snprintf(msg, sizeof(msg), "disk is device='%.32s'; only device='disk' is supported",
 			 (const char *)device);
 		rc = node_error(err, pd, msg);
-	} else if (child_elem(disk, "shareable")) {
+	} else if (xmlutil_child(disk, "shareable")) {
 		rc = node_error(err, pd, "disk is <shareable/>; a shared disk cannot be moved under one guest");
 	}
 	xmlFree(type);
@@ -269,7 +245,7 @@ resolve_disk(const xmlNode *domain, const xmlNode *pd, struct dmg_policy_disk *d
 	if (rc < 0)
 		return rc;
 
-	src = child_elem(disk, "source");
+	src = xmlutil_child(disk, "source");
 	path = src ? xmlGetNoNsProp(src, BAD_CAST "dev") : NULL;
 	if (!path || path[0] != '/') {
 		xmlFree(path);

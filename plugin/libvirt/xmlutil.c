@@ -50,6 +50,37 @@ xmlutil_find_meta(const xmlNode *root, const char *ns, const char *name,
 	return XMLUTIL_FOUND;
 }
 
+xmlNode *
+xmlutil_child(const xmlNode *parent, const char *name)
+{
+	xmlNode *c;
+
+	for (c = parent->children; c; c = c->next)
+		if (xmlutil_is_elem(c, name) && !c->ns)
+			return c;
+	return NULL;
+}
+
+xmlNode *
+xmlutil_disk(const xmlNode *domain, const char *target)
+{
+	const xmlNode *devices = xmlutil_child(domain, "devices");
+	xmlNode *disk, *t;
+	xmlChar *dev;
+	int match;
+
+	for (disk = devices ? devices->children : NULL; disk; disk = disk->next) {
+		if (!xmlutil_is_elem(disk, "disk") || disk->ns || !(t = xmlutil_child(disk, "target")))
+			continue;
+		dev = xmlGetNoNsProp(t, BAD_CAST "dev");
+		match = dev && strcmp((const char *)dev, target) == 0;
+		xmlFree(dev);
+		if (match)
+			return disk;
+	}
+	return NULL;
+}
+
 int
 xmlutil_read(const char *xml, size_t len, xmlParserCtxt **ctxt, xmlDoc **doc,
 	     struct dmg_error *err)

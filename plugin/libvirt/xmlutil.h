@@ -16,6 +16,11 @@ int xmlutil_is_elem(const xmlNode *n, const char *name);
 /* n is in the namespace href (any node type). */
 int xmlutil_in_ns(const xmlNode *n, const char *href);
 
+/* The first un-namespaced child element of parent named name, or NULL. */
+xmlNode *xmlutil_child(const xmlNode *parent, const char *name);
+/* The domain's <devices><disk> whose <target dev> is target, or NULL. */
+xmlNode *xmlutil_disk(const xmlNode *domain, const char *target);
+
 /* What xmlutil_find_meta() found wrong, at *bad. */
 enum xmlutil_find {
 	XMLUTIL_FOUND = 0,          /* *out the one element, or NULL: none */
