@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "libvirt/diskpath.h"
 #include "libvirt/virt.h"
 #include "daemon/registry_int.h"
 
@@ -200,33 +201,22 @@ find_source(struct dmg_registry *r, const struct dmg_policy *p, const char *xml,
 			     p->domain, serr.msg);
 }
 
+/* A name from the peer's answer: present and fits; its form is checked
+ * by the storage layer before any use. */
 static int
-disk_names(const char *path, char *vg, size_t vl, char *lv, size_t ll, int dry_run)
+copy_name(char *dst, size_t len, const char *v)
 {
-	const char *a, *b;
-
-	if (dry_run) {
-		b = strrchr(path, '/');
-		snprintf(vg, vl, "dry-run");
-		snprintf(lv, ll, "%s", b ? b + 1 : path);
-		return 0;
-	}
-	/* /dev/VG/LV: the form libvirt XML uses for LVM volumes. */
-	if (strncmp(path, "/dev/", 5) != 0)
-		return -EINVAL;
-	a = path + 5;
-	b = strchr(a, '/');
-	if (!b || b == a || strchr(b + 1, '/') || !b[1] || (size_t)(b - a) >= vl ||
-	    strlen(b + 1) >= ll || strcmp(a, "mapper/") == 0 || strncmp(a, "mapper/", 7) == 0)
-		return -EINVAL;
-	memcpy(vg, a, (size_t)(b - a));
-	vg[b - a] = '\0';
-	snprintf(lv, ll, "%s", b + 1);
+	if (!v || !*v || strlen(v) >= len)
+		return -EPROTO;
+	memcpy(dst, v, strlen(v) + 1);
 	return 0;
 }
 
-/* Asks the source for each disk's size (peer verb "probe"): the guest must
- * run there and each disk must be an LVM LV no session holds. */
+/* Asks the source for each disk's size and LV (peer verb "probe"): the
+ * guest must run there and each disk must be an LVM LV no session holds.
+ * The source resolved the path its own XML gives; the LV is created here
+ * under the same VG and LV names (checked by dmg_backend_dst_check before
+ * anything is created). */
 static int
 probe_source(struct dmg_registry *r, const char *ep, const struct dmg_policy *p,
 	     struct dmg_sess_disk *disks, size_t n, struct dmg_error *err)
@@ -254,13 +244,50 @@ probe_source(struct dmg_registry *r, const char *ep, const struct dmg_policy *p,
 		if (!v || !*v || *end || errno || disks[i].size == 0)
 			return dmg_error_set(err, -EPROTO, "disk %s: the source's answer has no size",
 					     disks[i].target);
+		if (copy_name(disks[i].vg, sizeof(disks[i].vg), dmg_jrec_get(&reply, "vg")) < 0 ||
+		    copy_name(disks[i].lv, sizeof(disks[i].lv), dmg_jrec_get(&reply, "lv")) < 0)
+			return dmg_error_set(err, -EPROTO, "disk %s: the source's answer has no VG or LV name",
+					     disks[i].target);
 	}
 	return 0;
 }
 
+/* After the build: the path each disk has in the incoming XML must open
+ * the LV built here, else QEMU would open nothing or, worse, another
+ * device.  A path that does not (a dm-uuid link names the source's LV, an
+ * admin's symlink need not exist here) is replaced with /dev/VG/LV in the
+ * XML handed back to libvirt.  A failure here (out of memory) refuses the
+ * migration; the built session is then rolled back when the guest does not
+ * arrive within `grace`, as after any failed incoming migration. */
+static int
+dst_paths(struct dmg_registry *r, const char *sid, const struct dmg_policy *p,
+	  const struct dmg_sess_disk *disks, const char *xml, size_t len, char **out,
+	  size_t *outlen, struct dmg_error *err)
+{
+	char lvpath[DMG_SESS_DISKS_MAX][2 * DMG_SESS_NAME_MAX + 8];
+	struct dmg_disk_path dp[DMG_SESS_DISKS_MAX];
+	size_t i, n = 0;
+	int rc;
+
+	for (i = 0; i < p->ndisks; i++) {
+		if ((rc = dmg_backend_dst_opens(r->b, &disks[i], p->disks[i].source, err)) < 0)
+			return rc;
+		if (rc)
+			continue;
+		snprintf(lvpath[n], sizeof(lvpath[n]), "/dev/%s/%s", disks[i].vg, disks[i].lv);
+		dp[n].target = disks[i].target;
+		dp[n].path = lvpath[n];
+		dmg_info(r->log, "session=%s disk %s: %s does not open %s on this host; the incoming guest is given %s",
+			 sid, disks[i].target, p->disks[i].source, lvpath[n], lvpath[n]);
+		n++;
+	}
+	return n ? dmg_diskpath_set(xml, len, dp, n, out, outlen, err) : 0;
+}
+
 int
 dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
-			   const char *xml, size_t len, struct dmg_error *err)
+			   const char *xml, size_t len, char **out, size_t *outlen,
+			   struct dmg_error *err)
 {
 	struct dmg_sess_disk disks[DMG_SESS_DISKS_MAX];
 	char sid[DMG_SID_LEN + 1], secret[65], tok[DMG_TOK_LEN + 1], ep[300], srchost[256];
@@ -295,9 +322,8 @@ dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
 		struct dmg_sess_side *me = &d->side[DMG_ROLE_DST];
 
 		snprintf(d->target, sizeof(d->target), "%s", pd->target);
-		if (snprintf(d->path, sizeof(d->path), "%s", pd->source) >= (int)sizeof(d->path) ||
-		    disk_names(pd->source, d->vg, sizeof(d->vg), d->lv, sizeof(d->lv), r->b->dry_run) < 0) {
-			rc = dmg_error_set(err, -EINVAL, "disk %s: '%s' is not an LVM volume path (/dev/VG/LV)",
+		if (snprintf(d->path, sizeof(d->path), "%s", pd->source) >= (int)sizeof(d->path)) {
+			rc = dmg_error_set(err, -ENAMETOOLONG, "disk %s: the path '%.64s...' is too long",
 					   pd->target, pd->source);
 			goto fail;
 		}
@@ -334,7 +360,11 @@ dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
 	tmo = r->conf.sync_timeout;
 	if (r->conf.hook_timeout > 20 && tmo > r->conf.hook_timeout - 15)
 		tmo = r->conf.hook_timeout - 15;
+	*out = NULL;
+	*outlen = 0;
 	rc = dmg_sess_build(s, (int)tmo, err);
+	if (rc == 0)
+		rc = dst_paths(r, sid, p, disks, xml, len, out, outlen, err);
 	pthread_mutex_lock(&r->mu);
 	e->building = 0;
 	pthread_mutex_unlock(&r->mu);

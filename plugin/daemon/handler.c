@@ -49,7 +49,8 @@ handle_hook(struct dmg_handler *h, const struct dmg_msg *req, struct dmg_msg *re
 	int required = dmg_hook_action_of(op, dmg_hook_subop_parse(req->subop)) == DMG_HOOK_REQUIRED;
 	struct dmg_policy *p = NULL;
 	struct dmg_error perr;
-	char msg[DMG_ERROR_MAX + 128];
+	char msg[DMG_ERROR_MAX + 128], *xml = NULL;
+	size_t xml_len = 0;
 	int rc;
 
 	dmg_info(h->log, "hook-request domain=%s op=%s sub=%s extra=%s xml-bytes=%zu",
@@ -86,7 +87,7 @@ handle_hook(struct dmg_handler *h, const struct dmg_msg *req, struct dmg_msg *re
 		}
 		return reply_hook(reply, 0, NULL, err);
 	}
-	rc = dmg_registry_migrate_begin(h->reg, p, req->xml, req->xml_len, &perr);
+	rc = dmg_registry_migrate_begin(h->reg, p, req->xml, req->xml_len, &xml, &xml_len, &perr);
 	dmg_policy_free(p);
 	if (rc < 0) {
 		dmg_err(h->log, "migrate-begin domain=%s refused: %s", req->domain, perr.msg);
@@ -94,8 +95,16 @@ handle_hook(struct dmg_handler *h, const struct dmg_msg *req, struct dmg_msg *re
 			 req->domain, perr.msg);
 		return reply_hook(reply, 1, msg, err);
 	}
-	dmg_info(h->log, "migrate-begin domain=%s: overlay ready, libvirt may migrate", req->domain);
-	return reply_hook(reply, 0, NULL, err);
+	dmg_info(h->log, "migrate-begin domain=%s: overlay ready, libvirt may migrate%s", req->domain,
+		 xml ? " (with the disk paths of this host)" : "");
+	rc = reply_hook(reply, 0, NULL, err);
+	if (rc < 0) {
+		free(xml);
+		return rc;
+	}
+	reply->out = xml;   /* the hook prints it; libvirt takes it as the definition */
+	reply->out_len = xml_len;
+	return 0;
 }
 
 static int

@@ -49,9 +49,12 @@ void dmg_registry_free(struct dmg_registry *r);
 void dmg_registry_virt_event(const struct dmg_virt_event *ev, void *arg);
 
 /* The destination's `migrate begin`: builds and syncs; blocks.  0 = let
- * libvirt migrate; negative = refuse (err says why, one line). */
+ * libvirt migrate; negative = refuse (err says why, one line).  On 0, *out
+ * is NULL, or the domain XML (malloc'd, *outlen bytes) the hook must hand
+ * back to libvirt because a disk's path does not open its LV here. */
 int dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
-			       const char *xml, size_t len, struct dmg_error *err);
+			       const char *xml, size_t len, char **out, size_t *outlen,
+			       struct dmg_error *err);
 /* Any other hook event of an annotated domain on this host.  Returns 1 when
  * the hook must refuse (a QEMU starting for a fenced destination session),
  * else 0. */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -213,7 +214,7 @@ dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl, 
 		snprintf(lv, ll, "%.120s", slash ? slash + 1 : path);
 		return 0;
 	}
-	if ((rc = dmg_lvm_check_path(path, err)) < 0 || (rc = dmg_lvm_lookup(path, &l, err)) < 0)
+	if ((rc = dmg_lvm_resolve(path, &l, err)) < 0)
 		return rc;
 	if (l.tagged)
 		return dmg_error_set(err, -EBUSY, "%s carries the '%s' tag: it is a drbdmig volume of another session",
@@ -279,6 +280,25 @@ dmg_backend_dst_check(struct dmg_backend *b, const struct dmg_sess_disk *disks, 
 					     d->vg, b->host, vfree >> 20, need >> 20);
 	}
 	return 0;
+}
+
+int
+dmg_backend_dst_opens(struct dmg_backend *b, const struct dmg_sess_disk *d, const char *path,
+		      struct dmg_error *err)
+{
+	struct stat mine, theirs;
+	char lvpath[300];
+
+	if (b->dry_run)
+		return 1;
+	snprintf(lvpath, sizeof(lvpath), "/dev/%s/%s", d->vg, d->lv);
+	if (stat(lvpath, &mine) < 0)
+		return dmg_error_sys(err, -errno, "disk %s: %s", d->target, lvpath);
+	if (!S_ISBLK(mine.st_mode))
+		return dmg_error_set(err, -ENOTBLK, "disk %s: %s is not a block device", d->target,
+				     lvpath);
+	return stat(path, &theirs) == 0 && S_ISBLK(theirs.st_mode) &&
+	       theirs.st_rdev == mine.st_rdev;
 }
 
 /* ---- the fencing watchdog's DRBD calls ----------------------------------- */

@@ -67,6 +67,14 @@ int dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t 
 int dmg_backend_dst_check(struct dmg_backend *b, const struct dmg_sess_disk *disks,
 			  size_t ndisks, struct dmg_error *err);
 
+/* Destination, after the build: whether path, on this host, opens d's LV
+ * (/dev/VG/LV) -- 1 yes; 0 no: it does not exist here or is another device
+ * (a dm-uuid link names the source's LV, an admin's symlink may point
+ * elsewhere), and the guest must be given /dev/VG/LV instead; < 0 when d's
+ * own LV cannot be looked at.  (Dry-run: always 1.) */
+int dmg_backend_dst_opens(struct dmg_backend *b, const struct dmg_sess_disk *d,
+			  const char *path, struct dmg_error *err);
+
 /* Reserves a DRBD minor and a TCP port nothing on this host uses. */
 int dmg_backend_reserve(struct dmg_backend *b, uint32_t *minor, uint32_t *port,
 			struct dmg_error *err);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "storage/exec.h"
 #include "storage/lvm.h"
@@ -222,6 +224,52 @@ dmg_lvm_lookup(const char *path, struct dmg_lv *lv, struct dmg_error *err)
 	if (rc < 0)
 		return dmg_error_prefix(err, "%s is not an LVM logical volume", path);
 	return dmg_lvm_parse_lvs(out, lv, err);
+}
+
+int
+dmg_lvm_by_devno(unsigned major, unsigned minor, struct dmg_lv *lv, struct dmg_error *err)
+{
+	char select[96], out[1024], *nl;
+	char *argv[] = { LVM_BIN, "lvs", "--noheadings", "--units", "b", "--nosuffix",
+			 "--separator", "|", "-o", "vg_name,lv_name,lv_size,vg_extent_size,vg_free,lv_tags",
+			 "--select", select, NULL };
+	int rc;
+
+	memset(lv, 0, sizeof(*lv));
+	snprintf(select, sizeof(select), "lv_kernel_major=%u&&lv_kernel_minor=%u", major, minor);
+	rc = dmg_exec_ok(argv, out, sizeof(out), LVM_TIMEOUT_MS, err);
+	if (rc < 0)
+		return dmg_error_prefix(err, "asking LVM for the LV of device %u:%u", major, minor);
+	/* lvs prints nothing (and succeeds) when no LV matches */
+	if (strspn(out, " \t\n") == strlen(out))
+		return dmg_error_set(err, -ENODEV, "device %u:%u is not an LVM logical volume",
+				     major, minor);
+	nl = strchr(out, '\n');
+	if (nl && strspn(nl, " \t\n") != strlen(nl))
+		return dmg_error_set(err, -EINVAL, "LVM names more than one LV for device %u:%u",
+				     major, minor);
+	return dmg_lvm_parse_lvs(out, lv, err);
+}
+
+int
+dmg_lvm_resolve(const char *path, struct dmg_lv *lv, struct dmg_error *err)
+{
+	struct stat st;
+	char show[80];
+	int rc;
+
+	memset(lv, 0, sizeof(*lv));
+	/* only stat(2) sees the path: any absolute path the admin chose */
+	if (!path || path[0] != '/' || strlen(path) > 255)
+		return dmg_error_set(err, -EINVAL, "'%s' is not an absolute device path",
+				     shown(show, sizeof(show), path ? path : ""));
+	if (stat(path, &st) < 0)
+		return dmg_error_sys(err, -errno, "%s", shown(show, sizeof(show), path));
+	if (!S_ISBLK(st.st_mode))
+		return dmg_error_set(err, -ENOTBLK, "%s is not a block device",
+				     shown(show, sizeof(show), path));
+	rc = dmg_lvm_by_devno(major(st.st_rdev), minor(st.st_rdev), lv, err);
+	return rc < 0 ? dmg_error_prefix(err, "%s", shown(show, sizeof(show), path)) : 0;
 }
 
 int

@@ -52,6 +52,15 @@ int dmg_lvm_parse_lvs(const char *line, struct dmg_lv *lv, struct dmg_error *err
 /* Looks up an LV by path (/dev/vg/lv or /dev/mapper/...) or by "VG/LV";
  * either is checked as above first. */
 int dmg_lvm_lookup(const char *path, struct dmg_lv *lv, struct dmg_error *err);
+/* Which LV a guest's disk path names, however the admin wrote it
+ * (/dev/VG/LV, /dev/mapper/VG-LV, /dev/disk/by-id/dm-name-... or dm-uuid-...,
+ * a symlink of their own): the path is resolved by the kernel to a device
+ * number and LVM is asked which LV has it (lvm2 knows its escaping and its
+ * hidden sub-LVs; no name is parsed here).  -ENOTBLK for a path that is not
+ * a block device, -ENODEV for a block device that is no (visible) LV. */
+int dmg_lvm_resolve(const char *path, struct dmg_lv *lv, struct dmg_error *err);
+/* The LV whose active device is major:minor, as above. */
+int dmg_lvm_by_devno(unsigned major, unsigned minor, struct dmg_lv *lv, struct dmg_error *err);
 /* Free bytes and extent size of a VG; -ENOENT if the VG is missing. */
 int dmg_lvm_vg(const char *vg, uint64_t *free_bytes, uint64_t *extent_size,
 	       struct dmg_error *err);

@@ -1,5 +1,7 @@
 /* libFuzzer target: the domain XML policy parser must never crash, leak or
- * return a half-filled policy, whatever bytes it gets. */
+ * return a half-filled policy, whatever bytes it gets; and where it accepts
+ * a policy, the destination's disk-path rewrite of that XML must succeed and
+ * read back with the new paths. */
 #include "config.h"
 
 #include <stddef.h>
@@ -9,9 +11,28 @@
 
 #include <libxml/parser.h>
 
+#include "libvirt/diskpath.h"
 #include "libvirt/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+rewrite(const uint8_t *data, size_t size, const struct dmg_policy *p)
+{
+	struct dmg_disk_path dp = { p->disks[0].target, "/dev/vg0/rewritten" };
+	struct dmg_policy *q = NULL;
+	struct dmg_error err;
+	size_t len;
+	char *out;
+
+	if (dmg_diskpath_set((const char *)data, size, &dp, 1, &out, &len, &err) < 0)
+		abort();
+	if (dmg_policy_parse(out, len, &q, &err) < 0 || !q || q->ndisks != p->ndisks ||
+	    strcmp(q->disks[0].source, dp.path) != 0)
+		abort();
+	dmg_policy_free(q);
+	free(out);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -35,6 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    p->disks[i].resync_rate_kib < DMG_RATE_MIN_KIB ||
 			    p->disks[i].resync_rate_kib > DMG_RATE_MAX_KIB)
 				abort();
+		rewrite(data, size, p);
 		dmg_policy_free(p);
 	}
 	return 0;

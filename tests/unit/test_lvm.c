@@ -6,7 +6,9 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "storage/exec.h"
 #include "storage/lvm.h"
@@ -256,6 +258,57 @@ test_tool_argv(void)
 	answer(0, NULL);
 }
 
+/* Any path to an LV: the kernel names the device, LVM names the LV (output
+ * captured from lvm2 2.03.16 in the lab), nothing parses the path. */
+static void
+test_resolve(void)
+{
+	struct dmg_lv lv;
+	struct dmg_error err;
+	char tmp[] = "/tmp/dmg-test-XXXXXX";
+	int calls, fd, i;
+
+	memset(&ex, 0, sizeof(ex));
+	ex.active = 1;
+	answer(0, "  vg0|benchdisk|1073741824|4194304|1069547520|\n");
+	CU_ASSERT_EQUAL(dmg_lvm_by_devno(253, 4, &lv, &err), 0);
+	CU_ASSERT_STRING_EQUAL(lv.vg, "vg0");
+	CU_ASSERT_STRING_EQUAL(lv.lv, "benchdisk");
+	CU_ASSERT_EQUAL(lv.size, 1073741824ULL);
+	CU_ASSERT_STRING_EQUAL(ex.argv[1], "lvs");
+	i = has_arg("--select");
+	CU_ASSERT_FATAL(i > 0 && i + 1 < ex.argc);
+	CU_ASSERT_STRING_EQUAL(ex.argv[i + 1], "lv_kernel_major=253&&lv_kernel_minor=4");
+	/* no LV has it (a loop device, a DRBD device, a hidden sub-LV) */
+	answer(0, "");
+	CU_ASSERT_EQUAL(dmg_lvm_by_devno(7, 0, &lv, &err), -ENODEV);
+	CU_ASSERT_STRING_EQUAL(err.msg, "device 7:0 is not an LVM logical volume");
+	answer(0, "  \n");
+	CU_ASSERT_EQUAL(dmg_lvm_by_devno(7, 0, &lv, &err), -ENODEV);
+	answer(0, "  vg0|a|4194304|4194304|0|\n  vg1|b|4194304|4194304|0|\n");
+	CU_ASSERT_EQUAL(dmg_lvm_by_devno(253, 1, &lv, &err), -EINVAL);
+	answer(0, "  garbage\n");
+	CU_ASSERT_EQUAL(dmg_lvm_by_devno(253, 1, &lv, &err), -EINVAL);
+	answer(5, NULL);
+	CU_ASSERT(dmg_lvm_by_devno(253, 1, &lv, &err) < 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "asking LVM for the LV of device 253:1"));
+
+	/* what is not a block device never reaches lvm2 */
+	calls = ex.calls;
+	CU_ASSERT_EQUAL(dmg_lvm_resolve("dev/vg0/web1", &lv, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_resolve(NULL, &lv, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_resolve("/nonexistent/vg0/web1", &lv, &err), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "/nonexistent/vg0/web1"));
+	fd = mkstemp(tmp);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL(dmg_lvm_resolve(tmp, &lv, &err), -ENOTBLK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is not a block device"));
+	unlink(tmp);
+	CU_ASSERT_EQUAL(ex.calls, calls);
+	answer(0, NULL);
+}
+
 void
 register_lvm_tests(void)
 {
@@ -264,4 +317,5 @@ register_lvm_tests(void)
 	CU_add_test(s, "VG and LV names by lvm2's rules", test_names);
 	CU_add_test(s, "device paths", test_paths);
 	CU_add_test(s, "lvm2 tool argv: -- before names, bad names run nothing", test_tool_argv);
+	CU_add_test(s, "any path to an LV, by device number", test_resolve);
 }

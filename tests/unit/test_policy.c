@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libvirt/diskpath.h"
 #include "libvirt/policy.h"
 #include "unit.h"
 
@@ -377,6 +378,52 @@ test_rates(void)
 	CU_ASSERT_STRING_EQUAL(buf, "750K");
 }
 
+/* The destination's rewrite: the named disk's <source dev> changes, every
+ * other byte of meaning stays (the policy reads back the same but for that
+ * path); a target without a disk changes nothing and says so. */
+static void
+test_diskpath(void)
+{
+	const char *xmld = test_env("XML_DIR", "xml");
+	struct dmg_disk_path dp[] = { { "vdb", "/dev/vg0/db1-data" }, { "vda", "/dev/vg0/new&<'\"" } };
+	struct dmg_policy *p = NULL, *q = NULL;
+	struct dmg_error err;
+	char path[4096], *xml, *out = NULL;
+	size_t len, outlen = 0, i;
+
+	snprintf(path, sizeof(path), "%s/examples/domain-two-disks.xml", xmld);
+	xml = read_file(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(xml);
+	CU_ASSERT_EQUAL_FATAL(dmg_policy_parse(xml, len, &p, &err), 0);
+	CU_ASSERT_EQUAL(dmg_diskpath_set(xml, len, dp, 2, &out, &outlen, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_EQUAL(strlen(out), outlen);
+	CU_ASSERT_EQUAL_FATAL(dmg_policy_parse(out, outlen, &q, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+	CU_ASSERT_EQUAL_FATAL(q->ndisks, p->ndisks);
+	for (i = 0; i < p->ndisks; i++) {
+		CU_ASSERT_STRING_EQUAL(q->disks[i].target, p->disks[i].target);
+		CU_ASSERT_EQUAL(q->disks[i].resync_rate_kib, p->disks[i].resync_rate_kib);
+		CU_ASSERT_EQUAL(q->disks[i].source_after, p->disks[i].source_after);
+	}
+	CU_ASSERT_STRING_EQUAL(q->disks[0].source, "/dev/vg0/new&<'\"");   /* escaped and back */
+	CU_ASSERT_STRING_EQUAL(q->disks[1].source, "/dev/vg0/db1-data");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "tools.iso"));   /* other disks untouched */
+	free(out);
+	dmg_policy_free(q);
+
+	dp[0].target = "sdz";
+	out = (char *)1;
+	CU_ASSERT_EQUAL(dmg_diskpath_set(xml, len, dp, 1, &out, &outlen, &err), -ENOENT);
+	CU_ASSERT_PTR_NULL(out);
+	CU_ASSERT_STRING_EQUAL(err.msg, "the domain XML has no disk sdz with a <source>");
+	CU_ASSERT_EQUAL(dmg_diskpath_set("<domain/>", 9, dp, 1, &out, &outlen, &err), -ENOENT);
+	CU_ASSERT_EQUAL(dmg_diskpath_set("<domain", 7, dp, 1, &out, &outlen, &err), -EINVAL);
+	CU_ASSERT_PTR_NULL(out);
+	dmg_policy_free(p);
+	free(xml);
+}
+
 void
 register_policy_tests(void)
 {
@@ -393,4 +440,5 @@ register_policy_tests(void)
 	CU_add_test(s, "parser agrees with the RELAX NG test set", test_agrees_with_schema);
 	CU_add_test(s, "shipped examples", test_examples);
 	CU_add_test(s, "rate parsing and formatting", test_rates);
+	CU_add_test(s, "the destination's disk-path rewrite", test_diskpath);
 }

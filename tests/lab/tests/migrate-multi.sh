@@ -3,7 +3,12 @@
 # record ring) and hdb (8 MiB of random data, policy source-after="keep"); guest multi2
 # has one. multi1 starts on A, multi2 on B, and both migrate at the same time in opposite
 # directions (`virsh migrate --live --p2p` A -> B and B -> A, two sessions in each
-# daemon, one per direction). Then:
+# daemon, one per direction). The disks are named as admins' XML names them: hda as
+# /dev/VG/LV, hdb as /dev/mapper/VG-LV with lvm2's escaped dash (multi1-b: vg0-multi1--b),
+# multi2's as /dev/disk/by-id/dm-uuid-LVM-<uuid>, which cannot exist on the other host
+# (the new LV has another UUID). Then:
+#   - the destination gave the guests paths that open their LVs there: multi1 keeps its
+#     /dev/mapper path (it exists on B too), multi2's dm-uuid path became /dev/VG/LV;
 #   - both guests run on their targets and go on writing; each record ring is intact
 #     with every record the guest reported;
 #   - multi1's hdb on B holds exactly the data it held on A;
@@ -21,7 +26,7 @@
 W=$LAB_SHARED/multi
 WANT=64
 EXTRA_DOMS="multi1 multi2"
-EXTRA_LVS="multi1a|multi1b|multi2a"
+EXTRA_LVS="multi1a|multi1-b|multi2a"
 # shellcheck source=lib/e2elib.sh
 . "$(dirname "$0")/lib/e2elib.sh"
 
@@ -95,8 +100,8 @@ round_ok() {
 	check_clean A
 	check_clean B
 	check "multi1's hdb on $1 holds the original data" \
-		[ "$(val "$1" sha256sum "/dev/$VG/multi1b" | cut -d' ' -f1)" = "$HDB_SUM" ]
-	check "$o1 keeps multi1's hdb (source-after=keep)" [ "$(lv_on "$o1" multi1b)" = multi1b ]
+		[ "$(val "$1" sha256sum "/dev/$VG/multi1-b" | cut -d' ' -f1)" = "$HDB_SUM" ]
+	check "$o1 keeps multi1's hdb (source-after=keep)" [ "$(lv_on "$o1" multi1-b)" = multi1-b ]
 	check "$o1 removed multi1's hda (source-after=remove)" [ -z "$(lv_on "$o1" multi1a)" ]
 	check "$o2 removed multi2's disk" [ -z "$(lv_on "$o2" multi2a)" ]
 }
@@ -104,23 +109,34 @@ lv_on() { val "$1" sh -c "lvs --noheadings -o lv_name $VG/$2 2>/dev/null | tr -d
 
 e2e_daemons
 log "== multi1 on A: hda (records) and hdb (random data, source-after=keep)"
-on A lvcreate -qy -Wy -Zy -L 8M -n multi1b "$VG"
-on A dd if=/dev/urandom of="/dev/$VG/multi1b" bs=1M count=8 oflag=direct status=none
-HDB_SUM=$(val A sha256sum "/dev/$VG/multi1b" | cut -d' ' -f1)
+on A lvcreate -qy -Wy -Zy -L 8M -n multi1-b "$VG"
+on A dd if=/dev/urandom of="/dev/$VG/multi1-b" bs=1M count=8 oflag=direct status=none
+HDB_SUM=$(val A sha256sum "/dev/$VG/multi1-b" | cut -d' ' -f1)
 EXTRA_DISKS="    <disk type='block' device='disk'>
       <driver name='qemu' type='raw' cache='none'/>
-      <source dev='/dev/$VG/multi1b'/>
+      <source dev='/dev/mapper/$VG-multi1--b'/>
       <target dev='hdb' bus='ide'/>
     </disk>"
 use 1
 e2e_guest A '<drbdmig:disk target="hda"/> <drbdmig:disk target="hdb" source-after="keep"/>'
 EXTRA_DISKS=
 use 2
+disk_src() { echo "/dev/disk/by-id/dm-uuid-$(val "$1" dmsetup info -c --noheadings -o uuid "$VG-$LV")"; }
 e2e_guest B
+disk_src() { echo "/dev/$VG/$LV"; }
+check "multi2's XML names its disk by dm-uuid" \
+	grep -q "/dev/disk/by-id/dm-uuid-LVM-" <<<"$(val B virsh domblklist multi2)"
 
 log "== at the same time: multi1 A -> B, multi2 B -> A"
 both A B
 round_ok B A
+check "on B multi1's hdb keeps its /dev/mapper path" \
+	grep -Eq "^ *hdb +/dev/mapper/$VG-multi1--b *$" <<<"$(val B virsh domblklist multi1)"
+check "on A multi2's dm-uuid path became /dev/$VG/multi2a" \
+	grep -Eq "^ *hda +/dev/$VG/multi2a *$" <<<"$(val A virsh domblklist multi2)"
+check "A's daemon says why it changed the path" \
+	grep -q "disk hda: /dev/disk/by-id/dm-uuid-LVM-.* does not open /dev/$VG/multi2a on this host" \
+	<<<"$(val A cat /var/log/drbdmig/drbdmigd.log)"
 log "== multi1 back to A while A keeps the old hdb: refused, nothing changes"
 use 1
 mig_start B
@@ -129,7 +145,7 @@ rc=$(cat "$W/migrate1.rc" 2>/dev/null || echo 255)
 out=$(tr '\n' ' ' <"$W/migrate1.out")
 log "virsh migrate ended with $rc: $out"
 check "refused" [ "$rc" -ne 0 ]
-check "virsh names the kept LV" grep -q "/dev/$VG/multi1b exists on the destination $LAB_HOSTNAME_A already" <<<"$out"
+check "virsh names the kept LV" grep -q "/dev/$VG/multi1-b exists on the destination $LAB_HOSTNAME_A already" <<<"$out"
 guest_ok 1 B
 check_clean A
 check_clean B
@@ -139,7 +155,7 @@ if [ "${MULTI_ROUNDS:-2}" -lt 2 ]; then
 	exit 0
 fi
 log "== the admin removes the stale copy; both back at the same time"
-on A lvremove -qy "$VG/multi1b"
+on A lvremove -qy "$VG/multi1-b"
 both B A
 round_ok A B
 log "PASS: two guests, three disks, both directions at once, keep and remove ($((SECONDS - T_START)) s)"
