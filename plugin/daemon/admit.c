@@ -12,6 +12,7 @@
 
 #include "libvirt/diskpath.h"
 #include "libvirt/virt.h"
+#include "storage/lvm.h"
 #include "daemon/registry_int.h"
 
 /* ---- events ------------------------------------------------------------------- */
@@ -274,7 +275,7 @@ dst_paths(struct dmg_registry *r, const char *sid, const struct dmg_policy *p,
 			return rc;
 		if (rc)
 			continue;
-		snprintf(lvpath[n], sizeof(lvpath[n]), "/dev/%s/%s", disks[i].vg, disks[i].lv);
+		dmg_lvm_dev_path(disks[i].vg, disks[i].lv, lvpath[n], sizeof(lvpath[n]));
 		dp[n].target = disks[i].target;
 		dp[n].path = lvpath[n];
 		dmg_info(r->log, "session=%s disk %s: %s does not open %s on this host; the incoming guest is given %s",

@@ -252,7 +252,7 @@ dmg_backend_dst_check(struct dmg_backend *b, const struct dmg_sess_disk *disks, 
 
 		if (dmg_lvm_check_vg(d->vg, err) < 0 || dmg_lvm_check_lv(d->lv, err) < 0)
 			return dmg_error_prefix(err, "disk %s", d->target);
-		snprintf(path, sizeof(path), "/dev/%s/%s", d->vg, d->lv);
+		dmg_lvm_dev_path(d->vg, d->lv, path, sizeof(path));
 		rc = dmg_lvm_lookup(path, &l, err);
 		if (rc == 0)
 			return dmg_error_set(err, -EEXIST, "disk %s: %s exists on the destination %s already",
@@ -291,7 +291,7 @@ dmg_backend_dst_opens(struct dmg_backend *b, const struct dmg_sess_disk *d, cons
 
 	if (b->dry_run)
 		return 1;
-	snprintf(lvpath, sizeof(lvpath), "/dev/%s/%s", d->vg, d->lv);
+	dmg_lvm_dev_path(d->vg, d->lv, lvpath, sizeof(lvpath));
 	if (stat(lvpath, &mine) < 0)
 		return dmg_error_sys(err, -errno, "disk %s: %s", d->target, lvpath);
 	if (!S_ISBLK(mine.st_mode))

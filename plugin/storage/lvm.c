@@ -20,6 +20,12 @@ dmg_drbd_md_sectors(uint64_t data_sectors)
 	return ((data_sectors + (1u << 18) - 1) >> 18) * 8 + 72;
 }
 
+void
+dmg_lvm_dev_path(const char *vg, const char *lv, char *buf, size_t len)
+{
+	snprintf(buf, len, "/dev/%s/%s", vg, lv);
+}
+
 uint64_t
 dmg_lvm_round_extents(uint64_t bytes, uint64_t extent_size)
 {

@@ -10,6 +10,7 @@
 #ifndef DMG_LVM_H
 #define DMG_LVM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/error.h"
@@ -30,6 +31,10 @@ struct dmg_lv {
  * (8 sectors per 2^18 data sectors), plus 32 KiB activity log and 4 KiB
  * superblock (72 sectors): Ms = ceil(Cs / 2^18) * 8 + 72. */
 uint64_t dmg_drbd_md_sectors(uint64_t data_sectors);
+
+/* The LV's device path, /dev/VG/LV: the one form drbdmig itself opens and
+ * hands to libvirt (udev makes it for every active LV). */
+void dmg_lvm_dev_path(const char *vg, const char *lv, char *buf, size_t len);
 
 /* Rounds bytes up to a whole number of extents. */
 uint64_t dmg_lvm_round_extents(uint64_t bytes, uint64_t extent_size);

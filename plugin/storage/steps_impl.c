@@ -233,7 +233,7 @@ v_drbd_up(struct ctx *c, const char *in, struct dmg_error *err)
 
 	(void)in;
 	snprintf(copydev, sizeof(copydev), "/dev/mapper/%s", c->copy);
-	snprintf(mdpath, sizeof(mdpath), "/dev/%s/%s", c->d->vg, c->md);
+	dmg_lvm_dev_path(c->d->vg, c->md, mdpath, sizeof(mdpath));
 	rf.host[0] = (struct dmg_drbd_host){ a->host, a->addr, (uint16_t)a->port, a->minor, copydev, mdpath };
 	rf.host[1] = (struct dmg_drbd_host){ b->host, b->addr, (uint16_t)b->port, b->minor, copydev, mdpath };
 	if ((rc = dmg_drbd_resfile_write(c->b->resdir, &rf, err)) < 0)
@@ -384,7 +384,7 @@ dmg_backend_act(void *arg, struct dmg_session *s, const char *verb, int disk,
 	dmg_sess_res_name(s, disk, c.res, sizeof(c.res));
 	dmg_sess_copy_name(s, disk, c.copy, sizeof(c.copy));
 	dmg_sess_md_name(s, disk, c.md, sizeof(c.md));
-	snprintf(c.lvpath, sizeof(c.lvpath), "/dev/%s/%s", c.d->vg, c.d->lv);
+	dmg_lvm_dev_path(c.d->vg, c.d->lv, c.lvpath, sizeof(c.lvpath));
 	if (c.b->dry_run)
 		dmg_info(c.b->log, "session=%s disk=%s dry-run step %s", s->sid, c.d->target, verb);
 	rc = dispatch(&c, in, err);
