@@ -507,9 +507,12 @@ start_rss_sampler() {
 # NETDEV WATCHDOG: the virtio-net TX queue of the link timed out, seen once in
 # CI under a peer-channel flood; its driver does not reset the device, so the
 # link stays dead and every test after it fails for the lab's sake).
+# Status 0 with no output when the NIC is fine: under set -e -o pipefail a
+# grep without a match must not end the whole check.
 link_stalled() {
-	grep -a -m1 'transmit queue 0 timed out' "$RUN/$1/console.log" 2>/dev/null |
-		sed -E 's/^\[ *([0-9]+)\.[0-9]+\].*timed out ([0-9]+) ms.*/the link NIC stopped sending at uptime \1 s (NETDEV WATCHDOG after \2 ms): the lab link is dead, not a drbdmig failure/'
+	local line
+	line=$(grep -a -m1 'transmit queue 0 timed out' "$RUN/$1/console.log" 2>/dev/null) || return 0
+	sed -E 's/^\[ *([0-9]+)\.[0-9]+\].*timed out ([0-9]+) ms.*/the link NIC stopped sending at uptime \1 s (NETDEV WATCHDOG after \2 ms): the lab link is dead, not a drbdmig failure/' <<<"$line"
 }
 
 cmd_check() {
