@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/textfile.h"
 #include "storage/alloc.h"
 
 int
@@ -94,37 +95,18 @@ dmg_alloc_pick(const struct dmg_used *used, const struct dmg_used *also, uint32_
 	return dmg_error_set(err, -ENOSPC, "no free value between %u and %u", lo, hi);
 }
 
+/* A /proc file, or NULL in *out when there is none (no DRBD module, no
+ * IPv6): nothing of that kind is in use.  16 MiB is far beyond either. */
 static int
 read_text(const char *path, char **out, struct dmg_error *err)
 {
-	FILE *f = fopen(path, "re");
-	size_t cap = 65536, len = 0, n;
-	char *buf;
+	int rc = dmg_textfile_read(path, 16u << 20, out, NULL, err);
 
-	*out = NULL;
-	if (!f)
-		return errno == ENOENT ? 0 : dmg_error_sys(err, -errno, "%s", path);
-	buf = malloc(cap + 1);
-	while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
-		len += n;
-		if (len == cap) {
-			char *nb = cap < (16u << 20) ? realloc(buf, cap * 2 + 1) : NULL;
-
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
+	if (rc == -ENOENT) {
+		dmg_error_clear(err);
+		return 0;
 	}
-	fclose(f);
-	if (!buf)
-		return dmg_error_set(err, -ENOMEM, "cannot read %s", path);
-	buf[len] = '\0';
-	*out = buf;
-	return 0;
+	return rc;
 }
 
 int

@@ -4,8 +4,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/textfile.h"
 #include "storage/alloc.h"
 #include "storage/backend.h"
 #include "storage/dm.h"
@@ -255,10 +258,42 @@ test_alloc(void)
 	CU_ASSERT_EQUAL(ports.n, 2);
 }
 
+/* The bounded reader /proc and libvirt's status files go through: a file
+ * that reports no size, the exact bound, one byte over, a missing file. */
+static void
+test_textfile(void)
+{
+	char path[] = "/tmp/dmg-text-XXXXXX", big[70000], *text = NULL;
+	struct dmg_error err;
+	size_t len = 0;
+	int fd = mkstemp(path);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	memset(big, 'x', sizeof(big));
+	CU_ASSERT_FATAL(write(fd, big, sizeof(big)) == (ssize_t)sizeof(big));
+	close(fd);
+	/* larger than the first buffer: grows, keeps every byte */
+	CU_ASSERT_EQUAL(dmg_textfile_read(path, sizeof(big), &text, &len, &err), 0);
+	CU_ASSERT_EQUAL(len, sizeof(big));
+	CU_ASSERT(text && text[len] == '\0' && text[0] == 'x' && text[len - 1] == 'x');
+	free(text);
+	CU_ASSERT_EQUAL(dmg_textfile_read(path, sizeof(big) - 1, &text, &len, &err), -EFBIG);
+	CU_ASSERT_PTR_NULL(text);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, path));
+	unlink(path);
+	CU_ASSERT_EQUAL(dmg_textfile_read(path, 100, &text, &len, &err), -ENOENT);
+	CU_ASSERT_PTR_NULL(text);
+	/* st_size 0, content all the same */
+	CU_ASSERT_EQUAL(dmg_textfile_read("/proc/self/status", 1u << 20, &text, NULL, &err), 0);
+	CU_ASSERT(text && strncmp(text, "Name:", 5) == 0);
+	free(text);
+}
+
 void
 register_alloc_tests(void)
 {
 	CU_pSuite s = CU_add_suite("alloc", NULL, NULL);
 
 	CU_add_test(s, "minor and port allocation", test_alloc);
+	CU_add_test(s, "a whole text file, bounded", test_textfile);
 }
