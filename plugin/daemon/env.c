@@ -57,6 +57,36 @@ reg_env_policy(void *arg, const char *uuid, struct dmg_policy **out, struct dmg_
 	return rc;
 }
 
+/* Two copies of one LV must never run at once: when the admin also asked
+ * libvirt to copy the storage (its NBD mirror would write the destination's
+ * LV while DRBD does), the migration is refused before anything is built.
+ * Where this cannot be read (another libvirt URI) it is said in the log and
+ * not held against the migration; any other failure refuses. */
+int
+reg_env_no_storage_copy(struct dmg_registry *r, const char *uuid, struct dmg_error *err)
+{
+	int copies = 0, rc;
+
+	if (!r->virt)
+		return dmg_error_set(err, -ENOTCONN, "no libvirt connection");
+	rc = dmg_virt_copies_storage(r->virt, uuid, &copies, err);
+	if (rc == -EOPNOTSUPP) {
+		dmg_warn(r->log, "domain %s: %s; not checked whether libvirt copies its storage too",
+			 uuid, err->msg);
+		dmg_error_clear(err);
+		return 0;
+	}
+	if (rc < 0)
+		return dmg_error_prefix(err, "cannot tell whether libvirt copies the storage of %s too",
+					uuid);
+	if (copies)
+		return dmg_error_set(err, -EPERM, "the migration also asks libvirt to copy the storage "
+				     "(--copy-storage-all or --copy-storage-inc); drbdmig copies the "
+				     "annotated disks itself, and never two copies at once: migrate "
+				     "without those options");
+	return 0;
+}
+
 static int
 env_migrating(void *arg, const char *uuid)
 {

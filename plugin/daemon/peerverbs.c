@@ -16,7 +16,8 @@
 
 /* The peer verb "probe", on the source: validation only, nothing changes.
  * The request names a target; which LV that is, and whether the domain is
- * drbdmig's to touch at all, comes from this host's own libvirt. */
+ * drbdmig's to touch at all, comes from this host's own libvirt -- as does
+ * whether libvirt was asked to copy the storage too (then: refused). */
 static int
 probe(struct dmg_registry *r, const struct dmg_jrec *req, struct dmg_jrec *reply,
       struct dmg_error *err)
@@ -48,7 +49,7 @@ probe(struct dmg_registry *r, const struct dmg_jrec *req, struct dmg_jrec *reply
 	if (!pd)
 		rc = dmg_error_set(err, -EPERM, "'%s' is not an annotated disk of domain '%s' on %s",
 				   target, p->domain, r->b->host);
-	else
+	else if ((rc = reg_env_no_storage_copy(r, uuid, err)) == 0)
 		rc = dmg_backend_probe(r->b, pd->source, vg, sizeof(vg), lv, sizeof(lv), &bytes, err);
 	dmg_policy_free(p);
 	if (rc < 0)

@@ -127,6 +127,7 @@ struct dmg_registry {
 void reg_env_init(struct dmg_registry *r);
 int reg_env_dom(void *arg, const char *uuid, enum dmg_dom *st, struct dmg_error *err);
 int reg_env_policy(void *arg, const char *uuid, struct dmg_policy **out, struct dmg_error *err);
+int reg_env_no_storage_copy(struct dmg_registry *r, const char *uuid, struct dmg_error *err);
 int reg_split_endpoint(const char *ep, char *host, size_t hl, unsigned *port);
 int reg_peer(const struct dmg_registry *r, size_t i, char *host, size_t hl, unsigned *port);
 int reg_peer_endpoint(const struct dmg_registry *r, const char *name, const char *addr, char *ep,

@@ -12,6 +12,7 @@
 
 #include <libvirt/virterror.h>
 
+#include "core/textfile.h"
 #include "libvirt/policy.h"
 #include "libvirt/virt_int.h"
 
@@ -383,6 +384,9 @@ dmg_virt_destroy(struct dmg_virt *v, const char *uuid, struct dmg_error *err)
 
 /* ---- QEMU's end, read in /proc ---------------------------------------------- */
 
+/* The system QEMU driver's state directory: NAME.pid, NAME.xml (its status). */
+#define QEMU_RUN_DIR "/run/libvirt/qemu"
+
 /* The value of a "Key:\tvalue" line of /proc/PID/status, or NULL. */
 static const char *
 status_value(const char *status, const char *key)
@@ -440,7 +444,7 @@ dmg_virt_qemu_exited(struct dmg_virt *v, const char *name)
 	if (v->uri && strcmp(v->uri, "qemu:///system") != 0)
 		return 0;
 	if (!name || !*name || strchr(name, '/') ||
-	    snprintf(path, sizeof(path), "/run/libvirt/qemu/%s.pid", name) >= (int)sizeof(path))
+	    snprintf(path, sizeof(path), QEMU_RUN_DIR "/%s.pid", name) >= (int)sizeof(path))
 		return 0;
 	f = fopen(path, "re");
 	if (!f)
@@ -457,4 +461,41 @@ dmg_virt_qemu_exited(struct dmg_virt *v, const char *name)
 	fclose(f);
 	buf[n] = '\0';
 	return dmg_proc_status_dying(buf);
+}
+
+/* ---- libvirt's status file: does the migration copy the storage too? ------- */
+
+int
+dmg_virt_copies_storage(struct dmg_virt *v, const char *uuid, int *copies,
+			struct dmg_error *err)
+{
+	char path[512], *xml = NULL;
+	const char *name;
+	virConnectPtr c;
+	virDomainPtr d;
+	size_t len = 0;
+	int rc;
+
+	*copies = 0;
+	/* The status directory is the system QEMU driver's; another URI
+	 * (a session daemon, a remote one) keeps it elsewhere or not here. */
+	if (v->uri && strcmp(v->uri, "qemu:///system") != 0)
+		return dmg_error_set(err, -EOPNOTSUPP,
+				     "cannot read the migration's flags under %s", v->uri);
+	if ((rc = domain_get(v, uuid, &c, &d, err)) < 0)
+		return rc;
+	name = d ? virDomainGetName(d) : NULL;
+	if (!name)
+		rc = dmg_error_set(err, -ESRCH, "domain %s: %s", uuid, virt_errmsg());
+	else if (!*name || strchr(name, '/') ||
+		 snprintf(path, sizeof(path), QEMU_RUN_DIR "/%s.xml", name) >= (int)sizeof(path))
+		rc = dmg_error_set(err, -EINVAL, "domain %s: unusable name", uuid);
+	domain_put(c, d);
+	/* A status file holds the domain XML and a little more: bounded alike. */
+	if (rc == 0)
+		rc = dmg_textfile_read(path, DMG_XML_MAX, &xml, &len, err);
+	if (rc == 0 && (rc = dmg_virt_status_copies(xml, len, copies, err)) < 0)
+		dmg_error_prefix(err, "%s", path);
+	free(xml);
+	return rc;
 }

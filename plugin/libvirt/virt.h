@@ -118,6 +118,19 @@ int dmg_virt_job_bounded(struct dmg_virt *v, const char *uuid, int abort_it, int
 int dmg_virt_live_xml(struct dmg_virt *v, const char *uuid, char **xml, size_t *len,
 		      struct dmg_error *err);
 
+/* Whether libvirt migrates the domain out of here and was asked to copy
+ * its storage too (VIR_MIGRATE_NON_SHARED_DISK or _INC: virsh's
+ * --copy-storage-all / --copy-storage-inc), read from the system QEMU
+ * driver's status file of the running domain: *copies 1 or 0.  No
+ * migration job at all is 0.  -EOPNOTSUPP under another libvirt URI (its
+ * status files are elsewhere or on another host); other failures < 0. */
+int dmg_virt_copies_storage(struct dmg_virt *v, const char *uuid, int *copies,
+			    struct dmg_error *err);
+
+/* The test behind it, on the text of a status file (<domstatus>):
+ * -EBADMSG when it is none, or its migration job's flags are unreadable. */
+int dmg_virt_status_copies(const char *xml, size_t len, int *copies, struct dmg_error *err);
+
 /* Stops the domain hard (QEMU killed); a missing domain is fine. */
 int dmg_virt_destroy(struct dmg_virt *v, const char *uuid, struct dmg_error *err);
 

@@ -1,6 +1,7 @@
-/* PRIVATE to plugin/libvirt/policy.c and stamp.c: the libxml2 helpers both
- * parsers of a domain XML document share.  Everyone else uses
- * libvirt/policy.h or libvirt/virt.h. */
+/* PRIVATE to plugin/libvirt/policy.c, stamp.c, diskpath.c and jobflags.c:
+ * the libxml2 helpers the parsers of a domain XML document (and of
+ * libvirt's status file) share.  Everyone else uses libvirt/policy.h or
+ * libvirt/virt.h. */
 #ifndef DMG_XMLUTIL_H
 #define DMG_XMLUTIL_H
 

@@ -1,7 +1,8 @@
 /* libFuzzer target: the domain XML policy parser must never crash, leak or
  * return a half-filled policy, whatever bytes it gets; and where it accepts
  * a policy, the destination's disk-path rewrite of that XML must succeed and
- * read back with the new paths. */
+ * read back with the new paths.  The same bytes as a libvirt status file:
+ * the storage-copy test answers 0 or 1, or fails with one line. */
 #include "config.h"
 
 #include <stddef.h>
@@ -13,6 +14,7 @@
 
 #include "libvirt/diskpath.h"
 #include "libvirt/policy.h"
+#include "libvirt/virt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -42,6 +44,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i;
 	int rc;
 
+	int copies = -1;
+
+	rc = dmg_virt_status_copies((const char *)data, size, &copies, &err);
+	if (rc < 0 ? copies != 0 || !err.msg[0] || strchr(err.msg, '\n') : copies != 0 && copies != 1)
+		abort();
 	rc = dmg_policy_parse((const char *)data, size, &p, &err);
 	if (rc < 0) {
 		if (p || !err.msg[0] || strchr(err.msg, '\n'))

@@ -14,6 +14,7 @@ seed() {   # seed <target> <corpus dir>
 	case $1 in
 	fuzz_policy)
 		cp "$src"/xml/examples/*.xml "$2"/ 2>/dev/null
+		cp "$src"/tests/data/libvirt-status-*.xml "$2"/ 2>/dev/null
 		i=0
 		for f in "$src"/tests/data/schema/*/*.xml; do
 			i=$((i + 1))

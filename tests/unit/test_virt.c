@@ -600,6 +600,74 @@ test_proc_dying_live(void)
 	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 }
 
+/* A libvirt status file, captured in the lab (tests/data), or a string. */
+static int
+status_copies(const char *file, const char *text, int *copies, struct dmg_error *err)
+{
+	char path[512], *xml;
+	size_t len = 0;
+	int rc;
+
+	if (!file)
+		return dmg_virt_status_copies(text, strlen(text), copies, err);
+	snprintf(path, sizeof(path), "%s/%s", test_env("TEST_DATA", "tests/data"), file);
+	xml = read_file(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(xml);
+	rc = dmg_virt_status_copies(xml, len, copies, err);
+	free(xml);
+	return rc;
+}
+
+/* Whether an outgoing migration also copies the storage, from libvirt's
+ * status file: as libvirt 9.0 wrote it during `virsh migrate --live --p2p
+ * --copy-storage-inc` (begin3, flags 0x83) and for a domain with no job;
+ * then the job element's other shapes and what must be refused as unreadable. */
+static void
+test_status_copies(void)
+{
+	static const char *const no[] = {
+		"<domstatus state='running'><job type='none' async='migration out' phase='begin3' flags='0x3'/></domstatus>",
+		"<domstatus><job type='none' async='migration in' flags='0x43'/></domstatus>",
+		"<domstatus><job type='modify' async='none'/></domstatus>",
+		"<domstatus><domain><job async='migration out' flags='0x40'/></domain></domstatus>",
+		"<domstatus/>",
+	};
+	static const char *const bad[] = {
+		"<domstatus><job async='migration out'/></domstatus>",
+		"<domstatus><job async='migration out' flags=''/></domstatus>",
+		"<domstatus><job async='migration out' flags='0x4g'/></domstatus>",
+		"<domstatus><job async='migration out' flags='-0x40'/></domstatus>",
+		"<domstatus><job async='migration out' flags=' 0x40'/></domstatus>",
+		"<domstatus><job async='migration out' flags='0x100000000000000000'/></domstatus>",
+		"<domain><job async='migration out' flags='0x40'/></domain>",
+		"<domstatus><job",
+	};
+	struct dmg_error err;
+	int copies = -1;
+	size_t i;
+
+	CU_ASSERT_EQUAL(status_copies("libvirt-status-copy-inc.xml", NULL, &copies, &err), 0);
+	CU_ASSERT_EQUAL(copies, 1);
+	copies = -1;
+	CU_ASSERT_EQUAL(status_copies("libvirt-status-idle.xml", NULL, &copies, &err), 0);
+	CU_ASSERT_EQUAL(copies, 0);
+	/* --copy-storage-all: VIR_MIGRATE_NON_SHARED_DISK, as seen in the lab (0x43) */
+	CU_ASSERT_EQUAL(status_copies(NULL, "<domstatus><job type='none' async='migration out' "
+				      "phase='begin3' flags='0x43'/></domstatus>", &copies, &err), 0);
+	CU_ASSERT_EQUAL(copies, 1);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		copies = -1;
+		CU_ASSERT_EQUAL(status_copies(NULL, no[i], &copies, &err), 0);
+		CU_ASSERT_EQUAL(copies, 0);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		copies = -1;
+		CU_ASSERT(status_copies(NULL, bad[i], &copies, &err) < 0);
+		CU_ASSERT_EQUAL(copies, 0);
+		CU_ASSERT(err.msg[0] != '\0' && strchr(err.msg, '\n') == NULL);
+	}
+}
+
 void
 register_virt_tests(void)
 {
@@ -619,4 +687,5 @@ register_virt_tests(void)
 	CU_add_test(s, "module with libvirtd down", test_module_down);
 	CU_add_test(s, "QEMU dying: /proc status", test_proc_dying);
 	CU_add_test(s, "QEMU dying: real processes", test_proc_dying_live);
+	CU_add_test(s, "a migration that copies the storage too", test_status_copies);
 }

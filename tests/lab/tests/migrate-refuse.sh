@@ -11,6 +11,11 @@
 #   vg-missing       B has no VG of the disk's name (vg0 renamed away on B)
 #   vg-full          B's vg0 has no room (a filler LV takes its free space)
 #   lv-exists        B already has an LV of the disk's name
+#   copy-storage-all / copy-storage-inc
+#                    the good policy, but virsh is also asked to copy the storage
+#                    (--copy-storage-all, then --copy-storage-inc) while the disk's path
+#                    exists on B (a link to another LV there): libvirt's NBD mirror and
+#                    DRBD would both write B's LV
 # After each: virsh's error names the cause, the guest runs on A and goes on writing, no
 # session and nothing left over on either host (drbdmig verify), A's LV maps no DRBD
 # device, B holds no LV of the guest's.
@@ -36,7 +41,8 @@ refuse_cleanup() {
 	hold_on_fail "$rc" && exit "$rc"
 	set +e   # a cleanup does all it can (and `(exit 1)` would end it under -e)
 	mig_kill
-	try B sh -c "vgs vgaway >/dev/null 2>&1 && vgrename -q vgaway $VG; lvremove -qy $VG/filler 2>/dev/null; true"
+	try B sh -c "vgs vgaway >/dev/null 2>&1 && vgrename -q vgaway $VG; lvremove -qy $VG/filler 2>/dev/null;
+		test -L /dev/$VG/$LV && rm -f /dev/$VG/$LV; lvremove -qy $VG/decoy 2>/dev/null; true"
 	try A sh -c "virsh destroy $DOM; virsh undefine $DOM; test -z '$LOOP' || losetup -d '$LOOP'; rm -f /root/refuse-hdb.img;
 		lvremove -qy $VG/$SNAP 2>/dev/null; lvremove -qy $VG/$R1 2>/dev/null; true"
 	e2e_cleanup "$rc"
@@ -63,13 +69,13 @@ e2e_setup
 
 set_policy() { on A virsh metadata "$DOM" urn:drbdmig:1 --key drbdmig --live --set "$1"; }
 
-# refused CASE WHAT REGEX: a migration A -> B must fail with REGEX in virsh's output and
-# change nothing.
+# refused CASE WHAT REGEX [VIRSH-ARGS...]: a migration A -> B must fail with REGEX in
+# virsh's output and change nothing.
 refused() {
 	local lvs_b a b
 	case_begin "$1"
 	lvs_b=$(val B sh -c "lvs --noheadings -o lv_name $VG 2>/dev/null | sort | xargs")
-	mig_start A
+	mig_start A "${@:4}"
 	mig_wait
 	check "$2: the migration is refused" [ "$MIG_RC" -ne 0 ]
 	check "$2: virsh says why ($3)" grep -Eq "$3" <<<"$MIG_OUT"
@@ -116,4 +122,17 @@ on B lvcreate -qy -L 8M -n "$LV" "$VG"
 refused lv-exists "the disk's LV on the destination already" "$VG/$LV exists on the destination $LAB_HOSTNAME_B already"
 on B lvremove -qy "$VG/$LV"
 
-log "PASS: 7 refusals, nothing changed ($((SECONDS - T_START)) s)"
+# libvirt refuses a storage copy itself where a copied disk's path is missing on B
+# ("cannot precreate storage for disk type 'block'"); where the path exists there (an
+# admin's link, here to a decoy LV), only drbdmig's check stands between the two copies.
+# Only hda is copied (--migrate-disks): hdb's and hdc's paths do not exist on B.
+on B lvcreate -qy -L 4M -n decoy "$VG"
+on B ln -s decoy "/dev/$VG/$LV"
+refused copy-storage-all "--copy-storage-all" "asks libvirt to copy the storage" \
+	--copy-storage-all --migrate-disks hda
+refused copy-storage-inc "--copy-storage-inc" "asks libvirt to copy the storage" \
+	--copy-storage-inc --migrate-disks hda
+on B rm -f "/dev/$VG/$LV"
+on B lvremove -qy "$VG/decoy"
+
+log "PASS: 9 refusals, nothing changed ($((SECONDS - T_START)) s)"
