@@ -1,7 +1,16 @@
 #!/bin/bash
-# The main job on real DRBD: `virsh migrate --live --p2p` of an annotated nested guest
-# between the two lab hosts, A -> B -> A -> B, with drbdmig installed from the .deb
-# (LAB_DEB) and drbdmigd started the way an admin without systemd starts it.
+# The main job on real DRBD: a live migration of an annotated nested guest between the
+# two lab hosts, A -> B -> A -> B, with drbdmig installed from the .deb (LAB_DEB) and
+# drbdmigd started the way an admin without systemd starts it.  Each hop is driven the
+# way one kind of user drives libvirt, unchanged for drbdmig:
+#   p2p     hop 1: `virsh migrate --live --p2p` (the README's form)
+#   api     hop 2: the libvirt API from Python, as OpenStack Nova and oVirt do:
+#           migrateToURI3 with LIVE | PEER2PEER | PERSIST_DEST | UNDEFINE_SOURCE
+#           (tools/apimigrate.py), of a guest defined on the source only (made
+#           persistent there first, its old definition on the target removed);
+#           afterwards it must be defined on the target only
+#   direct  hop 3: `virsh migrate --live` without --p2p: managed direct, virsh itself
+#           talks to both libvirtds
 #
 # The guest is the record guest (tests/guest/recguest.asm): it writes numbered,
 # checksummed records to its LV and prints each on its serial console (a file in
@@ -27,7 +36,7 @@
 DOM=e2e
 LV=e2edisk
 UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000e2
-HOPS=${E2E_HOPS:-A:B B:A A:B}
+HOPS=${E2E_HOPS:-A:B:p2p B:A:api A:B:direct}   # SRC:DST[:HOW], HOW p2p by default
 WANT=${E2E_WANT:-64}             # records before the first migration
 LV_MB=${LV_MB:-32}
 EXTRA_LVS=e2edirty               # cleanup removes it if the test stops early
@@ -36,6 +45,7 @@ W=$LAB_SHARED/e2e                # /lab/shared/e2e in the hosts
 . "$(dirname "$0")/lib/e2elib.sh"
 trap e2e_cleanup EXIT
 e2e_setup
+cp "$LAB_SRC/tests/lab/tools/apimigrate.py" "$W/apimigrate.py"
 
 # ---- thin resync over dirty extents: static data beyond the ring, B's free space dirty
 static_sum() {   # static_sum HOST: sha256 of the LV from 4 MiB on (the ring ends at 2 MiB)
@@ -56,16 +66,34 @@ hop=0
 NHOPS=$(wc -w <<<"$HOPS")
 for pair in $HOPS; do
 	hop=$((hop + 1))
-	src=${pair%:*} dst=${pair#*:}
+	src=${pair%%:*} rest=${pair#*:}
+	dst=${rest%%:*} how=p2p
+	[ "$rest" = "$dst" ] || how=${rest#*:}
 	before=$(last_rec)
-	log "== hop $hop: migrate $src -> $dst (record $before)"
+	log "== hop $hop: migrate $src -> $dst by $how (record $before)"
+	if [ "$how" = api ]; then   # a persistent guest on $src only, as a cloud keeps them
+		sh_on "$src" "virsh dumpxml $DOM >/tmp/e2e-def.xml && virsh define /tmp/e2e-def.xml >/dev/null"
+		sh_on "$dst" "virsh undefine $DOM >/dev/null 2>&1; true"
+	fi
 	t=$SECONDS
-	ON_TIMEOUT=900 on "$src" virsh migrate --live --p2p --verbose "$DOM" \
-		"qemu+tcp://$(ip_of "$dst")/system" --migrateuri "tcp://$(ip_of "$dst")"
-	log "hop $hop: virsh migrate took $((SECONDS - t)) s"
+	case $how in
+	p2p) ON_TIMEOUT=900 on "$src" virsh migrate --live --p2p --verbose "$DOM" \
+		"qemu+tcp://$(ip_of "$dst")/system" --migrateuri "tcp://$(ip_of "$dst")" ;;
+	direct) ON_TIMEOUT=900 on "$src" virsh migrate --live --verbose "$DOM" \
+		"qemu+tcp://$(ip_of "$dst")/system" --migrateuri "tcp://$(ip_of "$dst")" ;;
+	api) ON_TIMEOUT=900 on "$src" python3 "$G_W/apimigrate.py" "$DOM" "$(ip_of "$dst")" ;;
+	*) fail "E2E_HOPS: unknown way '$how' (p2p, direct, api)" ;;
+	esac
+	log "hop $hop: the migration ($how) took $((SECONDS - t)) s"
 	check "the guest runs on $dst" [ "$(val "$dst" virsh domstate "$DOM")" = running ]
 	check "the guest is not running on $src" \
 		[ "$(val "$src" sh -c "virsh domstate $DOM 2>/dev/null || echo absent")" != running ]
+	if [ "$how" = api ]; then
+		check "UNDEFINE_SOURCE: $src holds no definition of the guest" \
+			[ "$(val "$src" sh -c "virsh dominfo $DOM >/dev/null 2>&1 && echo defined || echo none")" = none ]
+		check "PERSIST_DEST: the guest is persistent on $dst" \
+			grep -Eq "^Persistent: +yes" <<<"$(val "$dst" virsh dominfo "$DOM")"
+	fi
 	wait_recs "$before" 120
 	log "the guest writes on $dst: record $(last_rec)"
 	if [ "$hop" -eq 1 ]; then
@@ -97,7 +125,7 @@ for pair in $HOPS; do
 	sh_on "$dst" "grep -E 'session=.* (phase=|step=|sync )' $DLOG | tail -n 40" | sed 's/^/    /' || true
 done
 
-last=${pair#*:}
+last=$dst
 log "== check the records on the final LV: the last lap of the ring, across the switchover"
 on "$last" "$G_W/reccheck" --min-seq "$PRINTED" "/dev/$VG/$LV"
 log "PASS: $hop hops, $PRINTED records; the last 4096 (written on both sides of the last switchover) all on the final LV ($((SECONDS - T_START)) s)"
