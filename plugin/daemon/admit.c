@@ -253,36 +253,86 @@ probe_source(struct dmg_registry *r, const char *ep, const struct dmg_policy *p,
 	return 0;
 }
 
-/* After the build: the path each disk has in the incoming XML must open
- * the LV built here, else QEMU would open nothing or, worse, another
- * device.  A path that does not (a dm-uuid link names the source's LV, an
- * admin's symlink need not exist here) is replaced with /dev/VG/LV in the
- * XML handed back to libvirt.  A failure here (out of memory) refuses the
- * migration; the built session is then rolled back when the guest does not
- * arrive within `grace`, as after any failed incoming migration. */
+/* Where a disk's path in xml (whose policy is p) does not open the LV
+ * built here -- a dm-uuid link names the source's LV, an admin's symlink
+ * need not exist here -- xml with that path replaced by /dev/VG/LV, in
+ * *out; *out NULL when every path opens its LV.  what names the XML for
+ * the log. */
 static int
-dst_paths(struct dmg_registry *r, const char *sid, const struct dmg_policy *p,
-	  const struct dmg_sess_disk *disks, const char *xml, size_t len, char **out,
-	  size_t *outlen, struct dmg_error *err)
+rewrite_paths(struct dmg_registry *r, const char *sid, const char *what,
+	      const struct dmg_sess_disk *disks, size_t ndisks, const struct dmg_policy *p,
+	      const char *xml, size_t len, char **out, size_t *outlen, struct dmg_error *err)
 {
 	char lvpath[DMG_SESS_DISKS_MAX][2 * DMG_SESS_NAME_MAX + 8];
 	struct dmg_disk_path dp[DMG_SESS_DISKS_MAX];
-	size_t i, n = 0;
+	const char *source;
+	size_t i, j, n = 0;
 	int rc;
 
-	for (i = 0; i < p->ndisks; i++) {
-		if ((rc = dmg_backend_dst_opens(r->b, &disks[i], p->disks[i].source, err)) < 0)
+	*out = NULL;
+	for (i = 0; i < ndisks && i < DMG_SESS_DISKS_MAX; i++) {
+		for (j = 0, source = NULL; j < p->ndisks && !source; j++)
+			if (strcmp(p->disks[j].target, disks[i].target) == 0)
+				source = p->disks[j].source;
+		if (!source)
+			continue;   /* not annotated in this XML: not drbdmig's to change */
+		if ((rc = dmg_backend_dst_opens(r->b, &disks[i], source, err)) < 0)
 			return rc;
 		if (rc)
 			continue;
 		dmg_lvm_dev_path(disks[i].vg, disks[i].lv, lvpath[n], sizeof(lvpath[n]));
 		dp[n].target = disks[i].target;
 		dp[n].path = lvpath[n];
-		dmg_info(r->log, "session=%s disk %s: %s does not open %s on this host; the incoming guest is given %s",
-			 sid, disks[i].target, p->disks[i].source, lvpath[n], lvpath[n]);
+		dmg_info(r->log, "session=%s disk %s: %s does not open %s on this host; %s is given %s",
+			 sid, disks[i].target, source, lvpath[n], what, lvpath[n]);
 		n++;
 	}
 	return n ? dmg_diskpath_set(xml, len, dp, n, out, outlen, err) : 0;
+}
+
+/* After the build: the path each disk has in the incoming XML must open
+ * the LV built here, else QEMU would open nothing or, worse, another
+ * device; the XML handed back to libvirt has /dev/VG/LV where it does not.
+ * A failure here (out of memory) refuses the migration; the built session
+ * is then rolled back when the guest does not arrive within `grace`, as
+ * after any failed incoming migration. */
+static int
+dst_paths(struct dmg_registry *r, const char *sid, const struct dmg_policy *p,
+	  const struct dmg_sess_disk *disks, const char *xml, size_t len, char **out,
+	  size_t *outlen, struct dmg_error *err)
+{
+	return rewrite_paths(r, sid, "the incoming guest", disks, p->ndisks, p, xml, len, out,
+			     outlen, err);
+}
+
+void
+reg_dst_persist(struct dmg_registry *r, const struct dmg_session *s)
+{
+	struct dmg_policy *p = NULL;
+	struct dmg_error err = { 0 };
+	char *xml = NULL, *out = NULL;
+	size_t len = 0, outlen = 0;
+	int rc;
+
+	if (!r->virt)
+		return;
+	rc = dmg_virt_persistent_xml(r->virt, s->uuid, &xml, &len, &err);
+	if (rc == 0 && xml)
+		rc = dmg_policy_parse(xml, len, &p, &err);
+	if (rc == 0 && p)
+		rc = rewrite_paths(r, s->sid, "the persistent definition", s->disks, s->ndisks, p,
+				   xml, len, &out, &outlen, &err);
+	if (rc == 0 && out)
+		rc = dmg_virt_define(r->virt, out, &err);
+	if (rc < 0)
+		dmg_warn(r->log, "session=%s domain=%s: the persistent definition keeps the source's disk paths: %s",
+			 s->sid, s->domain, err.msg);
+	else if (out)
+		dmg_info(r->log, "session=%s domain=%s: persistent definition written with this host's disk paths",
+			 s->sid, s->domain);
+	free(out);
+	dmg_policy_free(p);
+	free(xml);
 }
 
 int

@@ -135,6 +135,11 @@ int reg_peer_endpoint(const struct dmg_registry *r, const char *name, const char
 int reg_peer_call(struct dmg_registry *r, const char *ep, const struct dmg_jrec *req,
 		  unsigned timeout_s, struct dmg_jrec *reply, struct dmg_error *err);
 
+/* admit.c: after a switchover here, a persistent definition of the guest
+ * (written by --persistent from the source's) gets /dev/VG/LV where the
+ * source's disk path does not open the LV built here; failures are logged. */
+void reg_dst_persist(struct dmg_registry *r, const struct dmg_session *s);
+
 /* registry.c: the table and entry lifetimes */
 struct entry *reg_add_entry(struct dmg_registry *r, struct dmg_session *s, int recovered,
 			    int building);

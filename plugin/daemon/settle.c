@@ -63,6 +63,10 @@ settle_one(struct dmg_registry *r, struct entry *e, int64_t now)
 		    now - e->ready_ms > (int64_t)r->conf.grace * 1000)
 			dmg_sess_note_gone(s);   /* QEMU never came */
 		rc = dmg_sess_settle(s, &err);
+		/* Done: libvirt has written any persistent definition by now
+		 * (before it resumed the guest here, which the session waited for). */
+		if (s->phase == DMG_PH_DONE)
+			reg_dst_persist(r, s);
 	} else if (e->recovered || e->kick || now - e->last_peer_ms > SRC_IDLE_MS) {
 		int fenced;
 

@@ -366,6 +366,48 @@ dmg_virt_live_xml(struct dmg_virt *v, const char *uuid, char **xml, size_t *len,
 }
 
 int
+dmg_virt_persistent_xml(struct dmg_virt *v, const char *uuid, char **xml, size_t *len,
+			struct dmg_error *err)
+{
+	virConnectPtr c;
+	virDomainPtr d;
+	int rc;
+
+	*xml = NULL;
+	*len = 0;
+	if ((rc = domain_get(v, uuid, &c, &d, err)) < 0)
+		return rc;
+	if (!d) {
+		rc = dmg_error_set(err, -ESRCH, "no domain %s on this host", uuid);
+	} else if (virDomainIsPersistent(d) == 1) {
+		/* SECURE: what is defined back must keep its passwords. */
+		*xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+		if (!*xml)
+			rc = dmg_error_set(err, -EIO, "libvirt: persistent XML of %s: %s", uuid,
+					   virt_errmsg());
+		else
+			*len = strlen(*xml);
+	}
+	domain_put(c, d);
+	return rc;
+}
+
+int
+dmg_virt_define(struct dmg_virt *v, const char *xml, struct dmg_error *err)
+{
+	virConnectPtr c = virt_ref(v);
+	virDomainPtr d;
+
+	if (!c)
+		return virt_not_connected(v, err);
+	d = virDomainDefineXML(c, xml);
+	if (d)
+		virDomainFree(d);
+	virConnectClose(c);
+	return d ? 0 : dmg_error_set(err, -EIO, "libvirt: define: %s", virt_errmsg());
+}
+
+int
 dmg_virt_destroy(struct dmg_virt *v, const char *uuid, struct dmg_error *err)
 {
 	virConnectPtr c;

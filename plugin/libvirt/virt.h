@@ -131,6 +131,15 @@ int dmg_virt_copies_storage(struct dmg_virt *v, const char *uuid, int *copies,
  * -EBADMSG when it is none, or its migration job's flags are unreadable. */
 int dmg_virt_status_copies(const char *xml, size_t len, int *copies, struct dmg_error *err);
 
+/* The persistent (inactive) definition of domain uuid, secrets included,
+ * in *xml (malloc'ed, free() it); *xml NULL when the domain is transient.
+ * -ESRCH when there is no such domain here. */
+int dmg_virt_persistent_xml(struct dmg_virt *v, const char *uuid, char **xml, size_t *len,
+			    struct dmg_error *err);
+
+/* Defines (or redefines) a domain from xml: its persistent definition. */
+int dmg_virt_define(struct dmg_virt *v, const char *xml, struct dmg_error *err);
+
 /* Stops the domain hard (QEMU killed); a missing domain is fine. */
 int dmg_virt_destroy(struct dmg_virt *v, const char *uuid, struct dmg_error *err);
 

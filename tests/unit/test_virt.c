@@ -422,6 +422,56 @@ check_events(struct dmg_virt *v, virConnectPtr c, struct seen *s)
 	virDomainFree(d);
 }
 
+/* The persistent definition read with its secrets and defined back (the
+ * destination's rewrite after --persistent); a transient domain has none;
+ * the storage-copy flags are not looked for under a URI but the system's. */
+static void
+check_persistent(struct dmg_virt *v, virConnectPtr c)
+{
+	static const char transient[] =
+		"<domain type='test'><name>transient1</name><memory>1024</memory>"
+		"<os><type>hvm</type></os></domain>";
+	struct dmg_error err;
+	char *xml = NULL, *again = NULL, *desc;
+	size_t len = 0;
+	virDomainPtr d;
+	int copies = -1;
+
+	CU_ASSERT_EQUAL_FATAL(dmg_virt_persistent_xml(v, "test", &xml, &len, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(xml);
+	CU_ASSERT_EQUAL(len, strlen(xml));
+	CU_ASSERT_PTR_NOT_NULL(strstr(xml, "<name>test</name>"));
+	/* an edit of the inactive XML, defined back, is what libvirt keeps */
+	desc = strstr(xml, "</name>");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(desc);
+	{
+		size_t head = (size_t)(desc - xml) + strlen("</name>");
+		char *edited = malloc(len + 64);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(edited);
+		snprintf(edited, len + 64, "%.*s<description>rewritten</description>%s", (int)head,
+			 xml, xml + head);
+		CU_ASSERT_EQUAL(dmg_virt_define(v, edited, &err), 0);
+		free(edited);
+	}
+	CU_ASSERT_EQUAL(dmg_virt_persistent_xml(v, "test", &again, &len, &err), 0);
+	CU_ASSERT(again && strstr(again, "<description>rewritten</description>"));
+	free(again);
+	free(xml);
+	CU_ASSERT(dmg_virt_define(v, "<domain type='test'><name>bad", &err) < 0);
+	CU_ASSERT(err.msg[0] != '\0');
+	d = virDomainCreateXML(c, transient, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	xml = (char *)"unset";
+	CU_ASSERT_EQUAL(dmg_virt_persistent_xml(v, "transient1", &xml, &len, &err), 0);
+	CU_ASSERT_PTR_NULL(xml);
+	virDomainDestroy(d);
+	virDomainFree(d);
+	CU_ASSERT_EQUAL(dmg_virt_persistent_xml(v, "nosuchdomain", &xml, &len, &err), -ESRCH);
+	CU_ASSERT_EQUAL(dmg_virt_copies_storage(v, "test", &copies, &err), -EOPNOTSUPP);
+	CU_ASSERT_EQUAL(copies, 0);
+}
+
 static void
 test_module_test_driver(void)
 {
@@ -447,6 +497,7 @@ test_module_test_driver(void)
 	CU_ASSERT_PTR_NOT_NULL(c);
 	if (c) {
 		check_metadata(v, c);
+		check_persistent(v, c);
 		check_events(v, c, &s);
 		virConnectClose(c);
 	}

@@ -9,6 +9,8 @@
 # (the new LV has another UUID). Then:
 #   - the destination gave the guests paths that open their LVs there: multi1 keeps its
 #     /dev/mapper path (it exists on B too), multi2's dm-uuid path became /dev/VG/LV;
+#     multi2 migrates with --persistent, and its persistent definition on the target
+#     (libvirt writes the source's) names /dev/VG/LV too, annotation kept;
 #   - both guests run on their targets and go on writing; each record ring is intact
 #     with every record the guest reported;
 #   - multi1's hdb on B holds exactly the data it held on A;
@@ -74,8 +76,10 @@ mig_start() {
 	dst=$(other "$1")
 	n=${DOM#multi}
 	rm -f "$W/migrate$n.rc" "$W/migrate$n.out"
-	log "virsh migrate --live --p2p $DOM: $src -> $dst (record $(last_rec))"
-	("$LAB" exec "$src" -t 900 -- virsh migrate --live --p2p "$DOM" \
+	# multi2's definition goes along (--persistent): the target must fix its disk path
+	if [ "$n" = 2 ]; then set -- --persistent; else set --; fi
+	log "virsh migrate --live --p2p $* $DOM: $src -> $dst (record $(last_rec))"
+	("$LAB" exec "$src" -t 900 -- virsh migrate --live --p2p "$@" "$DOM" \
 		"qemu+tcp://$(ip_of "$dst")/system" --migrateuri "tcp://$(ip_of "$dst")" \
 		>"$W/migrate$n.out" 2>&1; echo $? >"$W/migrate$n.rc") &
 	MIG_PID=$!
@@ -136,6 +140,13 @@ check "on A multi2's dm-uuid path became /dev/$VG/multi2a" \
 	grep -Eq "^ *hda +/dev/$VG/multi2a *$" <<<"$(val A virsh domblklist multi2)"
 check "A's daemon says why it changed the path" \
 	grep -q "disk hda: /dev/disk/by-id/dm-uuid-LVM-.* does not open /dev/$VG/multi2a on this host" \
+	<<<"$(val A cat /var/log/drbdmig/drbdmigd.log)"
+PDEF=$(val A virsh dumpxml --inactive multi2)
+check "multi2's persistent definition on A names /dev/$VG/multi2a" \
+	grep -q "<source dev='/dev/$VG/multi2a'" <<<"$PDEF"
+check "multi2's persistent definition on A keeps its annotation" grep -q "urn:drbdmig:1" <<<"$PDEF"
+check "A's daemon says it rewrote the persistent definition" \
+	grep -q "domain=multi2: persistent definition written with this host's disk paths" \
 	<<<"$(val A cat /var/log/drbdmig/drbdmigd.log)"
 log "== multi1 back to A while A keeps the old hdb: refused, nothing changes"
 use 1
