@@ -10,7 +10,7 @@
  *   peercall -F N -T SECS [-b BINDADDR] HOST PORT
  *       a flood: keeps N plain TCP connections open to HOST:PORT for SECS
  *       seconds, half of them idle and half sending junk bytes, each one
- *       replaced as soon as the daemon closes it; prints how many were
+ *       replaced a second after the daemon closes it; prints how many were
  *       opened and how many the daemon closed, at the end or on SIGTERM.
  *       Only for the lab's own hosts. */
 #include "config.h"
@@ -109,6 +109,12 @@ flood(const char *host, unsigned port, int n, int secs, const char *bind_addr)
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	struct pollfd pfd[FLOOD_MAX + 1];
 	int64_t end = dmg_now_ms() + (int64_t)secs * 1000, next_junk = 0;
+	/* When a closed slot may be opened again.  Replacing at once turned the
+	 * flood into a connect/close loop of some 350 connections a second per
+	 * host -- thousands of packets a second, under which the lab's
+	 * virtio-net link (QEMU/TCG) stopped sending for good twice in CI.  A
+	 * second's pause keeps every slot taken or knocking, at most N per s. */
+	int64_t again[FLOOD_MAX] = { 0 };
 	unsigned long opened = 0, closed = 0;
 	char buf[512];
 	sigset_t term;
@@ -145,11 +151,13 @@ flood(const char *host, unsigned port, int n, int secs, const char *bind_addr)
 					close(pfd[i].fd);
 					pfd[i].fd = -1;
 					closed++;
+					again[i] = now + 1000;
 				}
 			}
-			if (pfd[i].fd < 0) {   /* replace what the daemon closed */
+			if (pfd[i].fd < 0 && now >= again[i]) {   /* replace what the daemon closed */
 				pfd[i].fd = open_one(&to, bind_addr);
 				opened += pfd[i].fd >= 0;
+				again[i] = now + 1000;   /* also when the connect failed */
 			}
 			/* odd ones send junk now and then; even ones stay idle */
 			if (pfd[i].fd >= 0 && (i & 1) && now >= next_junk &&
@@ -157,6 +165,7 @@ flood(const char *host, unsigned port, int n, int secs, const char *bind_addr)
 				close(pfd[i].fd);
 				pfd[i].fd = -1;
 				closed++;
+				again[i] = now + 1000;
 			}
 		}
 		if (now >= next_junk)
