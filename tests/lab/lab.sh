@@ -361,7 +361,8 @@ cmd_exec() {
 	deadline=$((t > 0 ? t + 30 : 0))
 	# shellcheck disable=SC2064  # expand $jd now
 	trap "touch '$jd/cancel'; cancelled=1" INT TERM
-	while [ ! -e "$jd/rc" ]; do
+	# rc is written in one write, not renamed into place: wait until it has content
+	while [ ! -s "$jd/rc" ]; do
 		stream_from "$jd/out" out_off 1
 		stream_from "$jd/err" err_off 2
 		if ! host_alive "$h"; then
@@ -379,10 +380,10 @@ cmd_exec() {
 			echo "lab: no exit status from host $h after $((SECONDS - t0)) s: $*" >&2
 			rc=$LAB_EX_LAB; break
 		fi
-		sleep 0.1 || true    # a Ctrl-C also hits sleep: keep waiting for the cancelled job
+		sleep 0.05 || true   # a Ctrl-C also hits sleep: keep waiting for the cancelled job
 	done
 	trap - INT TERM
-	if [ -e "$jd/rc" ]; then
+	if [ -s "$jd/rc" ]; then
 		stream_from "$jd/out" out_off 1
 		stream_from "$jd/err" err_off 2
 		rc=$(cat "$jd/rc")
