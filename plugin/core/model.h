@@ -113,6 +113,7 @@ struct dmg_sess_disk {
 	char target[32];                 /* hda, vdb ... */
 	char path[256];                  /* /dev/vg/lv on both hosts */
 	char vg[DMG_SESS_NAME_MAX], lv[DMG_SESS_NAME_MAX];
+	char pool[DMG_SESS_NAME_MAX];    /* type='volume': its libvirt pool, else "" */
 	uint64_t size;                   /* bytes */
 	int keep_source;                 /* policy source-after="keep" */
 	uint32_t rate_kib;               /* resync rate */

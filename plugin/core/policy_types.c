@@ -13,8 +13,11 @@ dmg_policy_free(struct dmg_policy *p)
 
 	if (!p)
 		return;
-	for (i = 0; i < p->ndisks; i++)
+	for (i = 0; i < p->ndisks; i++) {
 		free(p->disks[i].source);
+		free(p->disks[i].pool);
+		free(p->disks[i].volume);
+	}
 	free(p->disks);
 	free(p->domain);
 	free(p);

@@ -10,6 +10,7 @@
 #define DMG_XML_MAX         (8u << 20)   /* largest domain XML we accept */
 #define DMG_POLICY_MAX_DISKS 64
 #define DMG_TARGET_MAX      32
+#define DMG_POOLNAME_MAX    128          /* pool and volume names, NUL included */
 
 /* Rates are KiB/s, DRBD's own unit; 4 GiB/s is DRBD 8.4's ceiling. */
 #define DMG_RATE_MIN_KIB     1ull
@@ -28,7 +29,11 @@ enum dmg_sync_mode {
 
 struct dmg_policy_disk {
 	char target[DMG_TARGET_MAX];        /* e.g. "vda" */
-	char *source;                       /* <source dev=...>, absolute path */
+	/* type='block': <source dev>, an absolute path; type='volume': NULL
+	 * until a daemon resolves pool and volume through its own libvirt. */
+	char *source;
+	char *pool;                         /* type='volume': <source pool>, else NULL */
+	char *volume;                       /* type='volume': <source volume>, else NULL */
 	uint64_t resync_rate_kib;
 	enum dmg_source_after source_after;
 	enum dmg_sync_mode sync_mode;

@@ -253,6 +253,52 @@ probe_source(struct dmg_registry *r, const char *ep, const struct dmg_policy *p,
 	return 0;
 }
 
+/* A pool volume's disk on this host: the VG of this host's pool of the
+ * name the XML gives (the VGs of the two hosts' pools may differ), where
+ * the LV is created under the volume's name.  Called before the source is
+ * asked; pool_lvs() checks its answer. */
+static int
+pool_disk(struct dmg_registry *r, const struct dmg_policy_disk *pd, struct dmg_sess_disk *d,
+	  struct dmg_error *err)
+{
+	char vg[DMG_VIRT_VG_MAX];
+	int rc;
+
+	if (!r->virt)
+		return dmg_error_set(err, -ENOTCONN, "no libvirt connection");
+	if ((rc = dmg_virt_pool_vg(r->virt, pd->pool, vg, sizeof(vg), err)) < 0) {
+		dmg_error_prefix(err, "disk %s on the destination %s", pd->target, r->b->host);
+		return rc;
+	}
+	if (strlen(vg) >= sizeof(d->vg) || strlen(pd->volume) >= sizeof(d->lv))
+		return dmg_error_set(err, -ENAMETOOLONG, "disk %s: VG or volume name too long",
+				     pd->target);
+	snprintf(d->pool, sizeof(d->pool), "%s", pd->pool);
+	snprintf(d->vg, sizeof(d->vg), "%s", vg);
+	dmg_lvm_dev_path(vg, pd->volume, d->path, sizeof(d->path));
+	return 0;
+}
+
+/* After the probe: a pool volume keeps this host's VG (pool_disk), and the
+ * source's LV must be the volume the XML names, since a 'logical' pool
+ * names each volume as its LV. */
+static int
+pool_lvs(const struct dmg_policy *p, struct dmg_sess_disk *disks, char (*vg)[DMG_SESS_NAME_MAX],
+	 struct dmg_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < p->ndisks; i++) {
+		if (!p->disks[i].pool)
+			continue;
+		if (strcmp(disks[i].lv, p->disks[i].volume) != 0)
+			return dmg_error_set(err, -EPROTO, "disk %s: the source's volume '%s' is the LV %s/%s, not an LV of its name",
+					     disks[i].target, p->disks[i].volume, disks[i].vg, disks[i].lv);
+		memcpy(disks[i].vg, vg[i], sizeof(disks[i].vg));
+	}
+	return 0;
+}
+
 /* Where a disk's path in xml (whose policy is p) does not open the LV
  * built here -- a dm-uuid link names the source's LV, an admin's symlink
  * need not exist here -- xml with that path replaced by /dev/VG/LV, in
@@ -341,6 +387,7 @@ dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
 			   struct dmg_error *err)
 {
 	struct dmg_sess_disk disks[DMG_SESS_DISKS_MAX];
+	char poolvg[DMG_SESS_DISKS_MAX][DMG_SESS_NAME_MAX];
 	char sid[DMG_SID_LEN + 1], secret[65], tok[DMG_TOK_LEN + 1], ep[300], srchost[256];
 	struct dmg_session *s = NULL;
 	struct entry *e;
@@ -373,7 +420,11 @@ dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
 		struct dmg_sess_side *me = &d->side[DMG_ROLE_DST];
 
 		snprintf(d->target, sizeof(d->target), "%s", pd->target);
-		if (snprintf(d->path, sizeof(d->path), "%s", pd->source) >= (int)sizeof(d->path)) {
+		if (pd->pool) {
+			if ((rc = pool_disk(r, pd, d, err)) < 0)
+				goto fail;
+			memcpy(poolvg[i], d->vg, sizeof(poolvg[i]));
+		} else if (snprintf(d->path, sizeof(d->path), "%s", pd->source) >= (int)sizeof(d->path)) {
 			rc = dmg_error_set(err, -ENAMETOOLONG, "disk %s: the path '%.64s...' is too long",
 					   pd->target, pd->source);
 			goto fail;
@@ -388,6 +439,7 @@ dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
 	}
 	/* Everything is checked before anything changes on either host. */
 	if ((rc = probe_source(r, ep, p, disks, p->ndisks, err)) < 0 ||
+	    (rc = pool_lvs(p, disks, poolvg, err)) < 0 ||
 	    (rc = dmg_backend_dst_check(r->b, disks, p->ndisks, err)) < 0)
 		goto fail;
 	if ((rc = hexrand(sid, DMG_SID_LEN / 2, err)) < 0 || (rc = hexrand(secret, 16, err)) < 0 ||
@@ -414,6 +466,8 @@ dmg_registry_migrate_begin(struct dmg_registry *r, const struct dmg_policy *p,
 	*out = NULL;
 	*outlen = 0;
 	rc = dmg_sess_build(s, (int)tmo, err);
+	if (rc == 0)
+		rc = reg_pools_refresh(r, s, err);
 	if (rc == 0)
 		rc = dst_paths(r, sid, p, disks, xml, len, out, outlen, err);
 	pthread_mutex_lock(&r->mu);

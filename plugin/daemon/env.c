@@ -39,6 +39,57 @@ reg_env_dom(void *arg, const char *uuid, enum dmg_dom *st, struct dmg_error *err
 	return 0;
 }
 
+/* The paths of p's pool volumes, from this host's libvirt: an annotated
+ * type='volume' disk must be a volume of an active 'logical' pool here. */
+static int
+resolve_volumes(struct dmg_registry *r, struct dmg_policy *p, struct dmg_error *err)
+{
+	char path[sizeof(((struct dmg_sess_disk *)0)->path)];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < p->ndisks; i++) {
+		struct dmg_policy_disk *d = &p->disks[i];
+
+		if (!d->pool || d->source)
+			continue;
+		rc = dmg_virt_pool_volume(r->virt, d->pool, d->volume, path, sizeof(path), err);
+		if (rc < 0) {
+			dmg_error_prefix(err, "disk %s", d->target);
+			return rc;
+		}
+		if (!(d->source = strdup(path)))
+			return dmg_error_set(err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+int
+reg_pools_refresh(struct dmg_registry *r, const struct dmg_session *s, struct dmg_error *err)
+{
+	struct dmg_error e = { 0 };
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < s->ndisks; i++) {
+		const struct dmg_sess_disk *d = &s->disks[i];
+
+		if (!d->pool[0])
+			continue;
+		if (!r->virt)
+			return dmg_error_set(err, -ENOTCONN, "no libvirt connection to refresh storage pool '%s'",
+					     d->pool);
+		if (dmg_virt_pool_refresh(r->virt, d->pool, &e) < 0) {
+			if (rc == 0)
+				rc = dmg_error_set(err, e.code, "disk %s: %s", d->target, e.msg);
+			continue;
+		}
+		dmg_info(r->log, "session=%s disk %s: storage pool '%s' refreshed", s->sid, d->target,
+			 d->pool);
+	}
+	return rc;
+}
+
 int
 reg_env_policy(void *arg, const char *uuid, struct dmg_policy **out, struct dmg_error *err)
 {
@@ -54,6 +105,10 @@ reg_env_policy(void *arg, const char *uuid, struct dmg_policy **out, struct dmg_
 	if (rc == 0 && (rc = dmg_policy_parse(xml, len, out, err)) < 0)
 		dmg_error_prefix(err, "the live XML of %s here", uuid);
 	free(xml);
+	if (rc == 0 && *out && (rc = resolve_volumes(r, *out, err)) < 0) {
+		dmg_policy_free(*out);
+		*out = NULL;
+	}
 	return rc;
 }
 

@@ -33,8 +33,9 @@ log_policy(struct dmg_handler *h, const struct dmg_policy *p)
 		const struct dmg_policy_disk *d = &p->disks[i];
 
 		dmg_format_rate(d->resync_rate_kib, rate, sizeof(rate));
-		dmg_info(h->log, "policy-disk domain=%s target=%s source=%s resync-rate=%s source-after=%s sync-mode=%s",
-			 p->domain, d->target, d->source, rate,
+		dmg_info(h->log, "policy-disk domain=%s target=%s source=%s%s%s resync-rate=%s source-after=%s sync-mode=%s",
+			 p->domain, d->target, d->source ? d->source : d->pool,
+			 d->source ? "" : "/", d->source ? "" : d->volume, rate,
 			 dmg_source_after_name(d->source_after),
 			 dmg_sync_mode_name(d->sync_mode));
 	}

@@ -93,7 +93,7 @@ release_sides(struct dmg_registry *r, struct dmg_session *s)
 void
 reg_reap(struct dmg_registry *r)
 {
-	struct entry **pp, *e;
+	struct entry **pp, *e, *dead = NULL;
 
 	pthread_mutex_lock(&r->mu);
 	for (pp = &r->head; (e = *pp);) {
@@ -106,13 +106,23 @@ reg_reap(struct dmg_registry *r)
 		*pp = e->next;
 		pthread_mutex_unlock(&e->op);
 		release_sides(r, e->s);
+		e->next = dead;
+		dead = e;
+	}
+	pthread_mutex_unlock(&r->mu);
+	/* Out of the table, so nobody else sees them; libvirt may take a while. */
+	while ((e = dead)) {
+		struct dmg_error err = { 0 };
+
+		dead = e->next;
 		dmg_info(r->log, "session=%s domain=%s closed: %s", e->s->sid, e->s->domain,
 			 dmg_phase_name(e->s->phase));
+		if (reg_pools_refresh(r, e->s, &err) < 0)
+			dmg_warn(r->log, "session=%s domain=%s: %s", e->s->sid, e->s->domain, err.msg);
 		dmg_sess_free(e->s);
 		pthread_mutex_destroy(&e->op);
 		free(e);
 	}
-	pthread_mutex_unlock(&r->mu);
 }
 
 void

@@ -126,6 +126,12 @@ struct dmg_registry {
 /* env.c: the world as the engine sees it, and calls to the other daemon */
 void reg_env_init(struct dmg_registry *r);
 int reg_env_dom(void *arg, const char *uuid, enum dmg_dom *st, struct dmg_error *err);
+/* Refreshes the libvirt pools that s's pool-volume disks name here, so
+ * that their volume lists show the LVs the session created or removed;
+ * each is tried, the first failure returned. */
+int reg_pools_refresh(struct dmg_registry *r, const struct dmg_session *s, struct dmg_error *err);
+/* The policy in the live XML of domain uuid here, pool volumes resolved to
+ * their paths; *out NULL when it carries none. */
 int reg_env_policy(void *arg, const char *uuid, struct dmg_policy **out, struct dmg_error *err);
 int reg_env_no_storage_copy(struct dmg_registry *r, const char *uuid, struct dmg_error *err);
 int reg_split_endpoint(const char *ep, char *host, size_t hl, unsigned *port);

@@ -90,6 +90,7 @@ sess_j_disk(struct dmg_session *s, int i, struct dmg_error *err)
 	if (sess_jsetu(&r, "i", (uint64_t)i, err) < 0 || sess_jset(&r, "target", d->target, err) < 0 ||
 	    sess_jset(&r, "path", d->path, err) < 0 || sess_jset(&r, "vg", d->vg, err) < 0 ||
 	    sess_jset(&r, "lv", d->lv, err) < 0 || sess_jsetu(&r, "size", d->size, err) < 0 ||
+	    (d->pool[0] && sess_jset(&r, "pool", d->pool, err) < 0) ||
 	    sess_jsetu(&r, "keep", (uint64_t)d->keep_source, err) < 0 ||
 	    sess_jsetu(&r, "rate", d->rate_kib, err) < 0 || sess_jsetu(&r, "dynamic", (uint64_t)d->dynamic, err) < 0)
 		return err->code;
@@ -251,6 +252,9 @@ load_disk(struct dmg_session *s, const struct dmg_jrec *r, struct dmg_error *err
 	    sess_copy_str(d->lv, sizeof(d->lv), dmg_jrec_get(r, "lv"), "lv", err) < 0 ||
 	    sess_num(r, "size", UINT64_MAX, &d->size) < 0)
 		return dmg_error_set(err, -EBADMSG, "disk record %" PRIu64 " is incomplete", i);
+	if (dmg_jrec_get(r, "pool") &&
+	    sess_copy_str(d->pool, sizeof(d->pool), dmg_jrec_get(r, "pool"), "pool", err) < 0)
+		return err->code;
 	if (sess_num(r, "keep", 1, &v) == 0)
 		d->keep_source = (int)v;
 	if (sess_num(r, "rate", UINT32_MAX, &v) == 0)

@@ -151,7 +151,8 @@ src_own_disk(struct dmg_session *s, const char *target, struct dmg_sess_disk *d,
 				     target, s->domain);
 	}
 	if ((rc = sess_copy_str(d->target, sizeof(d->target), pd->target, "target", err)) < 0 ||
-	    (rc = sess_copy_str(d->path, sizeof(d->path), pd->source, "path", err)) < 0)
+	    (rc = sess_copy_str(d->path, sizeof(d->path), pd->source, "path", err)) < 0 ||
+	    (pd->pool && (rc = sess_copy_str(d->pool, sizeof(d->pool), pd->pool, "pool", err)) < 0))
 		dmg_error_prefix(err, "disk %s", target);
 	if (rc == 0) {
 		d->keep_source = pd->source_after == DMG_SOURCE_KEEP;

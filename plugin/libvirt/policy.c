@@ -213,6 +213,42 @@ child_text(const xmlNode *parent, const char *name)
 	return s;
 }
 
+/* A pool or volume name as a libvirt 'logical' pool holds them (a volume
+ * is an LV, named by lvm2's rules); checked before a daemon hands it to
+ * libvirt or a log line. */
+static int
+pool_name_ok(const xmlChar *s)
+{
+	size_t i, n = s ? strlen((const char *)s) : 0;
+
+	if (n == 0 || n >= DMG_POOLNAME_MAX || s[0] == '-' || s[0] == '.')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum(s[i]) && !strchr("._+-", s[i]))
+			return 0;
+	return 1;
+}
+
+/* <source pool volume> of a type='volume' disk into d->pool, d->volume;
+ * which LV that is, the daemons ask their own libvirt. */
+static int
+resolve_volume(const xmlNode *pd, const xmlNode *src, struct dmg_policy_disk *d,
+	       struct dmg_error *err)
+{
+	xmlChar *pool = src ? xmlGetNoNsProp(src, BAD_CAST "pool") : NULL;
+	xmlChar *vol = src ? xmlGetNoNsProp(src, BAD_CAST "volume") : NULL;
+	int rc = 0;
+
+	if (!pool_name_ok(pool) || !pool_name_ok(vol))
+		rc = node_error(err, pd, "disk has no <source pool='...' volume='...'> of 1-127 characters of [A-Za-z0-9._+-] each");
+	else if (!(d->pool = strdup((const char *)pool)) ||
+		 !(d->volume = strdup((const char *)vol)))
+		rc = dmg_error_set(err, -ENOMEM, "out of memory");
+	xmlFree(pool);
+	xmlFree(vol);
+	return rc;
+}
+
 /* Finds the <devices><disk> whose <target dev> is target and checks that
  * drbdmig can put an overlay under it. */
 static int
@@ -222,15 +258,16 @@ resolve_disk(const xmlNode *domain, const xmlNode *pd, struct dmg_policy_disk *d
 	const xmlNode *disk = xmlutil_disk(domain, d->target), *src;
 	xmlChar *type, *device, *path;
 	char msg[256];
-	int rc = 0;
+	int rc = 0, volume;
 
 	if (!disk)
 		return node_error(err, pd, "the domain has no <disk> with <target dev='...'> of that name");
 
 	type = xmlGetNoNsProp(disk, BAD_CAST "type");
 	device = xmlGetNoNsProp(disk, BAD_CAST "device");
-	if (!type || xmlStrcmp(type, BAD_CAST "block") != 0) {
-		snprintf(msg, sizeof(msg), "disk is type='%.32s'; only type='block' (an LVM LV) can be migrated by drbdmig",
+	volume = type && xmlStrcmp(type, BAD_CAST "volume") == 0;
+	if (!volume && (!type || xmlStrcmp(type, BAD_CAST "block") != 0)) {
+		snprintf(msg, sizeof(msg), "disk is type='%.32s'; drbdmig migrates type='block' (an LVM LV) and type='volume' (a volume of a libvirt 'logical' pool) only",
 			 type ? (const char *)type : "file");
 		rc = node_error(err, pd, msg);
 	} else if (device && xmlStrcmp(device, BAD_CAST "disk") != 0) {
@@ -246,6 +283,8 @@ resolve_disk(const xmlNode *domain, const xmlNode *pd, struct dmg_policy_disk *d
 		return rc;
 
 	src = xmlutil_child(disk, "source");
+	if (volume)
+		return resolve_volume(pd, src, d, err);
 	path = src ? xmlGetNoNsProp(src, BAD_CAST "dev") : NULL;
 	if (!path || path[0] != '/') {
 		xmlFree(path);

@@ -140,6 +140,34 @@ int dmg_virt_persistent_xml(struct dmg_virt *v, const char *uuid, char **xml, si
 /* Defines (or redefines) a domain from xml: its persistent definition. */
 int dmg_virt_define(struct dmg_virt *v, const char *xml, struct dmg_error *err);
 
+/* ---- libvirt storage pools (pool.c) ---- */
+
+#define DMG_VIRT_VG_MAX 128         /* a VG, pool or volume name incl. NUL */
+
+/* The VG of the active 'logical' pool `pool` here, in vg.  -ENOENT: no
+ * such pool; -EMEDIUMTYPE: another pool type (the message names it);
+ * -ENXIO: not active. */
+int dmg_virt_pool_vg(struct dmg_virt *v, const char *pool, char *vg, size_t vglen,
+		     struct dmg_error *err);
+
+/* The path of volume `volume` of the active 'logical' pool `pool` here
+ * (libvirt's: /dev/VG/LV), checked as dmg_virt_pool_vg() checks the pool;
+ * -ENOENT as well when the pool has no such volume. */
+int dmg_virt_pool_volume(struct dmg_virt *v, const char *pool, const char *volume,
+			 char *path, size_t plen, struct dmg_error *err);
+
+/* Refreshes the active 'logical' pool `pool` here, so that its volume list
+ * shows the LVs drbdmig created or removed under it.  Beware: libvirt
+ * stops a pool whose refresh fails, and stopping a 'logical' pool runs
+ * vgchange -aln on its VG (every LV not open is deactivated), so this is
+ * called only for pools an annotated guest's disk names. */
+int dmg_virt_pool_refresh(struct dmg_virt *v, const char *pool, struct dmg_error *err);
+
+/* The test behind them, on a pool's XML (<pool type='...'>): its type and,
+ * for a 'logical' pool, its VG (<source><name>, else ""); pure. */
+int dmg_virt_pool_parse(const char *xml, size_t len, char *type, size_t tlen, char *vg,
+			size_t vglen, struct dmg_error *err);
+
 /* Stops the domain hard (QEMU killed); a missing domain is fine. */
 int dmg_virt_destroy(struct dmg_virt *v, const char *uuid, struct dmg_error *err);
 

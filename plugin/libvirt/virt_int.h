@@ -1,4 +1,4 @@
-/* PRIVATE to plugin/libvirt/virt.c, domain.c and stamp.c: the module's state
+/* PRIVATE to plugin/libvirt/virt.c, domain.c, pool.c and stamp.c: the module's state
  * and the helpers its files share.  Everyone else uses libvirt/virt.h. */
 #ifndef DMG_VIRT_INT_H
 #define DMG_VIRT_INT_H

@@ -1,4 +1,4 @@
-/* PRIVATE to plugin/libvirt/policy.c, stamp.c, diskpath.c and jobflags.c:
+/* PRIVATE to plugin/libvirt/policy.c, stamp.c, diskpath.c, jobflags.c and poolxml.c:
  * the libxml2 helpers the parsers of a domain XML document (and of
  * libvirt's status file) share.  Everyone else uses libvirt/policy.h or
  * libvirt/virt.h. */

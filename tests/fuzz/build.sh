@@ -21,7 +21,7 @@ xml_libs=$(pkg-config --libs libxml-2.0)
 # shellcheck disable=SC2086  # $CLANG, $flags, $xml_*: option lists, split into words on purpose
 $CLANG $flags $xml_cflags -o "$out/fuzz_policy" "$here/fuzz_policy.c" \
 	"$src/plugin/libvirt/policy.c" "$src/plugin/libvirt/diskpath.c" "$src/plugin/libvirt/xmlutil.c" \
-	"$src/plugin/libvirt/jobflags.c" "$src/plugin/core/policy_types.c" \
+	"$src/plugin/libvirt/jobflags.c" "$src/plugin/libvirt/poolxml.c" "$src/plugin/core/policy_types.c" \
 	"$src/plugin/core/error.c" $xml_libs
 # shellcheck disable=SC2086  # the same option lists
 $CLANG $flags -o "$out/fuzz_proto" "$here/fuzz_proto.c" "$src/plugin/core/proto.c" "$src/plugin/core/error.c"

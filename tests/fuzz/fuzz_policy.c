@@ -2,7 +2,8 @@
  * return a half-filled policy, whatever bytes it gets; and where it accepts
  * a policy, the destination's disk-path rewrite of that XML must succeed and
  * read back with the new paths.  The same bytes as a libvirt status file:
- * the storage-copy test answers 0 or 1, or fails with one line. */
+ * the storage-copy test answers 0 or 1, or fails with one line; as a
+ * storage pool's XML: a type (and a VG for 'logical'), or one line. */
 #include "config.h"
 
 #include <stddef.h>
@@ -41,13 +42,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dmg_policy *p = NULL;
 	struct dmg_error err;
+	char type[32], vg[DMG_VIRT_VG_MAX];
+	int copies = -1, rc;
 	size_t i;
-	int rc;
-
-	int copies = -1;
 
 	rc = dmg_virt_status_copies((const char *)data, size, &copies, &err);
 	if (rc < 0 ? copies != 0 || !err.msg[0] || strchr(err.msg, '\n') : copies != 0 && copies != 1)
+		abort();
+	rc = dmg_virt_pool_parse((const char *)data, size, type, sizeof(type), vg, sizeof(vg),
+				 &err);
+	if (rc < 0 ? !err.msg[0] || strchr(err.msg, '\n') :
+	    !type[0] || (strcmp(type, "logical") == 0 && !vg[0]))
 		abort();
 	rc = dmg_policy_parse((const char *)data, size, &p, &err);
 	if (rc < 0) {
@@ -59,11 +64,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (p->ndisks == 0 || p->ndisks > DMG_POLICY_MAX_DISKS || !p->domain)
 			abort();
 		for (i = 0; i < p->ndisks; i++)
-			if (!p->disks[i].source || p->disks[i].source[0] != '/' ||
+			/* a path, or a pool volume for the daemons to resolve: never both */
+			if (!p->disks[i].source == !(p->disks[i].pool && p->disks[i].volume) ||
+			    (p->disks[i].source && p->disks[i].source[0] != '/') ||
 			    p->disks[i].resync_rate_kib < DMG_RATE_MIN_KIB ||
 			    p->disks[i].resync_rate_kib > DMG_RATE_MAX_KIB)
 				abort();
-		rewrite(data, size, p);
+		if (p->disks[0].source)
+			rewrite(data, size, p);
 		dmg_policy_free(p);
 	}
 	return 0;

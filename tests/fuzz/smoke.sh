@@ -21,8 +21,13 @@ seed() {   # seed <target> <corpus dir>
 			{ echo "<domain><name>f</name><metadata>"; cat "$f"; echo "</metadata><devices>"
 			  echo "<disk type='block' device='disk'><source dev='/dev/vg/a'/><target dev='vda'/></disk>"
 			  echo "<disk type='block'><source dev='/dev/vg/b'/><target dev='vdb'/></disk>"
+			  echo "<disk type='volume' device='disk'><source pool='lvpool' volume='c'/><target dev='vdc'/></disk>"
 			  echo "</devices></domain>"; } > "$2/seed-$i.xml"
-		done ;;
+		done
+		echo "<pool type='logical'><name>p</name><source><name>vg0</name></source><target><path>/dev/vg0</path></target></pool>" \
+			> "$2/pool-logical.xml"
+		echo "<domain><name>f</name><metadata><drbdmig:policy xmlns:drbdmig='urn:drbdmig:1'><drbdmig:disk target='vdc'/></drbdmig:policy></metadata><devices><disk type='volume' device='disk'><source pool='lvpool' volume='c'/><target dev='vdc'/></disk></devices></domain>" \
+			> "$2/volume.xml" ;;
 	fuzz_proto)
 		# ping, error "abc", hook reply with status + stdout
 		printf 'DMG1\000\001\000\003\000\000\000\000' > "$2/ping"

@@ -20,7 +20,12 @@ static const char devices[] =
 	"<disk type='block' device='cdrom'><source dev='/dev/sr0'/><target dev='hdc'/></disk>\n"
 	"<disk type='block' device='disk'><source dev='/dev/vg0/s'/><target dev='vds'/><shareable/></disk>\n"
 	"<disk type='block' device='disk'><target dev='vdn'/></disk>\n"
-	"<disk type='block' device='disk'><source dev='relative/path'/><target dev='vdr'/></disk>\n";
+	"<disk type='block' device='disk'><source dev='relative/path'/><target dev='vdr'/></disk>\n"
+	"<disk type='volume' device='disk'><source pool='lvpool' volume='t-vol'/><target dev='vdv'/></disk>\n"
+	"<disk type='volume' device='disk'><source pool='lvpool'/><target dev='vdw'/></disk>\n"
+	"<disk type='volume' device='disk'><source pool='a/b' volume='v'/><target dev='vdx'/></disk>\n"
+	"<disk type='volume' device='disk'><source pool='p' volume='-v'/><target dev='vdy'/></disk>\n"
+	"<disk type='network' device='disk'><source protocol='nbd' name='x'/><target dev='vdq'/></disk>\n";
 
 /* A domain with the test devices and the given <metadata> content. */
 static char *
@@ -147,6 +152,36 @@ test_resolution_errors(void)
 		     "absolute", NULL);
 	expect_error("<drbdmig:policy " NS "><drbdmig:disk target='vda'/><drbdmig:disk target='vda'/></drbdmig:policy>",
 		     "twice", "target='vda'");
+}
+
+/* A pool volume: its names, for the daemons to resolve through libvirt. */
+static void
+test_pool_volume(void)
+{
+	struct dmg_policy *p = NULL;
+	struct dmg_error err;
+
+	CU_ASSERT_EQUAL_FATAL(parse_meta("<drbdmig:policy " NS "><drbdmig:disk target='vda'/>"
+					 "<drbdmig:disk target='vdv' source-after='keep'/></drbdmig:policy>",
+					 &p, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL_FATAL(p->ndisks, 2);
+	CU_ASSERT_STRING_EQUAL(p->disks[0].source, "/dev/vg0/t-vda");
+	CU_ASSERT_PTR_NULL(p->disks[0].pool);
+	CU_ASSERT_PTR_NULL(p->disks[0].volume);
+	CU_ASSERT_PTR_NULL(p->disks[1].source);
+	CU_ASSERT(p->disks[1].pool && strcmp(p->disks[1].pool, "lvpool") == 0);
+	CU_ASSERT(p->disks[1].volume && strcmp(p->disks[1].volume, "t-vol") == 0);
+	CU_ASSERT_EQUAL(p->disks[1].source_after, DMG_SOURCE_KEEP);
+	dmg_policy_free(p);
+	expect_error("<drbdmig:policy " NS "><drbdmig:disk target='vdw'/></drbdmig:policy>",
+		     "target='vdw'", "<source pool='...' volume='...'>");
+	expect_error("<drbdmig:policy " NS "><drbdmig:disk target='vdx'/></drbdmig:policy>",
+		     "target='vdx'", "[A-Za-z0-9._+-]");
+	expect_error("<drbdmig:policy " NS "><drbdmig:disk target='vdy'/></drbdmig:policy>",
+		     "target='vdy'", "<source pool=");
+	expect_error("<drbdmig:policy " NS "><drbdmig:disk target='vdq'/></drbdmig:policy>",
+		     "type='network'", "type='volume'");
 }
 
 static void
@@ -433,6 +468,7 @@ register_policy_tests(void)
 	CU_add_test(s, "policy-wide defaults and per-disk overrides", test_defaults_and_overrides);
 	CU_add_test(s, "domains without the annotation", test_not_annotated);
 	CU_add_test(s, "disk resolution errors", test_resolution_errors);
+	CU_add_test(s, "a libvirt pool volume", test_pool_volume);
 	CU_add_test(s, "structure and value errors", test_structure_errors);
 	CU_add_test(s, "too many disks", test_too_many_disks);
 	CU_add_test(s, "malformed XML", test_malformed);

@@ -448,6 +448,8 @@ start_dst(struct world *w)
 		snprintf(d->path, sizeof(d->path), "/dev/vg0/guest%zu", i);
 		snprintf(d->vg, sizeof(d->vg), "vg0");
 		snprintf(d->lv, sizeof(d->lv), "guest%zu", i);
+		if (i == 1)   /* a libvirt pool's volume: its pool is journalled */
+			snprintf(d->pool, sizeof(d->pool), "lvpool");
 		d->keep_source = w->keep;
 		d->rate_kib = 102400;
 		snprintf(d->side[DMG_ROLE_DST].host, sizeof(d->side[0].host), "hostB");
@@ -790,6 +792,8 @@ test_fenced_dst(void)
 	w.b.sess = NULL;
 	CU_ASSERT_EQUAL_FATAL(dmg_sess_load(path, &w.b.env, &w.b.log, &w.b.sess, &err), 0);
 	CU_ASSERT(w.b.sess->fenced);
+	CU_ASSERT_STRING_EQUAL(w.b.sess->disks[0].pool, "");
+	CU_ASSERT_STRING_EQUAL(w.b.sess->disks[1].pool, "lvpool");
 	w.b.dom = DMG_DOM_ABSENT;        /* destroyed */
 	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
 	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ROLLED_BACK);

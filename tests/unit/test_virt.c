@@ -472,6 +472,89 @@ check_persistent(struct dmg_virt *v, virConnectPtr c)
 	CU_ASSERT_EQUAL(copies, 0);
 }
 
+/* libvirt 'logical' pools on the test driver: the VG, a volume's path, a
+ * refresh; other types, missing and inactive pools refused, each naming it. */
+static void
+check_pools(struct dmg_virt *v, virConnectPtr c)
+{
+	static const char logical[] =
+		"<pool type='logical'><name>lvpool</name><source><name>vg0</name></source>"
+		"<target><path>/dev/vg0</path></target></pool>";
+	static const char idle[] =
+		"<pool type='logical'><name>idlepool</name><source><name>vg1</name></source>"
+		"<target><path>/dev/vg1</path></target></pool>";
+	virStoragePoolPtr p, q;
+	virStorageVolPtr vol;
+	struct dmg_error err;
+	char vg[DMG_VIRT_VG_MAX], path[256];
+
+	p = virStoragePoolCreateXML(c, logical, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	vol = virStorageVolCreateXML(p, "<volume><name>t-vol</name><capacity>8388608</capacity></volume>", 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(vol);
+	q = virStoragePoolDefineXML(c, idle, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+
+	CU_ASSERT_EQUAL(dmg_virt_pool_vg(v, "lvpool", vg, sizeof(vg), &err), 0);
+	CU_ASSERT_STRING_EQUAL(vg, "vg0");
+	CU_ASSERT_EQUAL(dmg_virt_pool_volume(v, "lvpool", "t-vol", path, sizeof(path), &err), 0);
+	CU_ASSERT_STRING_EQUAL(path, "/dev/vg0/t-vol");
+	CU_ASSERT_EQUAL(dmg_virt_pool_refresh(v, "lvpool", &err), 0);
+	CU_ASSERT_EQUAL(dmg_virt_pool_volume(v, "lvpool", "none", path, sizeof(path), &err), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "has no volume 'none'"));
+	CU_ASSERT_EQUAL(dmg_virt_pool_volume(v, "lvpool", "t-vol", path, 8, &err), -ENAMETOOLONG);
+	CU_ASSERT_EQUAL(dmg_virt_pool_vg(v, "default-pool", vg, sizeof(vg), &err), -EMEDIUMTYPE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'default-pool' is a 'dir' pool"));
+	CU_ASSERT_EQUAL(dmg_virt_pool_refresh(v, "default-pool", &err), -EMEDIUMTYPE);
+	CU_ASSERT_EQUAL(dmg_virt_pool_vg(v, "nopool", vg, sizeof(vg), &err), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no libvirt storage pool 'nopool'"));
+	CU_ASSERT_EQUAL(dmg_virt_pool_volume(v, "idlepool", "x", path, sizeof(path), &err), -ENXIO);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "virsh pool-start idlepool"));
+
+	virStorageVolDelete(vol, 0);
+	virStorageVolFree(vol);
+	virStoragePoolDestroy(p);
+	virStoragePoolFree(p);
+	virStoragePoolUndefine(q);
+	virStoragePoolFree(q);
+}
+
+/* The pool XML test alone: type, VG, and what is not a pool. */
+static void
+test_pool_xml(void)
+{
+	static const struct {
+		const char *xml;
+		int rc;
+		const char *type, *vg;
+	} cases[] = {
+		{ "<pool type='logical'><name>p</name><source><name>vg0</name></source></pool>", 0, "logical", "vg0" },
+		{ "<pool type='dir'><name>p</name><target><path>/var/lib/x</path></target></pool>", 0, "dir", "" },
+		{ "<pool type='logical'><name>p</name></pool>", -EBADMSG, "", "" },
+		{ "<pool><name>p</name></pool>", -EBADMSG, "", "" },
+		{ "<domain type='kvm'/>", -EBADMSG, "", "" },
+		{ "<pool type='logical'><source><name>", -EINVAL, "", "" },
+	};
+	char type[32], vg[DMG_VIRT_VG_MAX];
+	struct dmg_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = dmg_virt_pool_parse(cases[i].xml, strlen(cases[i].xml), type, sizeof(type),
+					     vg, sizeof(vg), &err);
+
+		CU_ASSERT_EQUAL(rc, cases[i].rc);
+		if (rc == 0) {
+			CU_ASSERT_STRING_EQUAL(type, cases[i].type);
+			CU_ASSERT_STRING_EQUAL(vg, cases[i].vg);
+		} else {
+			CU_ASSERT(err.msg[0] != '\0' && !strchr(err.msg, '\n'));
+		}
+	}
+	CU_ASSERT_EQUAL(dmg_virt_pool_parse(cases[0].xml, strlen(cases[0].xml), type, sizeof(type),
+					    vg, 3, &err), -ENAMETOOLONG);
+}
+
 static void
 test_module_test_driver(void)
 {
@@ -498,6 +581,7 @@ test_module_test_driver(void)
 	if (c) {
 		check_metadata(v, c);
 		check_persistent(v, c);
+		check_pools(v, c);
 		check_events(v, c, &s);
 		virConnectClose(c);
 	}
@@ -734,6 +818,7 @@ register_virt_tests(void)
 	CU_add_test(s, "stamp: caller buffers", test_stamp_buffers);
 	CU_add_test(s, "stamp: huge input", test_stamp_huge);
 	CU_add_test(s, "event and state names", test_event_str);
+	CU_add_test(s, "storage pool XML: type and VG", test_pool_xml);
 	CU_add_test(s, "module on libvirt's test driver", test_module_test_driver);
 	CU_add_test(s, "module with libvirtd down", test_module_down);
 	CU_add_test(s, "QEMU dying: /proc status", test_proc_dying);

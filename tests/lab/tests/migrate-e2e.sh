@@ -29,6 +29,13 @@
 # drbdmig creates on B sits on old data. After hop 1 that part of B's LV must equal A's
 # byte for byte: the zeros were written on B, not assumed.
 #
+# The guest's disk is a volume of a libvirt storage pool, as virt-manager and Cockpit
+# write it: <disk type='volume'><source pool='lvpool' volume='e2edisk'/>, the pool a
+# 'logical' pool over vg0 on both hosts (defined and started here, stopped and
+# undefined at the end). After each hop `virsh vol-list lvpool` shows the volume on the
+# target and not on the source (the daemons refresh the pool), and the guest's XML
+# there still names the pool volume. (Every other lab test names its disks by path.)
+#
 # Needs LAB_DEB (run-tests.sh's lab stage passes it); skipped without (lib/e2elib.sh).
 # shellcheck source=lib/testlib.sh
 . "$(dirname "$0")/lib/testlib.sh"
@@ -39,12 +46,34 @@ UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000e2
 HOPS=${E2E_HOPS:-A:B:p2p B:A:api A:B:direct}   # SRC:DST[:HOW], HOW p2p by default
 WANT=${E2E_WANT:-64}             # records before the first migration
 LV_MB=${LV_MB:-32}
+POOL=lvpool
 EXTRA_LVS=e2edirty               # cleanup removes it if the test stops early
 W=$LAB_SHARED/e2e                # /lab/shared/e2e in the hosts
 # shellcheck source=lib/e2elib.sh
 . "$(dirname "$0")/lib/e2elib.sh"
-trap e2e_cleanup EXIT
-e2e_setup
+# The pool goes first: stopping a 'logical' pool runs vgchange -aln on vg0, so the
+# guest is stopped before; e2e_cleanup then removes the LVs, active or not.
+pool_cleanup() {
+	local rc=$?
+	hold_on_fail "$rc" && exit "$rc"
+	set +e
+	for h in A B; do
+		try "$h" sh -c "virsh destroy $DOM >/dev/null 2>&1; virsh pool-info $POOL >/dev/null 2>&1 &&
+			{ virsh pool-destroy $POOL; virsh pool-undefine $POOL; }; true"
+	done
+	e2e_cleanup "$rc"
+}
+trap pool_cleanup EXIT
+e2e_daemons
+log "== a libvirt 'logical' pool $POOL over $VG on both hosts, the guest's disk its volume"
+for h in A B; do
+	sh_on "$h" "virsh pool-info $POOL >/dev/null 2>&1 || { virsh pool-define-as $POOL logical \
+		--source-name $VG --target /dev/$VG && virsh pool-start $POOL; }"
+done
+disk_src() { echo "pool:$POOL/$LV"; }
+e2e_guest A
+vols() { val "$1" sh -c "virsh vol-list $POOL | awk 'NR > 2 && \$1 == \"$LV\" { print \$1 }'"; }
+check "A's pool lists $LV" [ "$(vols A)" = "$LV" ]
 cp "$LAB_SRC/tests/lab/tools/apimigrate.py" "$W/apimigrate.py"
 
 # ---- thin resync over dirty extents: static data beyond the ring, B's free space dirty
@@ -88,6 +117,8 @@ for pair in $HOPS; do
 	check "the guest runs on $dst" [ "$(val "$dst" virsh domstate "$DOM")" = running ]
 	check "the guest is not running on $src" \
 		[ "$(val "$src" sh -c "virsh domstate $DOM 2>/dev/null || echo absent")" != running ]
+	check "the guest's XML on $dst names the pool volume" \
+		grep -q "<source pool='$POOL' volume='$LV'" <<<"$(val "$dst" virsh dumpxml "$DOM")"
 	if [ "$how" = api ]; then
 		check "UNDEFINE_SOURCE: $src holds no definition of the guest" \
 			[ "$(val "$src" sh -c "virsh dominfo $DOM >/dev/null 2>&1 && echo defined || echo none")" = none ]
@@ -122,6 +153,12 @@ for pair in $HOPS; do
 		[ -z "$(val "$dst" sh -c "lvs --noheadings -o lv_tags $VG/$LV | tr -d ' '")" ]
 	check "the LV on $dst maps no DRBD device" \
 		[ -z "$(val "$dst" sh -c "dmsetup table $VG-$LV | grep ' 147:' || true")" ]
+	check "$dst's pool lists $LV" [ "$(vols "$dst")" = "$LV" ]
+	for _ in $(seq 20); do   # the source refreshes its pool once its session is gone
+		[ -z "$(vols "$src")" ] && break
+		sleep 1
+	done
+	check "$src's pool no longer lists $LV (source-after=remove)" [ -z "$(vols "$src")" ]
 	sh_on "$dst" "grep -E 'session=.* (phase=|step=|sync )' $DLOG | tail -n 40" | sed 's/^/    /' || true
 done
 

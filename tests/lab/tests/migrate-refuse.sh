@@ -2,11 +2,12 @@
 # Refusals on real hosts: a migration drbdmig cannot carry out must fail before anything
 # changes, with one readable line in virsh's output, and the guest must go on running on
 # the source. The annotated record guest runs on A (hda on an LV; hdb, unannotated, a
-# loop device; hdc, unannotated, a 4 MiB raid1 LV); `virsh migrate --live --p2p` A -> B
-# with, in turn:
+# loop device; hdc, unannotated, a 4 MiB raid1 LV; vdd, unannotated and read-only, a
+# volume of a libvirt 'dir' pool); `virsh migrate --live --p2p` A -> B with, in turn:
 #   bad-annotation   the live policy says resync-rate="fast"
 #   not-an-lv        the policy also names hdb, a loop device (not an LVM LV)
 #   raid1-lv         the policy also names hdc, a raid1 LV (dm target 'raid')
+#   dir-pool         the policy also names vdd, a volume of a 'dir' pool (a file)
 #   snapshot-origin  hda's LV has a snapshot (its table is a 'snapshot-origin' target)
 #   vg-missing       B has no VG of the disk's name (vg0 renamed away on B)
 #   vg-full          B's vg0 has no room (a filler LV takes its free space)
@@ -32,6 +33,8 @@ W=$LAB_SHARED/refuse
 LOOP=
 R1=refr1     # hdc: a raid1 LV, both images on vg0's one PV (--alloc anywhere)
 SNAP=refsnap # a snapshot of hda's LV, for the snapshot-origin case
+DPOOL=refdir # vdd: a volume of this transient 'dir' pool (on B too); read-only, since
+             # libvirt calls a writable local file unsafe to migrate without a copy
 GOOD='<policy resync-rate="200M"><disk target="hda"/></policy>'
 # shellcheck source=lib/e2elib.sh
 . "$(dirname "$0")/lib/e2elib.sh"
@@ -45,6 +48,9 @@ refuse_cleanup() {
 		test -L /dev/$VG/$LV && rm -f /dev/$VG/$LV; lvremove -qy $VG/decoy 2>/dev/null; true"
 	try A sh -c "virsh destroy $DOM; virsh undefine $DOM; test -z '$LOOP' || losetup -d '$LOOP'; rm -f /root/refuse-hdb.img;
 		lvremove -qy $VG/$SNAP 2>/dev/null; lvremove -qy $VG/$R1 2>/dev/null; true"
+	for h in A B; do
+		try "$h" sh -c "virsh pool-destroy $DPOOL >/dev/null 2>&1; rm -rf /root/$DPOOL; true"
+	done
 	e2e_cleanup "$rc"
 }
 trap refuse_cleanup EXIT
@@ -55,6 +61,10 @@ LOOP=$(val A sh -c 'truncate -s 4M /root/refuse-hdb.img && losetup --show -f /ro
 [[ $LOOP == /dev/loop* ]] || fail "no loop device on A"
 # A tiny raid1 LV for hdc: lvm(8)'s "anywhere" allocation lets both images share the PV.
 on A lvcreate -qy --type raid1 -m1 --alloc anywhere --monitor n -L 4M -n "$R1" "$VG"
+for h in A B; do
+	sh_on "$h" "mkdir -p /root/$DPOOL && virsh pool-create-as $DPOOL dir --target /root/$DPOOL >/dev/null"
+done
+on A virsh vol-create-as "$DPOOL" refvol 4M
 EXTRA_DISKS="    <disk type='block' device='disk'>
       <driver name='qemu' type='raw' cache='none'/>
       <source dev='$LOOP'/>
@@ -64,6 +74,12 @@ EXTRA_DISKS="    <disk type='block' device='disk'>
       <driver name='qemu' type='raw' cache='none'/>
       <source dev='/dev/$VG/$R1'/>
       <target dev='hdc' bus='ide'/>
+    </disk>
+    <disk type='volume' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source pool='$DPOOL' volume='refvol'/>
+      <target dev='vdd' bus='virtio'/>
+      <readonly/>
     </disk>"
 e2e_setup
 
@@ -102,6 +118,8 @@ refused not-an-lv "a disk that is not an LV" "hdb.*not an LVM"
 # A second live table over the raid's images and metadata would corrupt them.
 set_policy '<policy resync-rate="200M"><disk target="hda"/><disk target="hdc"/></policy>'
 refused raid1-lv "a raid1 LV" "hdc.*/dev/$VG/$R1 is a raid1 LV \(dm target 'raid'\)"
+set_policy '<policy resync-rate="200M"><disk target="hda"/><disk target="vdd"/></policy>'
+refused dir-pool "a volume of a 'dir' pool" "vdd.*storage pool '$DPOOL' is a 'dir' pool"
 set_policy "$GOOD"
 
 # A snapshot turns the guest's own LV into a snapshot-origin target (live, while it writes).
@@ -135,4 +153,4 @@ refused copy-storage-inc "--copy-storage-inc" "asks libvirt to copy the storage"
 on B rm -f "/dev/$VG/$LV"
 on B lvremove -qy "$VG/decoy"
 
-log "PASS: 9 refusals, nothing changed ($((SECONDS - T_START)) s)"
+log "PASS: 10 refusals, nothing changed ($((SECONDS - T_START)) s)"

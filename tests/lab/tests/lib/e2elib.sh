@@ -185,13 +185,17 @@ e2e_daemons() {
 # on HOST, console $W/$CONSOLE, running with WANT records.  POLICY-DISKS: the policy's
 # <drbdmig:disk> elements (default: hda).  Set EXTRA_DISKS for more <disk> devices.
 # disk_src HOST: the path the guest's XML names its disk by; a test may redefine it
-# (any path that resolves to the LV is accepted).
+# (any path that resolves to the LV is accepted, or pool:POOL/VOLUME for a volume of
+# a libvirt 'logical' pool, which is refreshed here once the LV exists).
 disk_src() { echo "/dev/$VG/$LV"; }
 e2e_guest() {
 	local h=$1 disks=${2:-<drbdmig:disk target=\"hda\"/>}
 	log "== $h: the guest's LV and the annotated domain $DOM"
 	if val "$h" virsh list --all --name | grep -qx "$DOM"; then fail "domain $DOM already exists on $h"; fi
 	rec_lv "$h" "$VG" "$LV" "$LV_MB" "$G_W/recguest.bin"
+	case $(disk_src "$h") in
+	pool:*/*) local v; v=$(disk_src "$h"); v=${v#pool:}; on "$h" virsh pool-refresh "${v%%/*}" ;;
+	esac
 	rec_xml "$DOM" "$(disk_src "$h")" "$G_W/${CONSOLE:-console.log}" "<uuid>$UUID</uuid>
   <metadata>
     <drbdmig:policy xmlns:drbdmig=\"urn:drbdmig:1\" resync-rate=\"200M\">

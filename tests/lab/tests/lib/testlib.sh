@@ -71,8 +71,13 @@ rec_lv() {
 }
 # rec_xml NAME DISK CONSOLE [EXTRA]: the nested record guest's domain XML on stdout
 # (32 MiB, IDE disk DISK raw with cache=none, serial console appended to the file
-# CONSOLE); EXTRA goes right after <name> (e.g. <uuid> and <metadata>).
+# CONSOLE); EXTRA goes right after <name> (e.g. <uuid> and <metadata>). DISK
+# pool:POOL/VOLUME is a libvirt pool's volume (<disk type='volume'>), else a path.
 rec_xml() {
+	local type=block src="<source dev='$2'/>" v
+	case $2 in
+	pool:*/*) type=volume v=${2#pool:}; src="<source pool='${v%%/*}' volume='${v#*/}'/>" ;;
+	esac
 	cat <<EOF
 <domain type='qemu'>
   <name>$1</name>${4:+
@@ -84,9 +89,9 @@ rec_xml() {
   <on_reboot>destroy</on_reboot>
   <on_crash>destroy</on_crash>
   <devices>
-    <disk type='block' device='disk'>
+    <disk type='$type' device='disk'>
       <driver name='qemu' type='raw' cache='none'/>
-      <source dev='$2'/>
+      $src
       <target dev='hda' bus='ide'/>
     </disk>
     <serial type='file'>
