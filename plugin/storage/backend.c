@@ -202,6 +202,7 @@ dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl, 
 	struct dmg_dm_table t;
 	struct dmg_dm_info info;
 	struct dmg_lv l;
+	char lvpath[300];
 	int rc;
 
 	if (b->dry_run) {
@@ -223,8 +224,12 @@ dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl, 
 		return dmg_error_prefix(err, "%s", path);
 	/* copy-create duplicates the live table: only plain extents may be
 	 * mapped twice (a raid, cache, thin or snapshot-origin table would
-	 * run twice over the same metadata). */
-	if ((rc = dmg_dm_resolve(path, &info, err)) < 0 ||
+	 * run twice over the same metadata).  The table is the resolved LV's,
+	 * read through /dev/VG/LV: the admin's path is not followed a second
+	 * time, so a link changed in between cannot have another device
+	 * checked than the LV the session will use. */
+	dmg_lvm_dev_path(l.vg, l.lv, lvpath, sizeof(lvpath));
+	if ((rc = dmg_dm_resolve(lvpath, &info, err)) < 0 ||
 	    (rc = dmg_dm_get_table(info.name, &t, err)) < 0)
 		return rc;
 	if ((rc = dmg_dm_table_plain(&t, path, err)) < 0)
