@@ -3,12 +3,14 @@
 # record ring) and hdb (8 MiB of random data, policy source-after="keep"); guest multi2
 # has one. multi1 starts on A, multi2 on B, and both migrate at the same time in opposite
 # directions (`virsh migrate --live --p2p` A -> B and B -> A, two sessions in each
-# daemon, one per direction). The disks are named as admins' XML names them: hda as
-# /dev/VG/LV, hdb as /dev/mapper/VG-LV with lvm2's escaped dash (multi1-b: vg0-multi1--b),
-# multi2's as /dev/disk/by-id/dm-uuid-LVM-<uuid>, which cannot exist on the other host
-# (the new LV has another UUID). Then:
+# daemon, one per direction). The disks are named as admins' XML names them: multi1's hda
+# as /dev/disk/by-id/dm-name-VG-LV (udev's link), hdb as /dev/mapper/VG-LV with lvm2's
+# escaped dash (multi1-b: vg0-multi1--b), multi2's as /dev/disk/by-id/dm-uuid-LVM-<uuid>,
+# which cannot exist on the other host (the new LV has another UUID); /dev/VG/LV is what
+# every other lab test uses. Then:
 #   - the destination gave the guests paths that open their LVs there: multi1 keeps its
-#     /dev/mapper path (it exists on B too), multi2's dm-uuid path became /dev/VG/LV;
+#     dm-name and /dev/mapper paths (they exist on B too), multi2's dm-uuid path became
+#     /dev/VG/LV;
 #     multi2 migrates with --persistent, and its persistent definition on the target
 #     (libvirt writes the source's) names /dev/VG/LV too, annotation kept;
 #   - both guests run on their targets and go on writing; each record ring is intact
@@ -122,6 +124,7 @@ EXTRA_DISKS="    <disk type='block' device='disk'>
       <target dev='hdb' bus='ide'/>
     </disk>"
 use 1
+disk_src() { echo "/dev/disk/by-id/dm-name-$VG-$LV"; }
 e2e_guest A '<drbdmig:disk target="hda"/> <drbdmig:disk target="hdb" source-after="keep"/>'
 EXTRA_DISKS=
 use 2
@@ -134,6 +137,8 @@ check "multi2's XML names its disk by dm-uuid" \
 log "== at the same time: multi1 A -> B, multi2 B -> A"
 both A B
 round_ok B A
+check "on B multi1's hda keeps its dm-name path" \
+	grep -Eq "^ *hda +/dev/disk/by-id/dm-name-$VG-multi1a *$" <<<"$(val B virsh domblklist multi1)"
 check "on B multi1's hdb keeps its /dev/mapper path" \
 	grep -Eq "^ *hdb +/dev/mapper/$VG-multi1--b *$" <<<"$(val B virsh domblklist multi1)"
 check "on A multi2's dm-uuid path became /dev/$VG/multi2a" \
