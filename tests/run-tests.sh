@@ -206,8 +206,8 @@ do_lab() {
 
 stage deps "$top/tests/setup-deps.sh"
 stage build do_build
-stage unit do_unit
-stage asan do_asan
+# unit's fuzz smoke keeps one core busy for two minutes; asan's build and run fit beside it
+stage_beside unit do_unit asan do_asan
 stage_beside valgrind do_valgrind static do_static
 stage_beside distcheck do_distcheck deb do_deb
 stage twohost do_twohost
