@@ -319,10 +319,26 @@ dmg_lvm_create(const char *vg, const char *name, uint64_t bytes, struct dmg_erro
 }
 
 int
-dmg_lvm_remove(const char *vg, const char *name, int guest_lv, struct dmg_error *err)
+dmg_lvm_remove_found(const struct dmg_lv *lv, int guest_lv, struct dmg_error *err)
 {
 	char path[2 * DMG_LVM_NAME_MAX + 8];
 	char *argv[] = { LVM_BIN, "lvremove", "--yes", "--", path, NULL };
+	int rc;
+
+	if ((rc = dmg_lvm_check_vg(lv->vg, err)) < 0 || (rc = dmg_lvm_check_lv(lv->lv, err)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s", lv->vg, lv->lv);
+	if (!lv->tagged && !guest_lv)
+		return dmg_error_set(err, -EPERM, "refusing to remove %s: not created by drbdmig (no '%s' tag)",
+				     path, DMG_LVM_TAG);
+	rc = dmg_exec_ok(argv, NULL, 0, LVM_TIMEOUT_MS, err);
+	return rc < 0 ? dmg_error_prefix(err, "cannot remove LV %s", path) : 0;
+}
+
+int
+dmg_lvm_remove(const char *vg, const char *name, int guest_lv, struct dmg_error *err)
+{
+	char path[2 * DMG_LVM_NAME_MAX + 8];
 	struct dmg_lv lv = { 0 };
 	int rc;
 
@@ -330,13 +346,7 @@ dmg_lvm_remove(const char *vg, const char *name, int guest_lv, struct dmg_error 
 		return rc;
 	snprintf(path, sizeof(path), "%s/%s", vg, name);
 	rc = dmg_lvm_lookup(path, &lv, err);
-	if (rc < 0)
-		return rc;
-	if (!lv.tagged && !guest_lv)
-		return dmg_error_set(err, -EPERM, "refusing to remove %s: not created by drbdmig (no '%s' tag)",
-				     path, DMG_LVM_TAG);
-	rc = dmg_exec_ok(argv, NULL, 0, LVM_TIMEOUT_MS, err);
-	return rc < 0 ? dmg_error_prefix(err, "cannot remove LV %s", path) : 0;
+	return rc < 0 ? rc : dmg_lvm_remove_found(&lv, guest_lv, err);
 }
 
 int

@@ -75,6 +75,9 @@ int dmg_lvm_create(const char *vg, const char *name, uint64_t bytes,
 /* Removes vg/name; an untagged LV only when guest_lv is set. */
 int dmg_lvm_remove(const char *vg, const char *name, int guest_lv,
 		   struct dmg_error *err);
+/* The same for an LV the caller has just looked up (dmg_lvm_lookup): the tag
+ * is checked on that answer, and lvremove is the only lvm2 run. */
+int dmg_lvm_remove_found(const struct dmg_lv *lv, int guest_lv, struct dmg_error *err);
 
 /* Removes DMG_LVM_TAG from vg/name. */
 int dmg_lvm_deltag(const char *vg, const char *name, struct dmg_error *err);

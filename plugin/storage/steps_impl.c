@@ -35,16 +35,31 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static int
-md_bytes(const struct ctx *c, uint64_t *bytes, struct dmg_error *err)
+/* Bytes of DRBD metadata for the disk, in whole extents of ext bytes. */
+static uint64_t
+md_bytes(const struct ctx *c, uint64_t ext)
 {
-	uint64_t vfree, ext;
-	int rc = dmg_lvm_vg(c->d->vg, &vfree, &ext, err);
+	return dmg_lvm_round_extents(dmg_drbd_md_sectors(c->d->size / 512) * 512, ext);
+}
 
-	if (rc < 0)
+/* lv-create and md-create try lvcreate first and look the LV up only when it
+ * fails (or the VG looks full): each lvm2 run costs a noticeable part of a
+ * second on a busy host, and every migration takes this path, while an LV
+ * already there is the rare case of a step run again (recovery).  An LV of
+ * that name drbdmig created (tagged; of size bytes unless size is 0) is that
+ * earlier run's and the step is done; another is refused by name.  Returns 0
+ * or rc (err as the caller left it, unless refused here). */
+static int
+created_before(const char *path, uint64_t size, int rc, struct dmg_error *err)
+{
+	struct dmg_error e2 = { 0 };
+	struct dmg_lv lv;
+
+	if (dmg_lvm_lookup(path, &lv, &e2) < 0)
 		return rc;
-	*bytes = dmg_lvm_round_extents(dmg_drbd_md_sectors(c->d->size / 512) * 512, ext);
-	return 0;
+	if (lv.tagged && (size == 0 || lv.size == size))
+		return 0;
+	return dmg_error_set(err, -EEXIST, "%s exists on this host already", path);
 }
 
 /* One request; st (may be NULL) receives DRBD's answer, also on failure. */
@@ -119,25 +134,23 @@ v_source_size(struct ctx *c, const char *in, struct dmg_error *err)
 static int
 v_lv_create(struct ctx *c, const char *in, struct dmg_error *err)
 {
-	struct dmg_lv lv;
 	uint64_t vfree, ext, mdb;
 	int rc;
 
 	(void)in;
-	rc = dmg_lvm_lookup(c->lvpath, &lv, err);
-	if (rc == 0)
-		return lv.tagged && lv.size == c->d->size ? 0 :
-		       dmg_error_set(err, -EEXIST, "%s exists on this host already", c->lvpath);
-	if ((rc = dmg_lvm_vg(c->d->vg, &vfree, &ext, err)) < 0 ||
-	    (rc = md_bytes(c, &mdb, err)) < 0)
+	if ((rc = dmg_lvm_vg(c->d->vg, &vfree, &ext, err)) < 0)
 		return rc;
 	if (c->d->size % ext)
 		return dmg_error_set(err, -EINVAL, "%s is %" PRIu64 " bytes, not a multiple of VG %s's extent size %" PRIu64,
 				     c->d->path, c->d->size, c->d->vg, ext);
+	mdb = md_bytes(c, ext);
 	if (vfree < c->d->size + mdb)
-		return dmg_error_set(err, -ENOSPC, "VG %s has %" PRIu64 " MiB free; %s needs %" PRIu64 " MiB (disk and DRBD metadata)",
-				     c->d->vg, vfree >> 20, c->d->target, (c->d->size + mdb) >> 20);
-	return dmg_lvm_create(c->d->vg, c->d->lv, c->d->size, err);
+		return created_before(c->lvpath, c->d->size,
+				      dmg_error_set(err, -ENOSPC, "VG %s has %" PRIu64 " MiB free; %s needs %" PRIu64 " MiB (disk and DRBD metadata)",
+						    c->d->vg, vfree >> 20, c->d->target, (c->d->size + mdb) >> 20),
+				      err);
+	rc = dmg_lvm_create(c->d->vg, c->d->lv, c->d->size, err);
+	return rc < 0 ? created_before(c->lvpath, c->d->size, rc, err) : 0;
 }
 
 /* lv-remove, lv-untag, lv-remove-guest: lvs failing means gone already; a
@@ -153,28 +166,26 @@ v_lv_gone(struct ctx *c, const char *in, struct dmg_error *err)
 		return rc == -EINVAL ? rc : 0;
 	if (c->step == DMG_STEP_LV_UNTAG)
 		return lv.tagged ? dmg_lvm_deltag(c->d->vg, c->d->lv, err) : 0;
-	return dmg_lvm_remove(c->d->vg, c->d->lv, c->step == DMG_STEP_LV_REMOVE_GUEST, err);
+	return dmg_lvm_remove_found(&lv, c->step == DMG_STEP_LV_REMOVE_GUEST, err);
 }
 
 /* md-create, md-remove */
 static int
 v_md(struct ctx *c, const char *in, struct dmg_error *err)
 {
-	int create = building(c);
 	char path[300];
 	struct dmg_lv lv;
-	uint64_t bytes;
+	uint64_t vfree, ext;
 	int rc;
 
 	(void)in;
 	snprintf(path, sizeof(path), "%s/%s", c->d->vg, c->md);
-	rc = dmg_lvm_lookup(path, &lv, err);
-	if (!create)
-		return rc < 0 ? 0 : dmg_lvm_remove(c->d->vg, c->md, 0, err);
-	if (rc == 0)
-		return 0;
-	rc = md_bytes(c, &bytes, err);
-	return rc < 0 ? rc : dmg_lvm_create(c->d->vg, c->md, bytes, err);
+	if (!building(c))
+		return dmg_lvm_lookup(path, &lv, err) < 0 ? 0 : dmg_lvm_remove_found(&lv, 0, err);
+	if ((rc = dmg_lvm_vg(c->d->vg, &vfree, &ext, err)) < 0)
+		return rc;
+	rc = dmg_lvm_create(c->d->vg, c->md, md_bytes(c, ext), err);
+	return rc < 0 ? created_before(path, 0, rc, err) : 0;
 }
 
 /* copy-create, copy-remove */

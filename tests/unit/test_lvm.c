@@ -238,6 +238,26 @@ test_tool_argv(void)
 	calls = ex.calls;
 	CU_ASSERT_EQUAL(dmg_lvm_remove("vg0", "web1", 0, &err), -EPERM);
 	CU_ASSERT_EQUAL(ex.calls, calls + 1);
+	/* the caller looked it up itself: the tag is checked on its answer,
+	 * lvremove is the only run */
+	memset(&lv, 0, sizeof(lv));
+	snprintf(lv.vg, sizeof(lv.vg), "vg0");
+	snprintf(lv.lv, sizeof(lv.lv), "drbdmig-0a1b-0-md");
+	lv.tagged = 1;
+	answer(0, "");
+	calls = ex.calls;
+	CU_ASSERT_EQUAL(dmg_lvm_remove_found(&lv, 0, &err), 0);
+	CU_ASSERT_EQUAL(ex.calls, calls + 1);
+	CU_ASSERT_STRING_EQUAL(ex.argv[1], "lvremove");
+	CU_ASSERT(ends_with("vg0/drbdmig-0a1b-0-md", NULL));
+	lv.tagged = 0;
+	CU_ASSERT_EQUAL(dmg_lvm_remove_found(&lv, 0, &err), -EPERM);
+	CU_ASSERT_STRING_EQUAL(err.msg, "refusing to remove vg0/drbdmig-0a1b-0-md: not created by drbdmig (no 'drbdmig' tag)");
+	CU_ASSERT_EQUAL(dmg_lvm_remove_found(&lv, 1, &err), 0);   /* the guest's own LV */
+	CU_ASSERT_EQUAL(ex.calls, calls + 2);
+	snprintf(lv.lv, sizeof(lv.lv), "-ff");
+	CU_ASSERT_EQUAL(dmg_lvm_remove_found(&lv, 1, &err), -EINVAL);
+	CU_ASSERT_EQUAL(ex.calls, calls + 2);
 
 	/* bad names and paths: one error line, no tool run */
 	calls = ex.calls;
