@@ -192,6 +192,10 @@ LAB_CI_TESTS="boot deb-install nested-guest storage-overlay migrate-e2e migrate-
 migrate-refuse migrate-rogue migrate-linkcut migrate-faults"
 do_lab() {
 	local deb=$DEB_FILE tests faults rounds
+	if [ -n "$LAB_IMAGE_PID" ]; then
+		wait "$LAB_IMAGE_PID" || { echo "--- the background image build failed (lab.sh check tries again):"; tail -n 20 "$LAB_IMAGE_LOG"; }
+		LAB_IMAGE_PID=
+	fi
 	if [ -z "$deb" ]; then
 		deb=$("$top/tests/deb/build-deb.sh" "$build/deb") || return $?
 	fi
@@ -204,7 +208,23 @@ do_lab() {
 		LAB_TEST_TIMEOUT=${LAB_TEST_TIMEOUT:-3600} DRBDMIG_BUILDDIR=$build/ci "$top/tests/lab/lab.sh" check
 }
 
+# The lab's image (tests/lab/image/build.sh: debootstrap and packages, about two
+# minutes where /var/cache/drbdmig-lab has none, as on a fresh CI machine) is built in
+# the background from here on, beside the stages that compile and test, which leave
+# the network and much of the disk idle; the lab stage waits for it.
+LAB_IMAGE_PID=
+LAB_IMAGE_LOG=$build/lab-image.log
+start_lab_image() {
+	selected lab || return 0
+	mkdir -p "$build" || return 0
+	"$top/tests/lab/lab.sh" image >"$LAB_IMAGE_LOG" 2>&1 &
+	LAB_IMAGE_PID=$!
+	echo "(the lab's image: built or found in the background, log $LAB_IMAGE_LOG)"
+}
+trap '[ -z "$LAB_IMAGE_PID" ] || kill "$LAB_IMAGE_PID" 2>/dev/null' EXIT
+
 stage deps "$top/tests/setup-deps.sh"
+start_lab_image
 stage build do_build
 # unit's fuzz smoke keeps one core busy for two minutes; asan's build and run fit beside it
 stage_beside unit do_unit asan do_asan
