@@ -548,6 +548,9 @@ cmd_check() {
 		   for h in "${HOSTS[@]}"; do
 			why=$(link_stalled "$h")
 			[ -z "$why" ] || lines+=("      host $h: $why")
+		   done
+		   for why in "$RUN"/shared/cores/core.*; do   # guest/init's core_pattern
+			[ ! -e "$why" ] || lines+=("      core dumped: $why")
 		   done ;;
 		esac
 	}

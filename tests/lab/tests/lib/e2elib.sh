@@ -38,7 +38,8 @@ wait_recs() {   # wait_recs MORE_THAN SECONDS
 # daemon_start HOST [STEP:SECONDS]: drbdmigd as an admin starts it (with the crash-test
 # pause DRBDMIG_TEST_PAUSE when given); it recovers whatever its journals hold.
 daemon_start() {
-	on "$1" env ${2:+DRBDMIG_TEST_PAUSE=$2} drbdmigd -p $PIDF -L $DLOG
+	# shellcheck disable=SC2016  # expanded by the host's sh
+	on "$1" sh -c 'ulimit -c unlimited && exec "$@"' - env ${2:+DRBDMIG_TEST_PAUSE=$2} drbdmigd -p $PIDF -L $DLOG
 	on "$1" drbdmig ping
 }
 daemon_kill9() {   # a daemon crash: SIGKILL, nothing cleaned up
