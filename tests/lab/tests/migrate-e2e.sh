@@ -145,8 +145,7 @@ for pair in $HOPS; do
 		check "the ring still spans the switchover (>= 596 records before virsh returned)" [ $((PRINTED - at_return)) -lt 3500 ]
 	fi
 	# The destination tears down once it sees the guest running; give it time.
-	check_clean "$dst"
-	check_clean "$src"
+	both check_clean
 	check "the source LV is gone from $src (source-after=remove)" \
 		[ -z "$(val "$src" sh -c "lvs --noheadings -o lv_name $VG/$LV 2>/dev/null || true")" ]
 	check "the LV on $dst is the guest's own (untagged, its own extents)" \

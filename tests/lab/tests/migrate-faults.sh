@@ -435,8 +435,7 @@ c_crash_dst() {
 	wait_closed "$DST" 240
 	wait_closed "$SRC"
 	if [ -n "${printed:-}" ]; then
-		check_clean A
-		check_clean B
+		both check_clean
 		restart_guest "$SRC" "$printed"
 	fi
 	expect_outcome "$SRC"
@@ -457,8 +456,7 @@ c_crash_src() {
 	check "drbdmigd on $SRC recovered the session" case_log "$SRC" "recovered in phase ready"
 	wait_closed "$SRC" 240
 	wait_closed "$DST"
-	check_clean A
-	check_clean B
+	both check_clean
 	check "no LV left on $DST" [ -z "$(val "$DST" sh -c "lvs --noheadings -o lv_name $VG/$LV 2>/dev/null || true")" ]
 	restart_guest "$SRC" "$printed"
 	log "case $CASE: ok ($((SECONDS - CASE_T0)) s)"

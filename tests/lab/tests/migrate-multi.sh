@@ -54,9 +54,9 @@ multi_cleanup() {
 }
 trap multi_cleanup EXIT
 
-# both SRC1 SRC2: multi1 from SRC1 and multi2 from SRC2, at the same time; fails unless
-# both complete.
-both() {
+# migrate_both SRC1 SRC2: multi1 from SRC1 and multi2 from SRC2, at the same time; fails
+# unless both complete.
+migrate_both() {
 	local rc1 rc2
 	use 1; mig_start "$1"; M1=$MIG_PID
 	use 2; mig_start "$2"; M2=$MIG_PID
@@ -103,8 +103,7 @@ round_ok() {
 	o2=$(other "$2")
 	guest_ok 1 "$1"
 	guest_ok 2 "$2"
-	check_clean A
-	check_clean B
+	both check_clean
 	check "multi1's hdb on $1 holds the original data" \
 		[ "$(val "$1" sha256sum "/dev/$VG/multi1-b" | cut -d' ' -f1)" = "$HDB_SUM" ]
 	check "$o1 keeps multi1's hdb (source-after=keep)" [ "$(lv_on "$o1" multi1-b)" = multi1-b ]
@@ -135,7 +134,7 @@ check "multi2's XML names its disk by dm-uuid" \
 	grep -q "/dev/disk/by-id/dm-uuid-LVM-" <<<"$(val B virsh domblklist multi2)"
 
 log "== at the same time: multi1 A -> B, multi2 B -> A"
-both A B
+migrate_both A B
 round_ok B A
 check "on B multi1's hda keeps its dm-name path" \
 	grep -Eq "^ *hda +/dev/disk/by-id/dm-name-$VG-multi1a *$" <<<"$(val B virsh domblklist multi1)"
@@ -163,8 +162,7 @@ log "virsh migrate ended with $rc: $out"
 check "refused" [ "$rc" -ne 0 ]
 check "virsh names the kept LV" grep -q "/dev/$VG/multi1-b exists on the destination $LAB_HOSTNAME_A already" <<<"$out"
 guest_ok 1 B
-check_clean A
-check_clean B
+both check_clean
 
 if [ "${MULTI_ROUNDS:-2}" -lt 2 ]; then
 	log "PASS: two guests, three disks, both directions at once, keep and remove, one round ($((SECONDS - T_START)) s)"
@@ -172,6 +170,6 @@ if [ "${MULTI_ROUNDS:-2}" -lt 2 ]; then
 fi
 log "== the admin removes the stale copy; both back at the same time"
 on A lvremove -qy "$VG/multi1-b"
-both B A
+migrate_both B A
 round_ok A B
 log "PASS: two guests, three disks, both directions at once, keep and remove ($((SECONDS - T_START)) s)"

@@ -131,22 +131,26 @@ e2e_cleanup() {   # e2e_cleanup [RC]: the EXIT trap, or called by a test's own w
 	trap - EXIT
 	hold_on_fail "$rc" && exit "$rc"
 	[ "$rc" -eq 0 ] || e2e_failed_state
-	for h in A B; do
-		for d in $DOM ${EXTRA_DOMS:-}; do
-			try "$h" sh -c "virsh destroy $d; virsh undefine $d"
-		done
-		try "$h" sh -c "tc qdisc del dev $LAB_LINK_DEV root 2>/dev/null; true"
-		daemon_stop "$h"
-		# the guests' LVs may still map onto DRBD, which holds the overlay: them first
-		try "$h" sh -c "lvs --noheadings -o lv_name $VG | awk '{print \$1}' |
-			grep -E 'drbdmig-|$LV${EXTRA_LVS:+|$EXTRA_LVS}' >/tmp/e2e-lvs; for l in \$(cat /tmp/e2e-lvs);
-			do dmsetup remove $VG-\$(echo \$l | sed s/-/--/g) 2>/dev/null; done;
-			for r in \$(drbdsetup show 2>/dev/null | awk '/^resource/ {print \$2}');
-			do drbdsetup down \$r; done; for d in \$(dmsetup ls | awk '/^drbdmig-/ {print \$1}');
-			do dmsetup remove \$d; done; xargs -r -I{} lvremove -qy $VG/{} </tmp/e2e-lvs; rm -f /tmp/e2e-lvs /etc/drbd.d/drbdmig-*.res /var/lib/drbdmig/*;
-			test ! -e $CONF.e2e-saved || mv $CONF.e2e-saved $CONF"
-	done
+	e2e_clean_host A &
+	e2e_clean_host B
+	wait $!
 	exit "$rc"
+}
+e2e_clean_host() {   # e2e_clean_host HOST: e2e_cleanup's part on one host (both at once)
+	local h=$1 d
+	for d in $DOM ${EXTRA_DOMS:-}; do
+		try "$h" sh -c "virsh destroy $d; virsh undefine $d"
+	done
+	try "$h" sh -c "tc qdisc del dev $LAB_LINK_DEV root 2>/dev/null; true"
+	daemon_stop "$h"
+	# the guests' LVs may still map onto DRBD, which holds the overlay: them first
+	try "$h" sh -c "lvs --noheadings -o lv_name $VG | awk '{print \$1}' |
+		grep -E 'drbdmig-|$LV${EXTRA_LVS:+|$EXTRA_LVS}' >/tmp/e2e-lvs; for l in \$(cat /tmp/e2e-lvs);
+		do dmsetup remove $VG-\$(echo \$l | sed s/-/--/g) 2>/dev/null; done;
+		for r in \$(drbdsetup show 2>/dev/null | awk '/^resource/ {print \$2}');
+		do drbdsetup down \$r; done; for d in \$(dmsetup ls | awk '/^drbdmig-/ {print \$1}');
+		do dmsetup remove \$d; done; xargs -r -I{} lvremove -qy $VG/{} </tmp/e2e-lvs; rm -f /tmp/e2e-lvs /etc/drbd.d/drbdmig-*.res /var/lib/drbdmig/*;
+		test ! -e $CONF.e2e-saved || mv $CONF.e2e-saved $CONF"
 }
 
 # e2e_daemons: drbdmig configured and started on both hosts as an admin would.
@@ -167,19 +171,21 @@ e2e_daemons() {
 		"sync_timeout = 600" ${E2E_CONF_EXTRA:+"$E2E_CONF_EXTRA"} >"$W/drbdmig.conf"
 
 	log "== both hosts: drbdmig configured and started as an admin would"
-	for h in A B; do
-		on "$h" test -x /usr/sbin/drbdmigd
-		on "$h" modprobe drbd
-		restart_libvirtd "$h"
-		# shellcheck disable=SC2016  # $1.. are the host's bash's arguments
-		sh_on "$h" 'test ! -e "$1" || cp -p "$1" "$1.e2e-saved"
-			install -m 600 "$2/peer-$5.psk" /etc/drbdmig/peer.psk
-			{ cat "$2/drbdmig.conf"; echo "peer_listen = $3"; echo "peers = $4"; } >"$1"
-			drbdmigd --check-config >/dev/null' "$CONF" "$G_W" "$(ip_of "$h")" \
-			"$(ip_of "$(other "$h")")" "$h"
-		daemon_stop "$h"   # one a failed test before may have left
-		daemon_start "$h"
-	done
+	both e2e_daemon
+}
+e2e_daemon() {   # e2e_daemon HOST: e2e_daemons' part on one host
+	local h=$1
+	on "$h" test -x /usr/sbin/drbdmigd
+	on "$h" modprobe drbd
+	restart_libvirtd "$h"
+	# shellcheck disable=SC2016  # $1.. are the host's bash's arguments
+	sh_on "$h" 'test ! -e "$1" || cp -p "$1" "$1.e2e-saved"
+		install -m 600 "$2/peer-$5.psk" /etc/drbdmig/peer.psk
+		{ cat "$2/drbdmig.conf"; echo "peer_listen = $3"; echo "peers = $4"; } >"$1"
+		drbdmigd --check-config >/dev/null' "$CONF" "$G_W" "$(ip_of "$h")" \
+		"$(ip_of "$(other "$h")")" "$h"
+	daemon_stop "$h"   # one a failed test before may have left
+	daemon_start "$h"
 }
 
 # e2e_guest HOST [POLICY-DISKS]: the annotated record guest DOM on a fresh LV (LV, LV_MB)
@@ -300,8 +306,7 @@ expect_outcome() {
 	local h=$1 o before here there
 	o=$(other "$1")
 	# Sessions closed first: the destination's teardown (untag) may still run.
-	check_clean A
-	check_clean B
+	both check_clean
 	# here: state, DRBD in the LV's table, the LV's tags; there: state, the LV
 	here=$(val "$h" sh -c "{ virsh domstate $DOM 2>/dev/null || echo absent; } | tr ' ' _;
 		dmsetup table $VG-$LV | grep -c ' 147:'; lvs --noheadings -o lv_tags $VG/$LV | tr -d ' '" | xargs)

@@ -55,6 +55,18 @@ try() {
 	shift
 	"$LAB" exec "$h" -t "${ON_TIMEOUT:-120}" -- "$@" 2>&1 | sed "s/^/  [$h] /" || true
 }
+# both FN [ARG...]: FN A ARG... and FN B ARG... at the same time (each host is a VM of
+# its own, and most of a check's time is the host's); the test fails if either fails.
+# Their log lines may interleave.
+both() {
+	local fn=$1 pid rc=0
+	shift
+	"$fn" A "$@" &
+	pid=$!
+	"$fn" B "$@" || rc=$?
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ] || fail "$fn failed on A or B (above)"
+}
 not() { ! "$@"; }   # for check: check "no such line" not grep -q x f
 check() {   # check DESCRIPTION COMMAND...: a named assertion
 	local d=$1
