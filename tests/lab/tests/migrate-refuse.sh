@@ -96,11 +96,16 @@ refused() {
 	check "$2: the migration is refused" [ "$MIG_RC" -ne 0 ]
 	check "$2: virsh says why ($3)" grep -Eq "$3" <<<"$MIG_OUT"
 	check "$2: the message comes from drbdmig" grep -q "drbdmig:" <<<"$MIG_OUT"
-	# One round trip per host: state, DRBD under the LV / LVs, sessions opened, verify.
-	a=$(val A sh -c "virsh domstate $DOM; dmsetup table $VG-$LV | grep -c ' 147:';
-		tail -n +$LOGOFF_A $DLOG | grep -c 'session=.* role=src'; drbdmig verify >/dev/null && echo clean; true" | xargs)
+	# One round trip per host, both at once: state, DRBD under the LV / LVs, sessions
+	# opened, verify.
+	val A sh -c "virsh domstate $DOM; dmsetup table $VG-$LV | grep -c ' 147:';
+		tail -n +$LOGOFF_A $DLOG | grep -c 'session=.* role=src'; drbdmig verify >/dev/null && echo clean; true" \
+		>"$W/state-a" &
+	a=$!
 	b=$(val B sh -c "virsh domstate $DOM 2>/dev/null || echo absent; lvs --noheadings -o lv_name $VG 2>/dev/null | sort | xargs;
 		tail -n +$LOGOFF_B $DLOG | grep -c 'session=.* role=dst'; drbdmig verify >/dev/null && echo clean; true" | xargs)
+	wait "$a" || fail "cannot read A's state"
+	a=$(xargs <"$W/state-a")
 	check "A: the guest runs, its LV maps no DRBD device, no session opened, verify clean [$a]" \
 		[ "$a" = "running 0 0 clean" ]
 	check "B: no guest, its LVs as before, no session opened, verify clean [$b]" \
