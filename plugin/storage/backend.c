@@ -278,8 +278,7 @@ dmg_backend_dst_check(struct dmg_backend *b, const struct dmg_sess_disk *disks, 
 			continue;
 		for (k = i; k < ndisks; k++)
 			if (strcmp(disks[k].vg, d->vg) == 0)
-				need += disks[k].size +
-					dmg_lvm_round_extents(dmg_drbd_md_sectors(disks[k].size / 512) * 512, ext);
+				need += disks[k].size + dmg_lvm_md_bytes(disks[k].size, ext);
 		if (vfree < need)
 			return dmg_error_set(err, -ENOSPC, "volume group %s on the destination %s has %" PRIu64 " MiB free; the guest's disks need %" PRIu64 " MiB (with DRBD metadata)",
 					     d->vg, b->host, vfree >> 20, need >> 20);

@@ -34,6 +34,12 @@ dmg_lvm_round_extents(uint64_t bytes, uint64_t extent_size)
 	return (bytes + extent_size - 1) / extent_size * extent_size;
 }
 
+uint64_t
+dmg_lvm_md_bytes(uint64_t data_bytes, uint64_t extent_size)
+{
+	return dmg_lvm_round_extents(dmg_drbd_md_sectors(data_bytes / 512) * 512, extent_size);
+}
+
 static int
 copy_field(char *dst, size_t len, const char *s, size_t n)
 {

@@ -39,6 +39,11 @@ void dmg_lvm_dev_path(const char *vg, const char *lv, char *buf, size_t len);
 /* Rounds bytes up to a whole number of extents. */
 uint64_t dmg_lvm_round_extents(uint64_t bytes, uint64_t extent_size);
 
+/* Bytes of the metadata LV for a data device of data_bytes: DRBD's
+ * metadata in whole extents of extent_size (what md-create makes and what
+ * the destination's admission counts). */
+uint64_t dmg_lvm_md_bytes(uint64_t data_bytes, uint64_t extent_size);
+
 /* lvm2's rules for names (lvm(8), VALID NAMES): 1-127 of A-Z a-z 0-9 + _ . -,
  * not starting with '-', not "." or ".."; an LV name also not starting with
  * "snapshot" or "pvmove" nor containing a suffix lvm2 keeps for its hidden

@@ -35,13 +35,6 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-/* Bytes of DRBD metadata for the disk, in whole extents of ext bytes. */
-static uint64_t
-md_bytes(const struct ctx *c, uint64_t ext)
-{
-	return dmg_lvm_round_extents(dmg_drbd_md_sectors(c->d->size / 512) * 512, ext);
-}
-
 /* lv-create and md-create try lvcreate first and look the LV up only when it
  * fails (or the VG looks full): each lvm2 run costs a noticeable part of a
  * second on a busy host, and every migration takes this path, while an LV
@@ -143,12 +136,12 @@ v_lv_create(struct ctx *c, const char *in, struct dmg_error *err)
 	if (c->d->size % ext)
 		return dmg_error_set(err, -EINVAL, "%s is %" PRIu64 " bytes, not a multiple of VG %s's extent size %" PRIu64,
 				     c->d->path, c->d->size, c->d->vg, ext);
-	mdb = md_bytes(c, ext);
-	if (vfree < c->d->size + mdb)
-		return created_before(c->lvpath, c->d->size,
-				      dmg_error_set(err, -ENOSPC, "VG %s has %" PRIu64 " MiB free; %s needs %" PRIu64 " MiB (disk and DRBD metadata)",
-						    c->d->vg, vfree >> 20, c->d->target, (c->d->size + mdb) >> 20),
-				      err);
+	mdb = dmg_lvm_md_bytes(c->d->size, ext);
+	if (vfree < c->d->size + mdb) {
+		rc = dmg_error_set(err, -ENOSPC, "VG %s has %" PRIu64 " MiB free; %s needs %" PRIu64 " MiB (disk and DRBD metadata)",
+				   c->d->vg, vfree >> 20, c->d->target, (c->d->size + mdb) >> 20);
+		return created_before(c->lvpath, c->d->size, rc, err);
+	}
 	rc = dmg_lvm_create(c->d->vg, c->d->lv, c->d->size, err);
 	return rc < 0 ? created_before(c->lvpath, c->d->size, rc, err) : 0;
 }
@@ -184,7 +177,7 @@ v_md(struct ctx *c, const char *in, struct dmg_error *err)
 		return dmg_lvm_lookup(path, &lv, err) < 0 ? 0 : dmg_lvm_remove_found(&lv, 0, err);
 	if ((rc = dmg_lvm_vg(c->d->vg, &vfree, &ext, err)) < 0)
 		return rc;
-	rc = dmg_lvm_create(c->d->vg, c->md, md_bytes(c, ext), err);
+	rc = dmg_lvm_create(c->d->vg, c->md, dmg_lvm_md_bytes(c->d->size, ext), err);
 	return rc < 0 ? created_before(path, 0, rc, err) : 0;
 }
 

@@ -153,6 +153,9 @@ test_md_formula(void)
 	CU_ASSERT_EQUAL(dmg_lvm_round_extents(65608 * 512ull, 4u << 20), 36u << 20);
 	CU_ASSERT_EQUAL(dmg_lvm_round_extents(4u << 20, 4u << 20), 4u << 20);
 	CU_ASSERT_EQUAL(dmg_lvm_round_extents(1, 4u << 20), 4u << 20);
+	/* the metadata LV: 1 TiB of data in 4 MiB extents; 256 MiB in one extent */
+	CU_ASSERT_EQUAL(dmg_lvm_md_bytes(1ull << 40, 4u << 20), 36u << 20);
+	CU_ASSERT_EQUAL(dmg_lvm_md_bytes(256u << 20, 4u << 20), 4u << 20);
 }
 
 static void
