@@ -88,7 +88,7 @@ set_policy() { on A virsh metadata "$DOM" urn:drbdmig:1 --key drbdmig --live --s
 # refused CASE WHAT REGEX [VIRSH-ARGS...]: a migration A -> B must fail with REGEX in
 # virsh's output and change nothing.
 refused() {
-	local lvs_b a b
+	local lvs_b
 	case_begin "$1"
 	lvs_b=$(val B sh -c "lvs --noheadings -o lv_name $VG 2>/dev/null | sort | xargs")
 	mig_start A "${@:4}"
@@ -98,18 +98,14 @@ refused() {
 	check "$2: the message comes from drbdmig" grep -q "drbdmig:" <<<"$MIG_OUT"
 	# One round trip per host, both at once: state, DRBD under the LV / LVs, sessions
 	# opened, verify.
-	val A sh -c "virsh domstate $DOM; dmsetup table $VG-$LV | grep -c ' 147:';
+	val_both "virsh domstate $DOM; dmsetup table $VG-$LV | grep -c ' 147:';
 		tail -n +$LOGOFF_A $DLOG | grep -c 'session=.* role=src'; drbdmig verify >/dev/null && echo clean; true" \
-		>"$W/state-a" &
-	a=$!
-	b=$(val B sh -c "virsh domstate $DOM 2>/dev/null || echo absent; lvs --noheadings -o lv_name $VG 2>/dev/null | sort | xargs;
-		tail -n +$LOGOFF_B $DLOG | grep -c 'session=.* role=dst'; drbdmig verify >/dev/null && echo clean; true" | xargs)
-	wait "$a" || fail "cannot read A's state"
-	a=$(xargs <"$W/state-a")
-	check "A: the guest runs, its LV maps no DRBD device, no session opened, verify clean [$a]" \
-		[ "$a" = "running 0 0 clean" ]
-	check "B: no guest, its LVs as before, no session opened, verify clean [$b]" \
-		[ "$b" = "$(echo absent "$lvs_b" 0 clean | xargs)" ]
+		"virsh domstate $DOM 2>/dev/null || echo absent; lvs --noheadings -o lv_name $VG 2>/dev/null | sort | xargs;
+		tail -n +$LOGOFF_B $DLOG | grep -c 'session=.* role=dst'; drbdmig verify >/dev/null && echo clean; true"
+	check "A: the guest runs, its LV maps no DRBD device, no session opened, verify clean [$VAL_A]" \
+		[ "$VAL_A" = "running 0 0 clean" ]
+	check "B: no guest, its LVs as before, no session opened, verify clean [$VAL_B]" \
+		[ "$VAL_B" = "$(echo absent "$lvs_b" 0 clean | xargs)" ]
 	wait_recs "$(last_rec)" 60
 	log "case $CASE: refused as it should ($((SECONDS - CASE_T0)) s)"
 }

@@ -126,15 +126,10 @@ pc() {   # pc CONF 'verb k=v ...': peercall from B to A's daemon; sets PC_RC, PC
 	log "peercall ($1) '$2': $PC_OUT"
 }
 nothing_changed() {   # nothing_changed WHAT
-	local a b
-	val A sh -c "grep -cE '^ *[0-9]+:' /proc/drbd; dmsetup ls | grep -c '^drbdmig-'; drbdmig verify >/dev/null && echo clean; true" \
-		>"$W/state-a" &   # both hosts at once
-	a=$!
-	b=$(val B sh -c "grep -cE '^ *[0-9]+:' /proc/drbd; dmsetup ls | grep -c '^drbdmig-'; drbdmig verify >/dev/null && echo clean; true" | xargs)
-	wait "$a" || fail "cannot read A's state"
-	a=$(xargs <"$W/state-a")
-	check "$1: no DRBD minor, no overlay device, verify clean on A [$a]" [ "$a" = "0 0 clean" ]
-	check "$1: the same on B [$b]" [ "$b" = "0 0 clean" ]
+	local st="grep -cE '^ *[0-9]+:' /proc/drbd; dmsetup ls | grep -c '^drbdmig-'; drbdmig verify >/dev/null && echo clean; true"
+	val_both "$st" "$st"
+	check "$1: no DRBD minor, no overlay device, verify clean on A [$VAL_A]" [ "$VAL_A" = "0 0 clean" ]
+	check "$1: the same on B [$VAL_B]" [ "$VAL_B" = "0 0 clean" ]
 	check "$1: A's other LVs unchanged (table, tags, data)" [ "$(lvstate)" = "$LVSTATE" ]
 	check "$1: the guest still runs on A" [ "$(val A virsh domstate $DOM)" = running ]
 }

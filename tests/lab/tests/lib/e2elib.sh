@@ -131,9 +131,7 @@ e2e_cleanup() {   # e2e_cleanup [RC]: the EXIT trap, or called by a test's own w
 	trap - EXIT
 	hold_on_fail "$rc" && exit "$rc"
 	[ "$rc" -eq 0 ] || e2e_failed_state
-	e2e_clean_host A &
-	e2e_clean_host B
-	wait $!
+	both_run e2e_clean_host || true
 	exit "$rc"
 }
 e2e_clean_host() {   # e2e_clean_host HOST: e2e_cleanup's part on one host (both at once)

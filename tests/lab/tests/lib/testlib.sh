@@ -57,15 +57,31 @@ try() {
 }
 # both FN [ARG...]: FN A ARG... and FN B ARG... at the same time (each host is a VM of
 # its own, and most of a check's time is the host's); the test fails if either fails.
-# Their log lines may interleave.
-both() {
+# Their log lines may interleave.  both_run is the same but returns 1 instead of
+# failing (for cleanups).
+both_run() {
 	local fn=$1 pid rc=0
 	shift
 	"$fn" A "$@" &
 	pid=$!
 	"$fn" B "$@" || rc=$?
 	wait "$pid" || rc=$?
-	[ "$rc" -eq 0 ] || fail "$fn failed on A or B (above)"
+	return "$rc"
+}
+both() { both_run "$@" || fail "$1 failed on A or B (above)"; }
+# val_both CMD_A CMD_B: sh -c CMD_A on A and sh -c CMD_B on B at the same time, as val;
+# their outputs, each joined into one line, in VAL_A and VAL_B.
+val_both() {
+	local pid f
+	f=$(mktemp)
+	val A sh -c "$1" >"$f" &
+	pid=$!
+	# shellcheck disable=SC2034  # VAL_A and VAL_B are read by the tests
+	VAL_B=$(val B sh -c "$2" | xargs)
+	wait "$pid" || { rm -f "$f"; fail "cannot read A's state"; }
+	# shellcheck disable=SC2034
+	VAL_A=$(xargs <"$f")
+	rm -f "$f"
 }
 not() { ! "$@"; }   # for check: check "no such line" not grep -q x f
 check() {   # check DESCRIPTION COMMAND...: a named assertion
