@@ -371,11 +371,18 @@ dmg_sess_src_settle(struct dmg_session *s, int peer_lost, struct dmg_error *err)
 		return 1;
 	if (s->phase == DMG_PH_ROLLING_BACK)
 		return sess_rollback(s, NULL, err) < 0 ? err->code : 1;
-	if (s->phase == DMG_PH_FINISHING)
-		return src_teardown(s, err);
 	if (!peer_lost && sess_call(s, DMG_VERB_STATE, -1, &reply, &perr) == 0 &&
 	    dmg_phase_parse(dmg_jrec_get(&reply, "phase"), &theirs) == 0) {
-		if (theirs == DMG_PH_DONE || theirs == DMG_PH_FINISHING)
+		/* A destination in its teardown drives ours: finish, its own
+		 * leave, then close; or, not reaching us, done alone.  Tearing
+		 * down now would cut DRBD under the guest running there (a
+		 * Primary losing its peer freezes I/O for fencing) and keep its
+		 * finish call waiting on this session. */
+		if (theirs == DMG_PH_FINISHING)
+			return 0;
+		if (theirs == DMG_PH_DONE)
+			return src_teardown(s, err);
+		if (s->phase == DMG_PH_FINISHING)
 			return src_teardown(s, err);
 		if (theirs == DMG_PH_ROLLED_BACK || theirs == DMG_PH_ROLLING_BACK)
 			return sess_rollback(s, "the destination rolled back", err) < 0 ? err->code : 1;
@@ -383,6 +390,9 @@ dmg_sess_src_settle(struct dmg_session *s, int peer_lost, struct dmg_error *err)
 			return sess_attention(s, "the destination needs attention; keeping everything", err);
 		return 0;   /* still in progress there */
 	}
+	/* Past the switchover, with no destination to drive it: from the journal. */
+	if (s->phase == DMG_PH_FINISHING)
+		return src_teardown(s, err);
 	if (!peer_lost && perr.code == -ENOENT && s->phase == DMG_PH_BUILDING) {
 		/* The destination never journalled it or lost it before READY. */
 		return sess_rollback(s, "the destination does not know the session", err) < 0 ? err->code : 1;

@@ -1254,6 +1254,42 @@ test_src_own_disks(void)
 	world_fini(&w);
 }
 
+/* The destination has begun its teardown (finishing) and its finish call
+ * is on its way when the guest's events there make the source settle: the
+ * source waits for the destination to drive it (finish, the destination's
+ * leave, close) instead of tearing down alone, which would disconnect DRBD
+ * under the guest now running on the destination and hold the session the
+ * finish call needs.  The same between finish and close. */
+static void
+test_src_waits_for_dst_teardown(void)
+{
+	const char *const kv[] = { "sid", "0123abcd", "tok", TOK, NULL };
+	struct world w;
+	struct dmg_error err = { 0 };
+	struct dmg_jrec reply;
+
+	world_in_window(&w, 1);
+	migrate(&w, 1);
+	w.b.sess->phase = DMG_PH_FINISHING;   /* as finish_dst sets it before its call */
+	w.a.trace[0] = '\0';
+	CU_ASSERT_EQUAL(dmg_sess_src_settle(w.a.sess, 0, &err), 0);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_READY);
+	CU_ASSERT_STRING_EQUAL(w.a.trace, "");
+	CU_ASSERT_EQUAL(src_call(&w, "hostB:7780", "finish", kv, &reply, &err), 0);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_FINISHING);
+	w.a.trace[0] = '\0';
+	CU_ASSERT_EQUAL(dmg_sess_src_settle(w.a.sess, 0, &err), 0);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_FINISHING);
+	CU_ASSERT_STRING_EQUAL(w.a.trace, "");
+	/* The destination's own teardown then closes both. */
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_DONE);
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_DONE);
+	CU_ASSERT_PTR_NULL(strstr(w.b.sess->reason, "not confirmed"));
+	CU_ASSERT(check_end(&w));
+	world_fini(&w);
+}
+
 /* A session answers only its own peer, and only with its handle: another
  * configured peer, or the right one without the handle, changes nothing. */
 static void
@@ -1537,6 +1573,7 @@ register_session_tests(void)
 	CU_add_test(s, "cancel before and after switchover", test_cancel);
 	CU_add_test(s, "guest on neither host: attention", test_neither_runs);
 	CU_add_test(s, "source unreachable after switchover", test_peer_lost_after_switchover);
+	CU_add_test(s, "source waits for the destination's teardown", test_src_waits_for_dst_teardown);
 	CU_add_test(s, "destination lost before switchover", test_dst_lost_before_switchover);
 	CU_add_test(s, "link fenced in the window: source copy kept", test_fenced);
 	CU_add_test(s, "destination fenced: its QEMU stopped, both roll back", test_fenced_dst);
