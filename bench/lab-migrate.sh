@@ -27,7 +27,7 @@
 # against the number of guests migrating at once (BENCH_GUESTS, default 1 2 4, each on
 # a BENCH_SCALE_MB LV, default 256), BENCH_RUNS runs per point (default 1 here), with
 # PNG plots of each curve. The 4 GiB point needs LAB_VG_DISK=6G or more.
-# BENCH_SIZES=256 BENCH_GUESTS="1 2" took 7 minutes; the default is estimated at 35.
+# BENCH_SIZES=256 BENCH_GUESTS="1 2" took 7 minutes, the default 39 (2026-12-04).
 #
 # Run through the lab (it needs LAB_DEB for drbdmig on the hosts):
 #   make bench-lab-migrate         (builds the .deb, boots a lab, runs this)
