@@ -106,6 +106,54 @@ backend_minor_state(uint32_t minor, struct dmg_drbd_status *st, struct dmg_error
  * measured). */
 #define RS_DISCARD_GRANULARITY (1u << 20)
 
+/* The copy device's request queue in sysfs: DRBD reads its backing
+ * device's discard limits when it attaches.  Returns the value of the
+ * file (bytes), 0 if it cannot be read. */
+static uint64_t
+queue_get(const struct dmg_dm_info *info, const char *file)
+{
+	char path[128], buf[32];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/queue/%s", info->major, info->minor, file);
+	f = fopen(path, "re");
+	if (f && fgets(buf, sizeof(buf), f))
+		v = strtoull(buf, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* DRBD 8.4 as in Linux 6.1 computes its backing device's largest discard
+ * in 32 bits (sectors << 9) and, where that overflows to 0 (4 GiB and
+ * more: a thin LV allows 16 GiB), turns the zero-aware sync off ("rs_
+ * discard_granularity changed to 0": the whole LV crosses the link and,
+ * on a thin LV, is allocated).  The copy device is drbdmig's own: its
+ * limit is lowered to 1 GiB (whole discard granules) before the attach.
+ * Nothing else uses the limit, and a discard is split at it. */
+static void
+discard_limit(struct ctx *c, const struct dmg_dm_info *info)
+{
+	uint64_t gran = queue_get(info, "discard_granularity"), cap;
+	char path[128], val[32];
+	FILE *f;
+
+	if (gran == 0 || gran > (1u << 30) || queue_get(info, "discard_max_bytes") < (1ull << 32))
+		return;
+	cap = (1u << 30) / gran * gran;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/queue/discard_max_bytes", info->major,
+		 info->minor);
+	snprintf(val, sizeof(val), "%" PRIu64 "\n", cap);
+	f = fopen(path, "we");
+	if (!f)
+		dmg_warn(c->b->log, "%s: cannot lower its largest discard to %" PRIu64 " bytes; DRBD may copy zeros too",
+			 c->copy, cap);
+	else if ((fputs(val, f) < 0) | (fclose(f) != 0))
+		dmg_warn(c->b->log, "%s: writing its largest discard (%" PRIu64 " bytes) failed; DRBD may copy zeros too",
+			 c->copy, cap);
+}
+
 /* ---- verbs ---------------------------------------------------------------- */
 
 static int
@@ -232,6 +280,7 @@ v_drbd_up(struct ctx *c, const char *in, struct dmg_error *err)
 				      .fencing = c->b->fence_peer ? DMG_FENCING_DONT_CARE : -1,
 				      .rs_discard_granularity = RS_DISCARD_GRANULARITY };
 	struct dmg_drbd_status st;
+	struct dmg_dm_info info;
 	struct dmg_drbd_req r;
 	int rc;
 
@@ -257,6 +306,11 @@ v_drbd_up(struct ctx *c, const char *in, struct dmg_error *err)
 	}
 	disk.backing = copydev;
 	disk.meta = mdpath;
+	if ((rc = dmg_dm_info(c->copy, &info, err)) < 0)
+		return rc;
+	if (!info.exists)
+		return dmg_error_set(err, -ENODEV, "%s is gone", copydev);
+	discard_limit(c, &info);
 	if ((rc = dmg_drbd_req_attach(&r, c->me->minor, &disk, err)) < 0 || (rc = backend_drbd_do(&r, err)) < 0)
 		return rc;
 role:
