@@ -184,8 +184,8 @@ do_twohost() {   # both twohost tests; 77 only if both skip
 # The lab also installs the .deb on both hosts (LAB_DEB; test deb-install):
 # the deb stage's, or one built here when that stage did not run.
 # To stay well within CI's time the suite runs the lab's tests but
-# smoke-recipe (the manual reference recipe), one round of migrate-multi and
-# the quick part of the fault matrix (tests/lab/tests/migrate-faults.sh);
+# smoke-recipe (the manual reference recipe) and the quick part of the fault
+# matrix (tests/lab/tests/migrate-faults.sh);
 # LAB_FULL=1 runs everything (about 75 minutes more), LAB_TESTS, FAULT_CASES
 # and MULTI_ROUNDS select.
 LAB_CI_TESTS="boot deb-install nested-guest storage-overlay migrate-e2e migrate-multi
@@ -202,7 +202,7 @@ do_lab() {
 	if [ -n "${LAB_FULL:-}" ]; then
 		tests=${LAB_TESTS:-} faults=${FAULT_CASES:-all} rounds=${MULTI_ROUNDS:-2}
 	else
-		tests=${LAB_TESTS:-${LAB_CI_TESTS//$'\n'/ }} faults=${FAULT_CASES:-quick} rounds=${MULTI_ROUNDS:-1}
+		tests=${LAB_TESTS:-${LAB_CI_TESTS//$'\n'/ }} faults=${FAULT_CASES:-quick} rounds=${MULTI_ROUNDS:-2}
 	fi
 	LAB_DEB=$deb LAB_TESTS=$tests FAULT_CASES=$faults MULTI_ROUNDS=$rounds \
 		LAB_TEST_TIMEOUT=${LAB_TEST_TIMEOUT:-3600} DRBDMIG_BUILDDIR=$build/ci "$top/tests/lab/lab.sh" check

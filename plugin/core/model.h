@@ -115,6 +115,9 @@ struct dmg_sess_disk {
 	char vg[DMG_SESS_NAME_MAX], lv[DMG_SESS_NAME_MAX];
 	char pool[DMG_SESS_NAME_MAX];    /* type='volume': its libvirt pool, else "" */
 	uint64_t size;                   /* bytes */
+	/* A thin LV: its LVM thin pool, of the same name on both hosts, else "" */
+	char thin[DMG_SESS_NAME_MAX];
+	uint64_t alloc;                  /* thin: bytes the source LV has allocated (admission) */
 	int keep_source;                 /* policy source-after="keep" */
 	uint32_t rate_kib;               /* resync rate */
 	int dynamic;                     /* sync-mode dynamic */

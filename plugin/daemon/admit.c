@@ -216,8 +216,8 @@ copy_name(char *dst, size_t len, const char *v)
 /* Asks the source for each disk's size and LV (peer verb "probe"): the
  * guest must run there and each disk must be an LVM LV no session holds.
  * The source resolved the path its own XML gives; the LV is created here
- * under the same VG and LV names (checked by dmg_backend_dst_check before
- * anything is created). */
+ * under the same VG and LV names, a thin LV in the thin pool of the same
+ * name (all checked by dmg_backend_dst_check before anything is created). */
 static int
 probe_source(struct dmg_registry *r, const char *ep, const struct dmg_policy *p,
 	     struct dmg_sess_disk *disks, size_t n, struct dmg_error *err)
@@ -248,6 +248,15 @@ probe_source(struct dmg_registry *r, const char *ep, const struct dmg_policy *p,
 		if (copy_name(disks[i].vg, sizeof(disks[i].vg), dmg_jrec_get(&reply, "vg")) < 0 ||
 		    copy_name(disks[i].lv, sizeof(disks[i].lv), dmg_jrec_get(&reply, "lv")) < 0)
 			return dmg_error_set(err, -EPROTO, "disk %s: the source's answer has no VG or LV name",
+					     disks[i].target);
+		if (!dmg_jrec_get(&reply, "thin"))
+			continue;
+		v = dmg_jrec_get(&reply, "alloc");
+		errno = 0;
+		disks[i].alloc = v ? strtoull(v, &end, 10) : 0;
+		if (copy_name(disks[i].thin, sizeof(disks[i].thin), dmg_jrec_get(&reply, "thin")) < 0 ||
+		    !v || !*v || *end || errno || disks[i].alloc > disks[i].size)
+			return dmg_error_set(err, -EPROTO, "disk %s: the source's answer names a thin pool without a valid allocation",
 					     disks[i].target);
 	}
 	return 0;

@@ -23,11 +23,11 @@ probe(struct dmg_registry *r, const struct dmg_jrec *req, struct dmg_jrec *reply
       struct dmg_error *err)
 {
 	const char *uuid = dmg_jrec_get(req, "uuid"), *target = dmg_jrec_get(req, "target");
-	char vg[DMG_SESS_NAME_MAX], lv[DMG_SESS_NAME_MAX], size[24];
 	const struct dmg_policy_disk *pd = NULL;
 	struct dmg_policy *p = NULL;
 	enum dmg_dom st = DMG_DOM_UNKNOWN;
-	uint64_t bytes = 0;
+	struct dmg_sess_disk d = { 0 };
+	char num[24];
 	size_t i;
 	int rc;
 
@@ -50,16 +50,21 @@ probe(struct dmg_registry *r, const struct dmg_jrec *req, struct dmg_jrec *reply
 		rc = dmg_error_set(err, -EPERM, "'%s' is not an annotated disk of domain '%s' on %s",
 				   target, p->domain, r->b->host);
 	else if ((rc = reg_env_no_storage_copy(r, uuid, err)) == 0)
-		rc = dmg_backend_probe(r->b, pd->source, vg, sizeof(vg), lv, sizeof(lv), &bytes, err);
+		rc = dmg_backend_probe(r->b, pd->source, &d, err);
 	dmg_policy_free(p);
 	if (rc < 0)
 		return rc;
-	snprintf(size, sizeof(size), "%" PRIu64, bytes);
+	snprintf(num, sizeof(num), "%" PRIu64, d.size);
 	dmg_jrec_init(reply, "probe");
-	if ((rc = dmg_jrec_set(reply, "size", size, err)) < 0 ||
-	    (rc = dmg_jrec_set(reply, "vg", vg, err)) < 0)
+	if ((rc = dmg_jrec_set(reply, "size", num, err)) < 0 ||
+	    (rc = dmg_jrec_set(reply, "vg", d.vg, err)) < 0 ||
+	    (rc = dmg_jrec_set(reply, "lv", d.lv, err)) < 0 || !d.thin[0])
 		return rc;
-	return dmg_jrec_set(reply, "lv", lv, err);
+	/* a thin LV: the destination creates it in its pool of this name */
+	snprintf(num, sizeof(num), "%" PRIu64, d.alloc);
+	if ((rc = dmg_jrec_set(reply, "thin", d.thin, err)) < 0)
+		return rc;
+	return dmg_jrec_set(reply, "alloc", num, err);
 }
 
 /* A closed session's final phase, read from its .closed journal, for the

@@ -91,6 +91,7 @@ sess_j_disk(struct dmg_session *s, int i, struct dmg_error *err)
 	    sess_jset(&r, "path", d->path, err) < 0 || sess_jset(&r, "vg", d->vg, err) < 0 ||
 	    sess_jset(&r, "lv", d->lv, err) < 0 || sess_jsetu(&r, "size", d->size, err) < 0 ||
 	    (d->pool[0] && sess_jset(&r, "pool", d->pool, err) < 0) ||
+	    (d->thin[0] && sess_jset(&r, "thin", d->thin, err) < 0) ||
 	    sess_jsetu(&r, "keep", (uint64_t)d->keep_source, err) < 0 ||
 	    sess_jsetu(&r, "rate", d->rate_kib, err) < 0 || sess_jsetu(&r, "dynamic", (uint64_t)d->dynamic, err) < 0)
 		return err->code;
@@ -254,6 +255,9 @@ load_disk(struct dmg_session *s, const struct dmg_jrec *r, struct dmg_error *err
 		return dmg_error_set(err, -EBADMSG, "disk record %" PRIu64 " is incomplete", i);
 	if (dmg_jrec_get(r, "pool") &&
 	    sess_copy_str(d->pool, sizeof(d->pool), dmg_jrec_get(r, "pool"), "pool", err) < 0)
+		return err->code;
+	if (dmg_jrec_get(r, "thin") &&
+	    sess_copy_str(d->thin, sizeof(d->thin), dmg_jrec_get(r, "thin"), "thin", err) < 0)
 		return err->code;
 	if (sess_num(r, "keep", 1, &v) == 0)
 		d->keep_source = (int)v;

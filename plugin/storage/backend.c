@@ -196,8 +196,8 @@ block_size(const char *path, uint64_t *bytes, struct dmg_error *err)
 /* ---- verbs ---------------------------------------------------------------- */
 
 int
-dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl, char *lv,
-		  size_t ll, uint64_t *size, struct dmg_error *err)
+dmg_backend_probe(struct dmg_backend *b, const char *path, struct dmg_sess_disk *d,
+		  struct dmg_error *err)
 {
 	struct dmg_dm_table t;
 	struct dmg_dm_info info;
@@ -208,11 +208,13 @@ dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl, 
 	if (b->dry_run) {
 		const char *slash = strrchr(path, '/');
 
-		rc = block_size(path, size, err);
+		rc = block_size(path, &d->size, err);
 		if (rc < 0)
 			return rc;
-		snprintf(vg, vl, "dry-run");
-		snprintf(lv, ll, "%.120s", slash ? slash + 1 : path);
+		snprintf(d->vg, sizeof(d->vg), "dry-run");
+		snprintf(d->lv, sizeof(d->lv), "%.120s", slash ? slash + 1 : path);
+		d->thin[0] = '\0';
+		d->alloc = 0;
 		return 0;
 	}
 	if ((rc = dmg_lvm_resolve(path, &l, err)) < 0)
@@ -220,11 +222,13 @@ dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl, 
 	if (l.tagged)
 		return dmg_error_set(err, -EBUSY, "%s carries the '%s' tag: it is a drbdmig volume of another session",
 				     path, DMG_LVM_TAG);
-	if (dmg_lvm_check_vg(l.vg, err) < 0 || dmg_lvm_check_lv(l.lv, err) < 0)
+	if (dmg_lvm_check_vg(l.vg, err) < 0 || dmg_lvm_check_lv(l.lv, err) < 0 ||
+	    (l.thin_pool[0] && dmg_lvm_check_lv(l.thin_pool, err) < 0))
 		return dmg_error_prefix(err, "%s", path);
-	/* copy-create duplicates the live table: only plain extents may be
-	 * mapped twice (a raid, cache, thin or snapshot-origin table would
-	 * run twice over the same metadata).  The table is the resolved LV's,
+	/* copy-create duplicates the live table: only plain extents and thin
+	 * devices may be mapped twice (a raid, cache or snapshot-origin table
+	 * would run twice over the same metadata; the thin pool keeps one
+	 * device however many tables open it).  The table is the resolved LV's,
 	 * read through /dev/VG/LV: the admin's path is not followed a second
 	 * time, so a link changed in between cannot have another device
 	 * checked than the LV the session will use. */
@@ -234,9 +238,44 @@ dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl, 
 		return rc;
 	if ((rc = dmg_dm_table_plain(&t, path, err)) < 0)
 		return rc;
-	snprintf(vg, vl, "%s", l.vg);
-	snprintf(lv, ll, "%s", l.lv);
-	*size = l.size;
+	if (snprintf(d->vg, sizeof(d->vg), "%s", l.vg) >= (int)sizeof(d->vg) ||
+	    snprintf(d->lv, sizeof(d->lv), "%s", l.lv) >= (int)sizeof(d->lv) ||
+	    snprintf(d->thin, sizeof(d->thin), "%s", l.thin_pool) >= (int)sizeof(d->thin))
+		return dmg_error_set(err, -ENAMETOOLONG, "%s: LVM name too long", path);
+	d->size = l.size;
+	d->alloc = l.used;
+	return 0;
+}
+
+/* Disk i is a thin LV: its thin pool here must exist and have room for
+ * what the source LVs going into it have allocated (counted once, at the
+ * first of them).  The pool's usage can be no better known: the guest
+ * writes on at the source, and other thin LVs of the pool here may grow. */
+static int
+thin_room(struct dmg_backend *b, const struct dmg_sess_disk *disks, size_t ndisks, size_t i,
+	  struct dmg_error *err)
+{
+	const struct dmg_sess_disk *d = &disks[i];
+	uint64_t size, used, need = 0;
+	size_t k;
+	int rc;
+
+	for (k = 0; k < i; k++)
+		if (strcmp(disks[k].vg, d->vg) == 0 && strcmp(disks[k].thin, d->thin) == 0)
+			return 0;
+	rc = dmg_lvm_thin_pool(d->vg, d->thin, &size, &used, err);
+	if (rc == -ENOENT || rc == -EMEDIUMTYPE)
+		return dmg_error_set(err, rc, "disk %s: the source's LV is a thin LV of pool %s; %s/%s on the destination %s %s",
+				     d->target, d->thin, d->vg, d->thin, b->host,
+				     rc == -ENOENT ? "does not exist" : "is not a thin pool");
+	if (rc < 0)
+		return rc;
+	for (k = i; k < ndisks; k++)
+		if (strcmp(disks[k].vg, d->vg) == 0 && strcmp(disks[k].thin, d->thin) == 0)
+			need += disks[k].alloc;
+	if (size - used < need)
+		return dmg_error_set(err, -ENOSPC, "thin pool %s/%s on the destination %s has %" PRIu64 " MiB free; the source's thin LVs have %" PRIu64 " MiB allocated",
+				     d->vg, d->thin, b->host, (size - used) >> 20, (need + (1u << 20) - 1) >> 20);
 	return 0;
 }
 
@@ -255,7 +294,8 @@ dmg_backend_dst_check(struct dmg_backend *b, const struct dmg_sess_disk *disks, 
 		char path[300];
 		struct dmg_lv l;
 
-		if (dmg_lvm_check_vg(d->vg, err) < 0 || dmg_lvm_check_lv(d->lv, err) < 0)
+		if (dmg_lvm_check_vg(d->vg, err) < 0 || dmg_lvm_check_lv(d->lv, err) < 0 ||
+		    (d->thin[0] && dmg_lvm_check_lv(d->thin, err) < 0))
 			return dmg_error_prefix(err, "disk %s", d->target);
 		dmg_lvm_dev_path(d->vg, d->lv, path, sizeof(path));
 		rc = dmg_lvm_lookup(path, &l, err);
@@ -271,14 +311,19 @@ dmg_backend_dst_check(struct dmg_backend *b, const struct dmg_sess_disk *disks, 
 		if (d->size % ext)
 			return dmg_error_set(err, -EINVAL, "disk %s: %" PRIu64 " bytes is not a multiple of VG %s's extent size %" PRIu64,
 					     d->target, d->size, d->vg, ext);
-		/* Everything that goes into this VG, counted once at its first disk. */
+		if (d->thin[0] && (rc = thin_room(b, disks, ndisks, i, err)) < 0)
+			return rc;
+		/* Everything that goes into this VG, counted once at its first
+		 * disk: a thin LV's data goes into its pool, its metadata LV
+		 * into the VG. */
 		for (k = 0; k < i && strcmp(disks[k].vg, d->vg) != 0; k++)
 			;
 		if (k < i)
 			continue;
 		for (k = i; k < ndisks; k++)
 			if (strcmp(disks[k].vg, d->vg) == 0)
-				need += disks[k].size + dmg_lvm_md_bytes(disks[k].size, ext);
+				need += (disks[k].thin[0] ? 0 : disks[k].size) +
+					dmg_lvm_md_bytes(disks[k].size, ext);
 		if (vfree < need)
 			return dmg_error_set(err, -ENOSPC, "volume group %s on the destination %s has %" PRIu64 " MiB free; the guest's disks need %" PRIu64 " MiB (with DRBD metadata)",
 					     d->vg, b->host, vfree >> 20, need >> 20);

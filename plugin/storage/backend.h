@@ -56,10 +56,11 @@ int dmg_sess_name_sid(const char *name, char sid[DMG_SID_LEN + 1]);
 int dmg_sess_name_is_md(const char *name);
 
 /* Source, before anything is built: the guest's disk at path must be an
- * LVM LV that no drbdmig session holds; fills its VG, LV name and size.
+ * LVM LV that no drbdmig session holds; fills d's vg, lv and size, and for a
+ * thin LV its thin pool (d->thin) and the bytes allocated (d->alloc).
  * Changes nothing.  (Dry-run: any block device.) */
-int dmg_backend_probe(struct dmg_backend *b, const char *path, char *vg, size_t vl,
-		      char *lv, size_t ll, uint64_t *size, struct dmg_error *err);
+int dmg_backend_probe(struct dmg_backend *b, const char *path, struct dmg_sess_disk *d,
+		      struct dmg_error *err);
 
 /* Destination, before anything is built: every disk's VG exists here, none
  * of its LVs does, sizes fit the VG's extents, and each VG has room for

@@ -50,10 +50,12 @@ int dmg_dm_table_format(const struct dmg_dm_table *t, char *buf, size_t len);
 int dmg_dm_table_parse(const char *text, struct dmg_dm_table *t,
 		       struct dmg_error *err);
 int dmg_dm_table_equal(const struct dmg_dm_table *a, const struct dmg_dm_table *b);
-/* Whether drbdmig may duplicate the table: only linear and striped targets
- * map nothing but data extents.  Any other (raid, mirror, cache, thin,
- * snapshot-origin, ...) carries metadata or state a second live copy would
- * corrupt; refused with one line naming what (a path) and the target type. */
+/* Whether drbdmig may duplicate the table: linear and striped targets map
+ * nothing but data extents, and a thin device (one "thin" target without an
+ * external origin) is the pool's, however many tables open it.  Any other
+ * (raid, mirror, cache, snapshot-origin, ...) carries metadata or state a
+ * second live copy would corrupt; refused with one line naming what (a
+ * path) and the target type. */
 int dmg_dm_table_plain(const struct dmg_dm_table *t, const char *what,
 		       struct dmg_error *err);
 

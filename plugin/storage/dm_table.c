@@ -163,6 +163,17 @@ dmg_dm_table_plain(const struct dmg_dm_table *t, const char *what, struct dmg_er
 	char kind[DMG_DM_TYPE_MAX + 16];
 	size_t i, n;
 
+	/* A thin LV: one target, "<pool dev> <dev id>".  A fourth word is an
+	 * external origin, a read-only device the destination has not. */
+	if (t->n == 1 && strcmp(t->t[0].type, "thin") == 0) {
+		char pool[32], extra[2];
+		unsigned long long id;
+
+		if (sscanf(t->t[0].params, "%31s %llu %1s", pool, &id, extra) == 2)
+			return 0;
+		return dmg_error_set(err, -ENOTSUP, "%s is a thin LV with an external origin; drbdmig migrates linear, striped and thin LVs only",
+				     what);
+	}
 	for (i = 0; i < t->n && !tg; i++)
 		if (strcmp(t->t[i].type, "linear") != 0 && strcmp(t->t[i].type, "striped") != 0)
 			tg = &t->t[i];
@@ -179,8 +190,8 @@ dmg_dm_table_plain(const struct dmg_dm_table *t, const char *what, struct dmg_er
 		if (strcmp(tg->type, lv_kinds[i].target) == 0)
 			snprintf(kind, sizeof(kind), "%s", lv_kinds[i].kind);
 	if (!kind[0])
-		return dmg_error_set(err, -ENOTSUP, "%s is not a linear or striped LV (dm target '%s'); drbdmig migrates linear and striped LVs only",
+		return dmg_error_set(err, -ENOTSUP, "%s is not a linear or striped LV (dm target '%s'); drbdmig migrates linear, striped and thin LVs only",
 				     what, tg->type);
-	return dmg_error_set(err, -ENOTSUP, "%s is %s %s LV (dm target '%s'); drbdmig migrates linear and striped LVs only",
+	return dmg_error_set(err, -ENOTSUP, "%s is %s %s LV (dm target '%s'); drbdmig migrates linear, striped and thin LVs only",
 			     what, strchr("aeiouAEIOU", kind[0]) ? "an" : "a", kind, tg->type);
 }

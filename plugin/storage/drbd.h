@@ -120,10 +120,12 @@ struct dmg_drbd_disk {
 	int fencing;                       /* -1 leave, else enum drbd_fencing_p */
 	/* Thin resync (sync target): blocks the source reads as all zero
 	 * cross the link as a short "deallocated" reply and are zeroed out
-	 * here -- never trusted to a discard (discard-zeroes-if-aligned no),
-	 * so old data under them goes.  Bytes; 0 = off.  DRBD turns it off by
-	 * itself where the backing device cannot discard. */
+	 * here -- trusted to a discard only with discard_zeroes (discard-
+	 * zeroes-if-aligned yes: a thin LV, where a discarded block reads as
+	 * zeros), else written, so old data under them goes.  Bytes; 0 = off.
+	 * DRBD turns it off by itself where the backing device cannot discard. */
 	uint32_t rs_discard_granularity;
+	int discard_zeroes;
 };
 
 struct dmg_drbd_net {

@@ -120,7 +120,8 @@ dmg_drbd_req_attach(struct dmg_drbd_req *r, uint32_t minor, const struct dmg_drb
 	if (d->rs_discard_granularity &&
 	    (add(r, DMG_NLA_DISK_CONF, T_RS_DISCARD_GRANULARITY, DMG_A_U32, d->rs_discard_granularity,
 		 NULL, 0, err) < 0 ||
-	     add(r, DMG_NLA_DISK_CONF, T_DISCARD_ZEROES_IF_ALIGNED, DMG_A_U8, 0, NULL, 0, err) < 0))
+	     add(r, DMG_NLA_DISK_CONF, T_DISCARD_ZEROES_IF_ALIGNED, DMG_A_U8, d->discard_zeroes ? 1 : 0,
+		 NULL, 0, err) < 0))
 		return err->code;
 	/* backing/meta device and index are DRBD_F_REQUIRED, not mandatory */
 	if (add_str(r, DMG_NLA_DISK_CONF, T_BACKING_DEV, d->backing, 128, "backing device", err) < 0 ||

@@ -66,21 +66,63 @@ parse_bytes(const char *s, size_t n, uint64_t *v)
 	return errno || end == buf || (*end && *end != ' ') ? -EINVAL : 0;
 }
 
+/* lvm2's data_percent, "12.50" (or "" where it has none), as hundredths of
+ * a percent. */
+static int
+parse_pct(const char *s, size_t n, uint64_t *hundredths)
+{
+	uint64_t whole = 0, frac = 0;
+	size_t i = 0, k;
+
+	while (n && *s == ' ') {
+		s++;
+		n--;
+	}
+	if (n == 0) {
+		*hundredths = 0;
+		return 0;
+	}
+	for (; i < n && s[i] >= '0' && s[i] <= '9' && i < 3; i++)
+		whole = whole * 10 + (uint64_t)(s[i] - '0');
+	if (i == 0 || whole > 100)
+		return -EINVAL;
+	if (i < n && s[i] == '.') {
+		for (k = 0, i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, k++)
+			if (k < 2)
+				frac = frac * 10 + (uint64_t)(s[i] - '0');
+		if (k == 0)
+			return -EINVAL;
+		if (k == 1)
+			frac *= 10;
+	}
+	for (; i < n && s[i] == ' '; i++)
+		;
+	if (i != n || whole * 100 + frac > 10000)
+		return -EINVAL;
+	*hundredths = whole * 100 + frac;
+	return 0;
+}
+
+#define LVS_FIELDS "vg_name,lv_name,lv_size,vg_extent_size,vg_free,lv_tags,segtype,pool_lv,data_percent"
+#define LVS_NF 9
+
 int
 dmg_lvm_parse_lvs(const char *line, struct dmg_lv *lv, struct dmg_error *err)
 {
-	const char *f[6];
-	size_t len[6], i = 0;
+	const char *f[LVS_NF];
+	size_t len[LVS_NF], i = 0;
 	const char *p = line;
+	char seg[32];
+	uint64_t pct;
 
 	memset(lv, 0, sizeof(*lv));
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < LVS_NF; i++) {
 		const char *bar = strchr(p, '|');
 		const char *end = bar ? bar : p + strcspn(p, "\n");
 
 		f[i] = p;
 		len[i] = (size_t)(end - p);
-		if (!bar && i < 5)
+		if (!bar && i < LVS_NF - 1)
 			return dmg_error_set(err, -EINVAL, "unexpected lvs output: %.100s", line);
 		p = bar ? bar + 1 : end;
 	}
@@ -88,7 +130,9 @@ dmg_lvm_parse_lvs(const char *line, struct dmg_lv *lv, struct dmg_error *err)
 	    copy_field(lv->lv, sizeof(lv->lv), f[1], len[1]) < 0 ||
 	    parse_bytes(f[2], len[2], &lv->size) < 0 ||
 	    parse_bytes(f[3], len[3], &lv->extent_size) < 0 ||
-	    parse_bytes(f[4], len[4], &lv->vg_free) < 0)
+	    parse_bytes(f[4], len[4], &lv->vg_free) < 0 ||
+	    copy_field(seg, sizeof(seg), f[6], len[6]) < 0 ||
+	    parse_pct(f[8], len[8], &pct) < 0)
 		return dmg_error_set(err, -EINVAL, "unexpected lvs output: %.100s", line);
 	/* lv_tags is a comma-separated list */
 	{
@@ -103,6 +147,19 @@ dmg_lvm_parse_lvs(const char *line, struct dmg_lv *lv, struct dmg_error *err)
 			if (strcmp(t, DMG_LVM_TAG) == 0)
 				lv->tagged = 1;
 	}
+	/* pool_lv also names a cache LV's cache pool: only segtype says thin */
+	if (strcmp(seg, "thin") == 0 &&
+	    copy_field(lv->thin_pool, sizeof(lv->thin_pool), f[7], len[7]) < 0)
+		return dmg_error_set(err, -EINVAL, "unexpected lvs output (a thin LV without its pool): %.100s",
+				     line);
+	lv->is_thin_pool = strcmp(seg, "thin-pool") == 0;
+	/* lvm2 rounds data_percent to two decimals (never to 0.00 or 100.00
+	 * unless exact): one hundredth more, rounded up, so that admission
+	 * never counts on space it has not seen. */
+	if (pct > 0 && pct < 10000)
+		pct++;
+	if (lv->thin_pool[0] || lv->is_thin_pool)
+		lv->used = lv->size / 10000 * pct + (lv->size % 10000 * pct + 9999) / 10000;
 	return 0;
 }
 
@@ -224,7 +281,7 @@ dmg_lvm_lookup(const char *path, struct dmg_lv *lv, struct dmg_error *err)
 {
 	/* "--": whatever the argument, lvm2 never reads it as an option. */
 	char *argv[] = { LVM_BIN, "lvs", "--noheadings", "--units", "b", "--nosuffix",
-			 "--separator", "|", "-o", "vg_name,lv_name,lv_size,vg_extent_size,vg_free,lv_tags",
+			 "--separator", "|", "-o", LVS_FIELDS,
 			 "--", (char *)path, NULL };
 	char out[1024];
 	int rc;
@@ -243,7 +300,7 @@ dmg_lvm_by_devno(unsigned major, unsigned minor, struct dmg_lv *lv, struct dmg_e
 {
 	char select[96], out[1024], *nl;
 	char *argv[] = { LVM_BIN, "lvs", "--noheadings", "--units", "b", "--nosuffix",
-			 "--separator", "|", "-o", "vg_name,lv_name,lv_size,vg_extent_size,vg_free,lv_tags",
+			 "--separator", "|", "-o", LVS_FIELDS,
 			 "--select", select, NULL };
 	int rc;
 
@@ -309,19 +366,50 @@ dmg_lvm_vg(const char *vg, uint64_t *free_bytes, uint64_t *extent_size,
 }
 
 int
-dmg_lvm_create(const char *vg, const char *name, uint64_t bytes, struct dmg_error *err)
+dmg_lvm_create(const char *vg, const char *name, uint64_t bytes, const char *thin_pool,
+	       struct dmg_error *err)
 {
-	char size[32];
+	char size[32], pool[2 * DMG_LVM_NAME_MAX + 8];
 	char *argv[] = { LVM_BIN, "lvcreate", "--yes", "--wipesignatures", "n",
 			 "--addtag", DMG_LVM_TAG, "--name", (char *)name, "--size", size,
 			 "--", (char *)vg, NULL };
+	/* A thin LV reads as zeros where nothing was written: no wiping, and
+	 * no activation skip (lvm2 sets it on thin snapshots only). */
+	char *thin_argv[] = { LVM_BIN, "lvcreate", "--yes", "--wipesignatures", "n",
+			      "--addtag", DMG_LVM_TAG, "--name", (char *)name, "--virtualsize", size,
+			      "--setactivationskip", "n", "--thin", "--", pool, NULL };
 	int rc;
 
-	if ((rc = dmg_lvm_check_vg(vg, err)) < 0 || (rc = dmg_lvm_check_lv(name, err)) < 0)
+	if ((rc = dmg_lvm_check_vg(vg, err)) < 0 || (rc = dmg_lvm_check_lv(name, err)) < 0 ||
+	    (thin_pool && (rc = dmg_lvm_check_lv(thin_pool, err)) < 0))
 		return rc;
 	snprintf(size, sizeof(size), "%" PRIu64 "b", bytes);
-	rc = dmg_exec_ok(argv, NULL, 0, LVM_TIMEOUT_MS, err);
+	if (thin_pool)
+		snprintf(pool, sizeof(pool), "%s/%s", vg, thin_pool);
+	rc = dmg_exec_ok(thin_pool ? thin_argv : argv, NULL, 0, LVM_TIMEOUT_MS, err);
+	if (rc < 0 && thin_pool)
+		return dmg_error_prefix(err, "cannot create thin LV %s/%s in pool %s", vg, name, thin_pool);
 	return rc < 0 ? dmg_error_prefix(err, "cannot create LV %s/%s", vg, name) : 0;
+}
+
+int
+dmg_lvm_thin_pool(const char *vg, const char *pool, uint64_t *size, uint64_t *used,
+		  struct dmg_error *err)
+{
+	char path[2 * DMG_LVM_NAME_MAX + 8];
+	struct dmg_lv lv;
+	int rc;
+
+	if ((rc = dmg_lvm_check_vg(vg, err)) < 0 || (rc = dmg_lvm_check_lv(pool, err)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s", vg, pool);
+	if (dmg_lvm_lookup(path, &lv, err) < 0)
+		return dmg_error_set(err, -ENOENT, "there is no thin pool %s", path);
+	if (!lv.is_thin_pool)
+		return dmg_error_set(err, -EMEDIUMTYPE, "%s is not a thin pool", path);
+	*size = lv.size;
+	*used = lv.used;
+	return 0;
 }
 
 int
@@ -375,7 +463,7 @@ dmg_lvm_each_tagged(int (*fn)(const struct dmg_lv *lv, void *arg), void *arg,
 {
 	static const char select[] = "lv_tags=" DMG_LVM_TAG;
 	char *argv[] = { LVM_BIN, "lvs", "--noheadings", "--units", "b", "--nosuffix",
-			 "--separator", "|", "-o", "vg_name,lv_name,lv_size,vg_extent_size,vg_free,lv_tags",
+			 "--separator", "|", "-o", LVS_FIELDS,
 			 "--select", (char *)select, NULL };
 	char *out = malloc(1u << 20), *line, *save = NULL;
 	int rc;

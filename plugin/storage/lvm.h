@@ -24,6 +24,12 @@ struct dmg_lv {
 	uint64_t extent_size;      /* bytes, of its VG */
 	uint64_t vg_free;          /* bytes */
 	int tagged;                /* carries DMG_LVM_TAG */
+	/* A thin LV (segtype "thin"): the thin pool it lives in, else "".  A
+	 * thin LV or a thin pool: bytes of pool data it has allocated (lvm2's
+	 * data_percent of its size, rounded up); 0 for any other LV. */
+	char thin_pool[DMG_LVM_NAME_MAX];
+	int is_thin_pool;          /* segtype "thin-pool" */
+	uint64_t used;
 };
 
 /* Sectors of DRBD 8.4 external ("flex-external") metadata for a data device
@@ -56,7 +62,8 @@ int dmg_lvm_check_lv(const char *lv, struct dmg_error *err);
 int dmg_lvm_check_path(const char *path, struct dmg_error *err);
 
 /* Parses one line of `lvs --noheadings --units b --nosuffix --separator |
- * -o vg_name,lv_name,lv_size,vg_extent_size,vg_free,lv_tags`. */
+ * -o vg_name,lv_name,lv_size,vg_extent_size,vg_free,lv_tags,segtype,pool_lv,
+ * data_percent`. */
 int dmg_lvm_parse_lvs(const char *line, struct dmg_lv *lv, struct dmg_error *err);
 
 /* Looks up an LV by path (/dev/vg/lv or /dev/mapper/...) or by "VG/LV";
@@ -74,9 +81,15 @@ int dmg_lvm_by_devno(unsigned major, unsigned minor, struct dmg_lv *lv, struct d
 /* Free bytes and extent size of a VG; -ENOENT if the VG is missing. */
 int dmg_lvm_vg(const char *vg, uint64_t *free_bytes, uint64_t *extent_size,
 	       struct dmg_error *err);
-/* Creates vg/name of exactly bytes (a multiple of the extent size), tagged. */
-int dmg_lvm_create(const char *vg, const char *name, uint64_t bytes,
+/* Creates vg/name of exactly bytes (a multiple of the extent size), tagged;
+ * thin_pool not NULL: a thin LV of that virtual size in vg/thin_pool. */
+int dmg_lvm_create(const char *vg, const char *name, uint64_t bytes, const char *thin_pool,
 		   struct dmg_error *err);
+/* The thin pool vg/pool: its data size and the bytes of it in use.
+ * -ENOENT if there is no LV of that name, -EMEDIUMTYPE if it is no thin
+ * pool. */
+int dmg_lvm_thin_pool(const char *vg, const char *pool, uint64_t *size, uint64_t *used,
+		      struct dmg_error *err);
 /* Removes vg/name; an untagged LV only when guest_lv is set. */
 int dmg_lvm_remove(const char *vg, const char *name, int guest_lv,
 		   struct dmg_error *err);

@@ -154,13 +154,29 @@ discard_limit(struct ctx *c, const struct dmg_dm_info *info)
 			 c->copy, cap);
 }
 
+/* A thin LV reads as zeros where its pool has no block, and a discard of
+ * whole pool blocks gives them back: there the destination discards the
+ * zero pieces instead of writing them (which would allocate them), and the
+ * pieces are the pool's blocks (the thin device's discard granularity),
+ * so that one written sector does not allocate a whole MiB.  Bytes, a
+ * multiple of 4 KiB in DRBD's range; RS_DISCARD_GRANULARITY when the
+ * device says nothing. */
+static uint32_t
+thin_granularity(const struct dmg_dm_info *info)
+{
+	uint64_t g = queue_get(info, "discard_granularity");
+
+	if (g == 0 || g > RS_DISCARD_GRANULARITY)
+		return RS_DISCARD_GRANULARITY;
+	return (uint32_t)((g + 4095) / 4096 * 4096);
+}
+
 /* ---- verbs ---------------------------------------------------------------- */
 
 static int
 v_source_size(struct ctx *c, const char *in, struct dmg_error *err)
 {
-	int rc = dmg_backend_probe(c->b, c->d->path, c->d->vg, sizeof(c->d->vg), c->d->lv,
-				   sizeof(c->d->lv), &c->d->size, err);
+	int rc = dmg_backend_probe(c->b, c->d->path, c->d, err);
 
 	(void)in;
 	if (rc < 0)
@@ -185,12 +201,18 @@ v_lv_create(struct ctx *c, const char *in, struct dmg_error *err)
 		return dmg_error_set(err, -EINVAL, "%s is %" PRIu64 " bytes, not a multiple of VG %s's extent size %" PRIu64,
 				     c->d->path, c->d->size, c->d->vg, ext);
 	mdb = dmg_lvm_md_bytes(c->d->size, ext);
+	if (c->d->thin[0]) {
+		/* the pool's room was checked at admission; lvcreate says
+		 * if it is gone */
+		rc = dmg_lvm_create(c->d->vg, c->d->lv, c->d->size, c->d->thin, err);
+		return rc < 0 ? created_before(c->lvpath, c->d->size, rc, err) : 0;
+	}
 	if (vfree < c->d->size + mdb) {
 		rc = dmg_error_set(err, -ENOSPC, "VG %s has %" PRIu64 " MiB free; %s needs %" PRIu64 " MiB (disk and DRBD metadata)",
 				   c->d->vg, vfree >> 20, c->d->target, (c->d->size + mdb) >> 20);
 		return created_before(c->lvpath, c->d->size, rc, err);
 	}
-	rc = dmg_lvm_create(c->d->vg, c->d->lv, c->d->size, err);
+	rc = dmg_lvm_create(c->d->vg, c->d->lv, c->d->size, NULL, err);
 	return rc < 0 ? created_before(c->lvpath, c->d->size, rc, err) : 0;
 }
 
@@ -225,7 +247,7 @@ v_md(struct ctx *c, const char *in, struct dmg_error *err)
 		return dmg_lvm_lookup(path, &lv, err) < 0 ? 0 : dmg_lvm_remove_found(&lv, 0, err);
 	if ((rc = dmg_lvm_vg(c->d->vg, &vfree, &ext, err)) < 0)
 		return rc;
-	rc = dmg_lvm_create(c->d->vg, c->md, dmg_lvm_md_bytes(c->d->size, ext), err);
+	rc = dmg_lvm_create(c->d->vg, c->md, dmg_lvm_md_bytes(c->d->size, ext), NULL, err);
 	return rc < 0 ? created_before(path, 0, rc, err) : 0;
 }
 
@@ -311,6 +333,10 @@ v_drbd_up(struct ctx *c, const char *in, struct dmg_error *err)
 	if (!info.exists)
 		return dmg_error_set(err, -ENODEV, "%s is gone", copydev);
 	discard_limit(c, &info);
+	if (c->d->thin[0]) {
+		disk.discard_zeroes = 1;
+		disk.rs_discard_granularity = thin_granularity(&info);
+	}
 	if ((rc = dmg_drbd_req_attach(&r, c->me->minor, &disk, err)) < 0 || (rc = backend_drbd_do(&r, err)) < 0)
 		return rc;
 role:

@@ -27,7 +27,8 @@ $CLANG $flags $xml_cflags -o "$out/fuzz_policy" "$here/fuzz_policy.c" \
 $CLANG $flags -o "$out/fuzz_proto" "$here/fuzz_proto.c" "$src/plugin/core/proto.c" "$src/plugin/core/error.c"
 # shellcheck disable=SC2086  # the same
 $CLANG $flags -o "$out/fuzz_storage" "$here/fuzz_storage.c" "$src/plugin/storage/drbd_msg.c" \
-	"$src/plugin/storage/dm_table.c" "$src/plugin/core/journal.c" "$src/plugin/core/error.c"
+	"$src/plugin/storage/dm_table.c" "$src/plugin/storage/lvm.c" "$src/plugin/storage/exec.c" "$src/plugin/core/clock.c" \
+	"$src/plugin/core/journal.c" "$src/plugin/core/error.c"
 # shellcheck disable=SC2086  # the same
 $CLANG $flags -o "$out/fuzz_peer" "$here/fuzz_peer.c" "$src/plugin/peer/peer_msg.c" \
 	"$src/plugin/core/proto.c" "$src/plugin/core/journal.c" "$src/plugin/core/error.c"

@@ -1,6 +1,7 @@
 /* libFuzzer target for the parsers of what drbdmig reads back from the
- * kernel or the disk, chosen by the first input byte modulo 3: DRBD netlink
- * replies and events, device-mapper table text, journal records. */
+ * kernel, lvm2 or the disk, chosen by the first input byte modulo 4: DRBD
+ * netlink replies and events, device-mapper table text (and whether it may
+ * be mapped twice), journal records, lines of lvs output. */
 #include "config.h"
 
 #include <stddef.h>
@@ -10,6 +11,7 @@
 
 #include "storage/dm.h"
 #include "storage/drbd.h"
+#include "storage/lvm.h"
 #include "core/journal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -21,7 +23,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	if (data[0] % 3 == 2) {
+	if (data[0] % 4 == 3) {
+		struct dmg_lv lv;
+		char *line = malloc(size);
+
+		if (!line)
+			return 0;
+		memcpy(line, data + 1, size - 1);
+		line[size - 1] = '\0';
+		/* what parses holds terminated names and an allocation within
+		 * the LV */
+		if (dmg_lvm_parse_lvs(line, &lv, &err) == 0 &&
+		    (lv.vg[sizeof(lv.vg) - 1] || lv.lv[sizeof(lv.lv) - 1] ||
+		     lv.thin_pool[sizeof(lv.thin_pool) - 1] || lv.used > lv.size))
+			abort();
+		free(line);
+	} else if (data[0] % 4 == 2) {
 		struct dmg_jrec r, r2;
 		char *line = malloc(size), out[DMG_JLINE_MAX + 64];
 		size_t i;
@@ -42,7 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					abort();
 		}
 		free(line);
-	} else if (data[0] % 3 == 0) {
+	} else if (data[0] % 4 == 0) {
 		struct dmg_drbd_status st;
 		int rc = dmg_drbd_decode(data + 1, size - 1, &st, &err);
 
@@ -61,6 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (dmg_dm_table_format(&t, out, sizeof(out)) < 0 ||
 			    dmg_dm_table_parse(out, &t2, &err) < 0 || !dmg_dm_table_equal(&t, &t2))
 				abort();
+			(void)dmg_dm_table_plain(&t, "/dev/vg0/x", &err);
 		}
 		free(text);
 	}

@@ -37,6 +37,9 @@ seed() {   # seed <target> <corpus dir>
 		printf '\0010 409600 linear 9:126 8300544\n' > "$2/table"
 		printf '\0021 a8d5f3c1 swap-source lv=vg0-x table=0%%20409600%%20linear' > "$2/journal"
 		printf '\0010 8 linear 7:0 0\n8 8 striped 2 128 8:16 0 8:32 0\n' > "$2/table2"
+		printf '\0010 131072 thin 253:2 1\n' > "$2/table-thin"
+		printf '\003  vg0|t1|67108864|4194304|2092957696||thin|tpool|0.29\n' > "$2/lvs-thin"
+		printf '\003  vg0|web1.drbdmeta|4194304|4194304|0|backup,drbdmig|linear||\n' > "$2/lvs"
 		for f in "$src"/tests/data/drbd/*.bin; do [ -f "$f" ] && { printf '\000'; cat "$f"; } > "$2/$(basename "$f")"; done ;;
 	fuzz_peer)
 		# expected seq byte, then a CALL: seq 1, "ping\n"; seq 2 with a value

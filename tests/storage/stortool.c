@@ -326,7 +326,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "lv-create") == 0 && argc == 5)
-		return dmg_lvm_create(argv[2], argv[3], strtoull(argv[4], NULL, 10), &err) < 0 ? fail(&err) : 0;
+		return dmg_lvm_create(argv[2], argv[3], strtoull(argv[4], NULL, 10), NULL, &err) < 0 ? fail(&err) : 0;
 	if (strcmp(cmd, "lv-remove") == 0 && (argc == 4 || argc == 5))
 		return dmg_lvm_remove(argv[2], argv[3], argc == 5 && strcmp(argv[4], "guest") == 0, &err) < 0
 		       ? fail(&err) : 0;

@@ -197,6 +197,7 @@ test_thin_and_async(void)
 {
 	static const unsigned char gran[] = { 0x08, 0x00, 0x19, 0x00, 0x00, 0x00, 0x08, 0x00 };
 	static const unsigned char zeroes_no[] = { 0x05, 0x00, 0x18, 0x00, 0x00 };
+	static const unsigned char zeroes_yes[] = { 0x05, 0x00, 0x18, 0x00, 0x01 };
 	static const unsigned char proto_a[] = { 0x08, 0x00, 0x06, 0x40, 0x01, 0x00, 0x00, 0x00 };
 	static const unsigned char pull_ahead[] = { 0x08, 0x00, 0x15, 0x40, 0x01, 0x00, 0x00, 0x00 };
 	static const unsigned char fill_2m[] = { 0x08, 0x00, 0x16, 0x40, 0x00, 0x10, 0x00, 0x00 };
@@ -219,6 +220,13 @@ test_thin_and_async(void)
 	CU_ASSERT_FATAL(n > 0);
 	CU_ASSERT(memmem(buf, (size_t)n, gran, sizeof(gran)) != NULL);
 	CU_ASSERT(memmem(buf, (size_t)n, zeroes_no, sizeof(zeroes_no)) != NULL);
+	CU_ASSERT(memmem(buf, (size_t)n, zeroes_yes, sizeof(zeroes_yes)) == NULL);
+	d.discard_zeroes = 1;   /* a thin LV: discards are trusted to zero */
+	CU_ASSERT_EQUAL_FATAL(dmg_drbd_req_attach(&r, 50, &d, &err), 0);
+	n = dmg_drbd_encode(&r, 30, 1, 0, buf, sizeof(buf), &err);
+	CU_ASSERT(memmem(buf, (size_t)n, zeroes_yes, sizeof(zeroes_yes)) != NULL);
+	CU_ASSERT(memmem(buf, (size_t)n, zeroes_no, sizeof(zeroes_no)) == NULL);
+	d.discard_zeroes = 0;
 	d.rs_discard_granularity = 0;   /* off: neither field sent */
 	CU_ASSERT_EQUAL_FATAL(dmg_drbd_req_attach(&r, 50, &d, &err), 0);
 	n = dmg_drbd_encode(&r, 30, 1, 0, buf, sizeof(buf), &err);

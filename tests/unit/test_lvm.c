@@ -214,12 +214,36 @@ test_tool_argv(void)
 	CU_ASSERT(ends_with("vg0", NULL));
 
 	answer(0, "");
-	CU_ASSERT_EQUAL(dmg_lvm_create("vg0", "drbdmig-0a1b-0-md", 4u << 20, &err), 0);
+	CU_ASSERT_EQUAL(dmg_lvm_create("vg0", "drbdmig-0a1b-0-md", 4u << 20, NULL, &err), 0);
 	CU_ASSERT_STRING_EQUAL(ex.argv[1], "lvcreate");
 	CU_ASSERT(ends_with("vg0", NULL));
 	i = has_arg("--name");
 	CU_ASSERT_FATAL(i > 0 && i + 1 < ex.argc);
 	CU_ASSERT_STRING_EQUAL(ex.argv[i + 1], "drbdmig-0a1b-0-md");
+
+	/* a thin LV: its virtual size in the pool VG/POOL */
+	CU_ASSERT_EQUAL(dmg_lvm_create("vg0", "web1", 64u << 20, "tpool", &err), 0);
+	CU_ASSERT_STRING_EQUAL(ex.argv[1], "lvcreate");
+	i = has_arg("--virtualsize");
+	CU_ASSERT_FATAL(i > 0 && i + 1 < ex.argc);
+	CU_ASSERT_STRING_EQUAL(ex.argv[i + 1], "67108864b");
+	CU_ASSERT(ends_with("vg0/tpool", NULL));
+	CU_ASSERT(has_arg("--thin") > 0);
+	CU_ASSERT(has_arg("--size") < 0);
+	CU_ASSERT(has_arg("drbdmig") > 0);
+	/* the pool: a thin pool is one; any other LV, or none, is not */
+	answer(0, "  vg0|tpool|33554432|4194304|2092957696||thin-pool||0.59\n");
+	CU_ASSERT_EQUAL(dmg_lvm_thin_pool("vg0", "tpool", &f, &e, &err), 0);
+	CU_ASSERT_EQUAL(f, 33554432);
+	CU_ASSERT(e >= 196608 && e < 33554432 / 100);
+	CU_ASSERT(ends_with("vg0/tpool", NULL));
+	answer(0, "  vg0|tpool|33554432|4194304|2092957696||linear||\n");
+	CU_ASSERT_EQUAL(dmg_lvm_thin_pool("vg0", "tpool", &f, &e, &err), -EMEDIUMTYPE);
+	CU_ASSERT_STRING_EQUAL(err.msg, "vg0/tpool is not a thin pool");
+	answer(5, NULL);
+	CU_ASSERT_EQUAL(dmg_lvm_thin_pool("vg0", "tpool", &f, &e, &err), -ENOENT);
+	CU_ASSERT_STRING_EQUAL(err.msg, "there is no thin pool vg0/tpool");
+	answer(0, "");
 
 	CU_ASSERT_EQUAL(dmg_lvm_deltag("vg0", "web1", &err), 0);
 	CU_ASSERT_STRING_EQUAL(ex.argv[1], "lvchange");
@@ -227,14 +251,14 @@ test_tool_argv(void)
 	CU_ASSERT(ends_with("vg0/web1", NULL));
 
 	/* lvremove: after lvs shows the LV carries the tag */
-	answer(0, "  vg0|drbdmig-0a1b-0-md|4194304|4194304|0|drbdmig\n");
+	answer(0, "  vg0|drbdmig-0a1b-0-md|4194304|4194304|0|drbdmig|linear||\n");
 	calls = ex.calls;
 	CU_ASSERT_EQUAL(dmg_lvm_remove("vg0", "drbdmig-0a1b-0-md", 0, &err), 0);
 	CU_ASSERT_EQUAL(ex.calls, calls + 2);
 	CU_ASSERT_STRING_EQUAL(ex.argv[1], "lvremove");
 	CU_ASSERT(ends_with("vg0/drbdmig-0a1b-0-md", NULL));
 	/* an untagged LV is not drbdmig's: lvs only */
-	answer(0, "  vg0|web1|4194304|4194304|0|\n");
+	answer(0, "  vg0|web1|4194304|4194304|0||linear||\n");
 	calls = ex.calls;
 	CU_ASSERT_EQUAL(dmg_lvm_remove("vg0", "web1", 0, &err), -EPERM);
 	CU_ASSERT_EQUAL(ex.calls, calls + 1);
@@ -268,9 +292,12 @@ test_tool_argv(void)
 	CU_ASSERT_EQUAL(dmg_lvm_lookup("vg0/r1_rimage_0", &lv, &err), -EINVAL);
 	CU_ASSERT_EQUAL(dmg_lvm_lookup("web1", &lv, &err), -EINVAL);
 	CU_ASSERT_EQUAL(dmg_lvm_vg("-o+vg_uuid", &f, &e, &err), -EINVAL);
-	CU_ASSERT_EQUAL(dmg_lvm_create("vg0", "--type=raid1", 4u << 20, &err), -EINVAL);
-	CU_ASSERT_EQUAL(dmg_lvm_create("--yes", "web1", 4u << 20, &err), -EINVAL);
-	CU_ASSERT_EQUAL(dmg_lvm_create("vg0", "snapshot1", 4u << 20, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_create("vg0", "--type=raid1", 4u << 20, NULL, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_create("--yes", "web1", 4u << 20, NULL, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_create("vg0", "snapshot1", 4u << 20, NULL, &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_create("vg0", "web1", 4u << 20, "-ff", &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_create("vg0", "web1", 4u << 20, "pool_tdata", &err), -EINVAL);
+	CU_ASSERT_EQUAL(dmg_lvm_thin_pool("vg0", "--yes", &f, &e, &err), -EINVAL);
 	CU_ASSERT_EQUAL(dmg_lvm_remove("vg0", "-ff", 1, &err), -EINVAL);
 	CU_ASSERT_EQUAL(dmg_lvm_remove("..", "web1", 1, &err), -EINVAL);
 	CU_ASSERT_EQUAL(dmg_lvm_deltag("vg0", "a b", &err), -EINVAL);
@@ -290,7 +317,7 @@ test_resolve(void)
 
 	memset(&ex, 0, sizeof(ex));
 	ex.active = 1;
-	answer(0, "  vg0|benchdisk|1073741824|4194304|1069547520|\n");
+	answer(0, "  vg0|benchdisk|1073741824|4194304|1069547520||linear||\n");
 	CU_ASSERT_EQUAL(dmg_lvm_by_devno(253, 4, &lv, &err), 0);
 	CU_ASSERT_STRING_EQUAL(lv.vg, "vg0");
 	CU_ASSERT_STRING_EQUAL(lv.lv, "benchdisk");
@@ -305,7 +332,7 @@ test_resolve(void)
 	CU_ASSERT_STRING_EQUAL(err.msg, "device 7:0 is not an LVM logical volume");
 	answer(0, "  \n");
 	CU_ASSERT_EQUAL(dmg_lvm_by_devno(7, 0, &lv, &err), -ENODEV);
-	answer(0, "  vg0|a|4194304|4194304|0|\n  vg1|b|4194304|4194304|0|\n");
+	answer(0, "  vg0|a|4194304|4194304|0||linear||\n  vg1|b|4194304|4194304|0||linear||\n");
 	CU_ASSERT_EQUAL(dmg_lvm_by_devno(253, 1, &lv, &err), -EINVAL);
 	answer(0, "  garbage\n");
 	CU_ASSERT_EQUAL(dmg_lvm_by_devno(253, 1, &lv, &err), -EINVAL);

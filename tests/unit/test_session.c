@@ -448,8 +448,10 @@ start_dst(struct world *w)
 		snprintf(d->path, sizeof(d->path), "/dev/vg0/guest%zu", i);
 		snprintf(d->vg, sizeof(d->vg), "vg0");
 		snprintf(d->lv, sizeof(d->lv), "guest%zu", i);
-		if (i == 1)   /* a libvirt pool's volume: its pool is journalled */
+		if (i == 1) {   /* a libvirt pool's volume, thin: both pools journalled */
 			snprintf(d->pool, sizeof(d->pool), "lvpool");
+			snprintf(d->thin, sizeof(d->thin), "tpool");
+		}
 		d->keep_source = w->keep;
 		d->rate_kib = 102400;
 		snprintf(d->side[DMG_ROLE_DST].host, sizeof(d->side[0].host), "hostB");
@@ -794,6 +796,8 @@ test_fenced_dst(void)
 	CU_ASSERT(w.b.sess->fenced);
 	CU_ASSERT_STRING_EQUAL(w.b.sess->disks[0].pool, "");
 	CU_ASSERT_STRING_EQUAL(w.b.sess->disks[1].pool, "lvpool");
+	CU_ASSERT_STRING_EQUAL(w.b.sess->disks[0].thin, "");
+	CU_ASSERT_STRING_EQUAL(w.b.sess->disks[1].thin, "tpool");
 	w.b.dom = DMG_DOM_ABSENT;        /* destroyed */
 	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
 	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ROLLED_BACK);

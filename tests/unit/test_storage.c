@@ -90,7 +90,7 @@ test_parse_errors(void)
 }
 
 /* Tables as `dmsetup table` prints them for LVs of each kind (lvm2 2.03,
- * kernel 6.1): copy-create may duplicate only linear and striped ones. */
+ * kernel 6.1): copy-create may duplicate only linear, striped and thin ones. */
 static void
 test_plain_lv(void)
 {
@@ -101,28 +101,33 @@ test_plain_lv(void)
 		{ "0 8192 linear 8:16 2048\n8192 8192 linear 8:32 34816\n", NULL },
 		{ "0 16384 striped 2 128 8:16 2048 8:32 2048\n", NULL },
 		{ "0 16384 raid raid1 3 0 region_size 1024 2 254:3 254:4 254:5 254:6\n",
-		  "/dev/vg0/r1 is a raid1 LV (dm target 'raid'); drbdmig migrates linear and striped LVs only" },
+		  "/dev/vg0/r1 is a raid1 LV (dm target 'raid'); drbdmig migrates linear, striped and thin LVs only" },
 		{ "0 16384 raid raid5_ls 3 128 region_size 1024 3 254:3 254:4 254:5 254:6 254:7 254:8\n",
-		  "/dev/vg0/r1 is a raid5_ls LV (dm target 'raid'); drbdmig migrates linear and striped LVs only" },
+		  "/dev/vg0/r1 is a raid5_ls LV (dm target 'raid'); drbdmig migrates linear, striped and thin LVs only" },
 		{ "0 16384 snapshot-origin 254:7\n",
-		  "/dev/vg0/r1 is a snapshot origin LV (dm target 'snapshot-origin'); drbdmig migrates linear and striped LVs only" },
+		  "/dev/vg0/r1 is a snapshot origin LV (dm target 'snapshot-origin'); drbdmig migrates linear, striped and thin LVs only" },
 		{ "0 16384 snapshot 254:7 254:8 P 8\n",
-		  "/dev/vg0/r1 is a snapshot LV (dm target 'snapshot'); drbdmig migrates linear and striped LVs only" },
+		  "/dev/vg0/r1 is a snapshot LV (dm target 'snapshot'); drbdmig migrates linear, striped and thin LVs only" },
 		{ "0 16384 cache 254:4 254:3 254:5 128 2 metadata2 writethrough smq 0\n",
-		  "/dev/vg0/r1 is a cache LV (dm target 'cache'); drbdmig migrates linear and striped LVs only" },
-		{ "0 16384 thin 254:6 1\n",
-		  "/dev/vg0/r1 is a thin LV (dm target 'thin'); drbdmig migrates linear and striped LVs only" },
+		  "/dev/vg0/r1 is a cache LV (dm target 'cache'); drbdmig migrates linear, striped and thin LVs only" },
+		/* a thin LV: the pool keeps one device however many tables open it */
+		{ "0 16384 thin 254:6 1\n", NULL },
+		{ "0 16384 thin 254:6 1 254:9\n",
+		  "/dev/vg0/r1 is a thin LV with an external origin; drbdmig migrates linear, striped and thin LVs only" },
+		/* a thin target is one LV's whole table */
+		{ "0 8192 thin 254:6 1\n8192 8192 linear 8:16 2048\n",
+		  "/dev/vg0/r1 is a thin LV (dm target 'thin'); drbdmig migrates linear, striped and thin LVs only" },
 		{ "0 16384 mirror core 1 1024 2 254:3 0 254:4 0 1 handle_errors\n",
-		  "/dev/vg0/r1 is a mirror LV (dm target 'mirror'); drbdmig migrates linear and striped LVs only" },
+		  "/dev/vg0/r1 is a mirror LV (dm target 'mirror'); drbdmig migrates linear, striped and thin LVs only" },
 		{ "0 16384 integrity 254:3 0 4 J 6 journal_sectors:2048 interleave_sectors:32768 buffer_sectors:128 journal_watermark:50 commit_time:10000 internal_hash:crc32c\n",
-		  "/dev/vg0/r1 is an integrity LV (dm target 'integrity'); drbdmig migrates linear and striped LVs only" },
+		  "/dev/vg0/r1 is an integrity LV (dm target 'integrity'); drbdmig migrates linear, striped and thin LVs only" },
 		/* one foreign target among linear ones is enough */
 		{ "0 8192 linear 8:16 2048\n8192 8192 thin-pool 254:2 254:3 128 0 0\n",
-		  "/dev/vg0/r1 is a thin pool LV (dm target 'thin-pool'); drbdmig migrates linear and striped LVs only" },
+		  "/dev/vg0/r1 is a thin pool LV (dm target 'thin-pool'); drbdmig migrates linear, striped and thin LVs only" },
 		{ "0 16384 crypt aes-xts-plain64 :64:logon:cryptsetup:x 0 8:16 4096\n",
-		  "/dev/vg0/r1 is not a linear or striped LV (dm target 'crypt'); drbdmig migrates linear and striped LVs only" },
+		  "/dev/vg0/r1 is not a linear or striped LV (dm target 'crypt'); drbdmig migrates linear, striped and thin LVs only" },
 		{ "0 16384 raid raid1-bogus 3\n",
-		  "/dev/vg0/r1 is a RAID LV (dm target 'raid'); drbdmig migrates linear and striped LVs only" },
+		  "/dev/vg0/r1 is a RAID LV (dm target 'raid'); drbdmig migrates linear, striped and thin LVs only" },
 	};
 	struct dmg_dm_table t;
 	struct dmg_error err;
@@ -164,20 +169,51 @@ test_lvs_parse(void)
 	struct dmg_lv lv;
 	struct dmg_error err;
 
-	CU_ASSERT_EQUAL(dmg_lvm_parse_lvs("  vg0|web1|67108864|4194304|436207616|\n", &lv, &err), 0);
+	CU_ASSERT_EQUAL(dmg_lvm_parse_lvs("  vg0|web1|67108864|4194304|436207616||linear||\n", &lv, &err), 0);
 	CU_ASSERT_STRING_EQUAL(lv.vg, "vg0");
 	CU_ASSERT_STRING_EQUAL(lv.lv, "web1");
 	CU_ASSERT_EQUAL(lv.size, 67108864);
 	CU_ASSERT_EQUAL(lv.extent_size, 4194304);
 	CU_ASSERT_EQUAL(lv.vg_free, 436207616);
 	CU_ASSERT_EQUAL(lv.tagged, 0);
-	CU_ASSERT_EQUAL(dmg_lvm_parse_lvs("  vg0|web1.drbdmeta|4194304|4194304|0|backup,drbdmig\n", &lv, &err), 0);
+	CU_ASSERT_EQUAL(dmg_lvm_parse_lvs("  vg0|web1.drbdmeta|4194304|4194304|0|backup,drbdmig|linear||\n", &lv, &err), 0);
 	CU_ASSERT_EQUAL(lv.tagged, 1);
-	CU_ASSERT_EQUAL(dmg_lvm_parse_lvs("  vg0|x|1|1|0|drbdmigX\n", &lv, &err), 0);
+	CU_ASSERT_EQUAL(dmg_lvm_parse_lvs("  vg0|x|1|1|0|drbdmigX|striped||\n", &lv, &err), 0);
 	CU_ASSERT_EQUAL(lv.tagged, 0);
-	CU_ASSERT(dmg_lvm_parse_lvs("  vg0|web1|big|4194304|0|\n", &lv, &err) < 0);
+	CU_ASSERT(dmg_lvm_parse_lvs("  vg0|web1|big|4194304|0||linear||\n", &lv, &err) < 0);
 	CU_ASSERT(dmg_lvm_parse_lvs("  vg0|web1\n", &lv, &err) < 0);
 	CU_ASSERT(dmg_lvm_parse_lvs("", &lv, &err) < 0);
+	CU_ASSERT_EQUAL(lv.thin_pool[0], '\0');
+	CU_ASSERT_EQUAL(lv.used, 0);
+
+	/* lvm2 2.03.16 in the lab: a 64 MiB thin LV with three 64 KiB chunks
+	 * written (196608 bytes, shown as 0.29 %) in the 32 MiB pool tpool
+	 * (the same chunks and the pool's own, 0.59 %).  The allocation is
+	 * read rounded up, never below what the pool holds. */
+	CU_ASSERT_EQUAL(dmg_lvm_parse_lvs("  vg0|t1|67108864|4194304|2092957696||thin|tpool|0.29\n", &lv, &err), 0);
+	CU_ASSERT_STRING_EQUAL(lv.thin_pool, "tpool");
+	CU_ASSERT_EQUAL(lv.is_thin_pool, 0);
+	CU_ASSERT_EQUAL(lv.used, 201327);   /* 0.30 % of 64 MiB, rounded up */
+	CU_ASSERT_EQUAL(dmg_lvm_parse_lvs("  vg0|tpool|33554432|4194304|2092957696||thin-pool||0.59\n", &lv, &err), 0);
+	CU_ASSERT_EQUAL(lv.thin_pool[0], '\0');
+	CU_ASSERT_EQUAL(lv.is_thin_pool, 1);
+	CU_ASSERT_EQUAL(lv.used, 201327);   /* 0.60 % of 32 MiB */
+	/* empty and full are exact */
+	CU_ASSERT_EQUAL(dmg_lvm_parse_lvs("  vg0|t2|67108864|4194304|0||thin|tpool|0.00\n", &lv, &err), 0);
+	CU_ASSERT_EQUAL(lv.used, 0);
+	CU_ASSERT_EQUAL(dmg_lvm_parse_lvs("  vg0|t2|67108864|4194304|0||thin|tpool|100.00\n", &lv, &err), 0);
+	CU_ASSERT_EQUAL(lv.used, 67108864);
+	/* a cache LV names its cache pool in pool_lv: not thin */
+	CU_ASSERT_EQUAL(dmg_lvm_parse_lvs("  vg0|c1|67108864|4194304|0||cache|c1pool|0.00\n", &lv, &err), 0);
+	CU_ASSERT_EQUAL(lv.thin_pool[0], '\0');
+	CU_ASSERT_EQUAL(lv.used, 0);
+	/* a thin LV without its pool, percentages lvm2 never prints */
+	CU_ASSERT(dmg_lvm_parse_lvs("  vg0|t1|67108864|4194304|0||thin||0.29\n", &lv, &err) < 0);
+	CU_ASSERT(dmg_lvm_parse_lvs("  vg0|t1|67108864|4194304|0||thin|tpool|100.01\n", &lv, &err) < 0);
+	CU_ASSERT(dmg_lvm_parse_lvs("  vg0|t1|67108864|4194304|0||thin|tpool|-1\n", &lv, &err) < 0);
+	CU_ASSERT(dmg_lvm_parse_lvs("  vg0|t1|67108864|4194304|0||thin|tpool|1.\n", &lv, &err) < 0);
+	CU_ASSERT(dmg_lvm_parse_lvs("  vg0|t1|67108864|4194304|0||thin|tpool|12x\n", &lv, &err) < 0);
+	CU_ASSERT(dmg_lvm_parse_lvs("  vg0|t1|67108864|4194304|0||thin|tpool|1000\n", &lv, &err) < 0);
 }
 
 /* The object names the backend makes read back to their session; names
@@ -218,7 +254,7 @@ register_storage_tests(void)
 	CU_add_test(s, "linear swap table has the LV's length", test_linear_swap_table);
 	CU_add_test(s, "dm table parse/format round trip", test_parse_roundtrip);
 	CU_add_test(s, "dm table errors", test_parse_errors);
-	CU_add_test(s, "only linear and striped LVs are copied", test_plain_lv);
+	CU_add_test(s, "only linear, striped and thin LVs are copied", test_plain_lv);
 	CU_add_test(s, "DRBD external metadata size", test_md_formula);
 	CU_add_test(s, "lvs output", test_lvs_parse);
 	CU_add_test(s, "object names read back to their session", test_obj_names);

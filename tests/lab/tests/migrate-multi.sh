@@ -7,7 +7,14 @@
 # as /dev/disk/by-id/dm-name-VG-LV (udev's link), hdb as /dev/mapper/VG-LV with lvm2's
 # escaped dash (multi1-b: vg0-multi1--b), multi2's as /dev/disk/by-id/dm-uuid-LVM-<uuid>,
 # which cannot exist on the other host (the new LV has another UUID); /dev/VG/LV is what
-# every other lab test uses. Then:
+# every other lab test uses. multi2's disk is a thin LV (8 MiB in the 12 MiB thin pool
+# mpool); the migration builds a thin LV in the destination's pool of that name:
+#   - refused while A has no thin pool mpool, and while A's mpool is full, with a line
+#     that says so, and nothing changed;
+#   - after each move the thin LV on the destination maps no more of its pool than the
+#     chunks the guest's records cover (the zero-aware sync discards what reads as zeros:
+#     a byte copy would map all 8 MiB); the figures, source's and destination's, logged.
+# Then:
 #   - the destination gave the guests paths that open their LVs there: multi1 keeps its
 #     dm-name and /dev/mapper paths (they exist on B too), multi2's dm-uuid path became
 #     /dev/VG/LV;
@@ -20,8 +27,9 @@
 #     multi2's LV; nothing else is left over on either host;
 #   - migrating multi1 back to A is refused while A still has the kept hdb LV (the
 #     destination's LV must not exist), with a readable message and nothing changed;
-#   - with MULTI_ROUNDS=2 (the default; the test suite runs 1): once the admin removed
-#     the kept copy, both guests migrate back at the same time, checked the same way.
+#   - unless MULTI_ROUNDS=1: once the admin removed the kept copy, both guests migrate
+#     back at the same time, checked the same way (so each disk form goes A -> B -> A
+#     or B -> A -> B).
 #
 # Needs LAB_DEB (run-tests.sh's lab stage passes it); skipped without (lib/e2elib.sh).
 # shellcheck source=lib/testlib.sh
@@ -30,15 +38,19 @@
 W=$LAB_SHARED/multi
 WANT=64
 EXTRA_DOMS="multi1 multi2"
-EXTRA_LVS="multi1a|multi1-b|multi2a"
+EXTRA_LVS="multi1a|multi1-b|multi2a|mfill"
+TPOOL=mpool
 # shellcheck source=lib/e2elib.sh
 . "$(dirname "$0")/lib/e2elib.sh"
+E2E_CLEAN_EXTRA="lvremove -qy $VG/$TPOOL 2>/dev/null; true"
 
 use() {   # use 1|2: the guest the e2e helpers act on
 	if [ "$1" = 1 ]; then
 		DOM=multi1 LV=multi1a UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000d1 CONSOLE=console1.log
+		THIN_POOL=
 	else
 		DOM=multi2 LV=multi2a UUID=5b7f6c52-6e11-4f0e-9d5e-0000000000d2 CONSOLE=console2.log
+		THIN_POOL=$TPOOL
 	fi
 }
 use 1
@@ -111,6 +123,44 @@ round_ok() {
 	check "$o2 removed multi2's disk" [ -z "$(lv_on "$o2" multi2a)" ]
 }
 lv_on() { val "$1" sh -c "lvs --noheadings -o lv_name $VG/$2 2>/dev/null | tr -d ' '; true"; }
+# refused N SRC PATTERN WHAT: migrating guest N from SRC is refused and virsh's message
+# matches PATTERN (grep -E).  unchanged N SRC: then the guest runs on at SRC and neither
+# host keeps anything.
+refused() {
+	local rc out
+	use "$1"
+	mig_start "$2"
+	wait "$MIG_PID" || true
+	rc=$(cat "$W/migrate$1.rc" 2>/dev/null || echo 255)
+	out=$(tr '\n' ' ' <"$W/migrate$1.out")
+	log "virsh migrate ended with $rc: $out"
+	check "$4: refused" [ "$rc" -ne 0 ]
+	check "$4: virsh says why" grep -Eq "$3" <<<"$out"
+}
+unchanged() {
+	guest_ok "$1" "$2"
+	both check_clean
+}
+in_range() { [ "$1" -gt 0 ] && [ "$1" -le "$2" ]; }
+thin_pool() { on "$1" lvcreate -qy -L 12M -T "$VG/$TPOOL"; }
+# thin_mapped HOST: bytes of its pool multi2's thin LV maps on HOST (dmsetup status: thin
+# <mapped sectors> <highest mapped sector>)
+THIN_MAPPED="dmsetup status $VG-multi2a | awk '\$3 == \"thin\" { print \$4 * 512 }'"
+thin_mapped() { val "$1" sh -c "$THIN_MAPPED"; }
+# thin_ok HOST SRC_MAPPED: after multi2 moved to HOST, its thin LV there maps no more
+# than the pool chunks its records cover (boot sector and ring, recguest.asm: sectors
+# 0..min(seq, 4096)), whatever the source mapped (SRC_MAPPED, before the move)
+thin_ok() {
+	local mapped chunk recs cover dpct mpct
+	read -r mapped chunk dpct mpct < <(val "$1" sh -c "$THIN_MAPPED; lvs --noheadings --units b --nosuffix \
+		--separator ' ' -o chunk_size,data_percent,metadata_percent $VG/$TPOOL" | xargs)
+	use 2
+	recs=$(last_rec)
+	[ "$recs" -lt 4096 ] || recs=4096
+	cover=$(( ((recs + 1) * 512 + chunk - 1) / chunk * chunk ))
+	log "thin: multi2's LV (8 MiB) mapped $2 bytes on $(other "$1") before the move, $mapped bytes on $1 after; its records cover $cover bytes ($chunk-byte chunks); $1's pool $TPOOL (12 MiB): data $dpct %, metadata $mpct %"
+	check "multi2's thin LV on $1 maps no more than its records cover" in_range "$mapped" "$cover"
+}
 
 e2e_daemons
 log "== multi1 on A: hda (records) and hdb (random data, source-after=keep)"
@@ -127,15 +177,29 @@ disk_src() { echo "/dev/disk/by-id/dm-name-$VG-$LV"; }
 e2e_guest A '<drbdmig:disk target="hda"/> <drbdmig:disk target="hdb" source-after="keep"/>'
 EXTRA_DISKS=
 use 2
+log "== multi2 on B: a thin LV in the thin pool $TPOOL"
+thin_pool B
 disk_src() { echo "/dev/disk/by-id/dm-uuid-$(val "$1" dmsetup info -c --noheadings -o uuid "$VG-$LV")"; }
 e2e_guest B
 disk_src() { echo "/dev/$VG/$LV"; }
 check "multi2's XML names its disk by dm-uuid" \
 	grep -q "/dev/disk/by-id/dm-uuid-LVM-" <<<"$(val B virsh domblklist multi2)"
 
+log "== multi2 to A while A has no thin pool $TPOOL, then while A's is full: refused"
+refused 2 B "thin LV of pool $TPOOL; $VG/$TPOOL on the destination $LAB_HOSTNAME_A does not exist" \
+	"no thin pool on the destination"
+on A sh -c "lvcreate -qy -L 4M -T $VG/$TPOOL && lvcreate -qy -V 4M -T $VG/$TPOOL -n mfill &&
+	dd if=/dev/urandom of=/dev/$VG/mfill bs=1M count=4 oflag=direct status=none"
+refused 2 B "thin pool $VG/$TPOOL on the destination $LAB_HOSTNAME_A has 0 MiB free; the source's thin LVs have [0-9]+ MiB allocated" \
+	"the destination's thin pool full"
+unchanged 2 B
+on A sh -c "lvremove -qy $VG/mfill $VG/$TPOOL && lvcreate -qy -L 12M -T $VG/$TPOOL"
+
 log "== at the same time: multi1 A -> B, multi2 B -> A"
+MAPPED=$(thin_mapped B)
 migrate_both A B
 round_ok B A
+thin_ok A "$MAPPED"
 check "on B multi1's hda keeps its dm-name path" \
 	grep -Eq "^ *hda +/dev/disk/by-id/dm-name-$VG-multi1a *$" <<<"$(val B virsh domblklist multi1)"
 check "on B multi1's hdb keeps its /dev/mapper path" \
@@ -153,23 +217,18 @@ check "A's daemon says it rewrote the persistent definition" \
 	grep -q "domain=multi2: persistent definition written with this host's disk paths" \
 	<<<"$(val A cat /var/log/drbdmig/drbdmigd.log)"
 log "== multi1 back to A while A keeps the old hdb: refused, nothing changes"
-use 1
-mig_start B
-wait "$MIG_PID" || true
-rc=$(cat "$W/migrate1.rc" 2>/dev/null || echo 255)
-out=$(tr '\n' ' ' <"$W/migrate1.out")
-log "virsh migrate ended with $rc: $out"
-check "refused" [ "$rc" -ne 0 ]
-check "virsh names the kept LV" grep -q "/dev/$VG/multi1-b exists on the destination $LAB_HOSTNAME_A already" <<<"$out"
-guest_ok 1 B
-both check_clean
+refused 1 B "/dev/$VG/multi1-b exists on the destination $LAB_HOSTNAME_A already" \
+	"the destination has the kept LV"
+unchanged 1 B
 
 if [ "${MULTI_ROUNDS:-2}" -lt 2 ]; then
-	log "PASS: two guests, three disks, both directions at once, keep and remove, one round ($((SECONDS - T_START)) s)"
+	log "PASS: two guests, three disks (one thin), both directions at once, keep and remove, one round ($((SECONDS - T_START)) s)"
 	exit 0
 fi
 log "== the admin removes the stale copy; both back at the same time"
 on A lvremove -qy "$VG/multi1-b"
+MAPPED=$(thin_mapped A)
 migrate_both B A
 round_ok A B
-log "PASS: two guests, three disks, both directions at once, keep and remove ($((SECONDS - T_START)) s)"
+thin_ok B "$MAPPED"
+log "PASS: two guests, three disks (one thin), both directions at once, keep and remove, there and back ($((SECONDS - T_START)) s)"

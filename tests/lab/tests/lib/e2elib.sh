@@ -149,6 +149,8 @@ e2e_clean_host() {   # e2e_clean_host HOST: e2e_cleanup's part on one host (both
 		do drbdsetup down \$r; done; for d in \$(dmsetup ls | awk '/^drbdmig-/ {print \$1}');
 		do dmsetup remove \$d; done; xargs -r -I{} lvremove -qy $VG/{} </tmp/e2e-lvs; rm -f /tmp/e2e-lvs /etc/drbd.d/drbdmig-*.res /var/lib/drbdmig/*;
 		test ! -e $CONF.e2e-saved || mv $CONF.e2e-saved $CONF"
+	# a test's own volumes the guests' LVs live in (thin pools), after them
+	[ -z "${E2E_CLEAN_EXTRA:-}" ] || try "$h" sh -c "$E2E_CLEAN_EXTRA"
 }
 
 # e2e_daemons: drbdmig configured and started on both hosts as an admin would.
@@ -188,7 +190,8 @@ e2e_daemon() {   # e2e_daemon HOST: e2e_daemons' part on one host
 
 # e2e_guest HOST [POLICY-DISKS]: the annotated record guest DOM on a fresh LV (LV, LV_MB)
 # on HOST, console $W/$CONSOLE, running with WANT records.  POLICY-DISKS: the policy's
-# <drbdmig:disk> elements (default: hda).  Set EXTRA_DISKS for more <disk> devices.
+# <drbdmig:disk> elements (default: hda).  Set EXTRA_DISKS for more <disk> devices,
+# THIN_POOL for a thin LV in that thin pool of VG.
 # disk_src HOST: the path the guest's XML names its disk by; a test may redefine it
 # (any path that resolves to the LV is accepted, or pool:POOL/VOLUME for a volume of
 # a libvirt 'logical' pool, which is refreshed here once the LV exists).
@@ -197,7 +200,7 @@ e2e_guest() {
 	local h=$1 disks=${2:-<drbdmig:disk target=\"hda\"/>}
 	log "== $h: the guest's LV and the annotated domain $DOM"
 	if val "$h" virsh list --all --name | grep -qx "$DOM"; then fail "domain $DOM already exists on $h"; fi
-	rec_lv "$h" "$VG" "$LV" "$LV_MB" "$G_W/recguest.bin"
+	rec_lv "$h" "$VG" "$LV" "$LV_MB" "$G_W/recguest.bin" "${THIN_POOL:-}"
 	case $(disk_src "$h") in
 	pool:*/*) local v; v=$(disk_src "$h"); v=${v#pool:}; on "$h" virsh pool-refresh "${v%%/*}" ;;
 	esac

@@ -90,11 +90,16 @@ check() {   # check DESCRIPTION COMMAND...: a named assertion
 	if "$@"; then log "ok: $d"; else fail "$d"; fi
 }
 
-# rec_lv H VG LV MB BOOTSECTOR: a fresh LV on host H holding the record guest's boot
-# sector (the rest zeroed), for a nested guest.
+# rec_lv H VG LV MB BOOTSECTOR [THINPOOL]: a fresh LV on host H holding the record
+# guest's boot sector (the rest zeroed), for a nested guest; with THINPOOL a thin LV of
+# that pool, which reads as zeros where nothing was written (only the boot sector is).
 rec_lv() {
-	on "$1" lvcreate -qy -Wy -Zy -L "${4}M" -n "$3" "$2"
-	on "$1" dd if=/dev/zero of="/dev/$2/$3" bs=1M count="$4" oflag=direct status=none
+	if [ -n "${6:-}" ]; then
+		on "$1" lvcreate -qy -V "${4}M" -T "$2/$6" -n "$3"
+	else
+		on "$1" lvcreate -qy -Wy -Zy -L "${4}M" -n "$3" "$2"
+		on "$1" dd if=/dev/zero of="/dev/$2/$3" bs=1M count="$4" oflag=direct status=none
+	fi
 	on "$1" dd if="$5" of="/dev/$2/$3" bs=512 count=1 oflag=direct conv=notrunc status=none
 }
 # rec_xml NAME DISK CONSOLE [EXTRA]: the nested record guest's domain XML on stdout
