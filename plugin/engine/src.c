@@ -380,9 +380,7 @@ dmg_sess_src_settle(struct dmg_session *s, int peer_lost, struct dmg_error *err)
 		 * finish call waiting on this session. */
 		if (theirs == DMG_PH_FINISHING)
 			return 0;
-		if (theirs == DMG_PH_DONE)
-			return src_teardown(s, err);
-		if (s->phase == DMG_PH_FINISHING)
+		if (theirs == DMG_PH_DONE || s->phase == DMG_PH_FINISHING)
 			return src_teardown(s, err);
 		if (theirs == DMG_PH_ROLLED_BACK || theirs == DMG_PH_ROLLING_BACK)
 			return sess_rollback(s, "the destination rolled back", err) < 0 ? err->code : 1;

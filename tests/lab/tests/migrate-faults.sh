@@ -182,16 +182,16 @@ c_sync_hiccup() {
 # copy check out on the destination.  Whether drbdmig also turned replication
 # synchronous early (sync-stall proves that path) is logged, not required.
 c_sync_flood() {
-	local r0
+	local r0 rate
 	RECGUEST_PACE=0 RECGUEST_SPREAD=$SPREAD "$LAB_SRC/tests/guest/build.sh" "$W/fast" >/dev/null
 	swap_guest "$SRC" "$G_W/fast/recguest.bin"
 	RECCHECK_SPREAD=$SPREAD
 	policy "$SRC" "$FAST"
 	r0=$(last_rec)
 	sleep 5
-	r0=$(( ($(last_rec) - r0) / 5 ))
-	check "the guest writes faster than the link carries: $r0 records/s, $((r0 * 1024 / 1000)) KB/s > 256 KiB/s" \
-		[ $((r0 * 1024)) -gt $((256 * 1024)) ]
+	rate=$(( ($(last_rec) - r0) / 5 ))
+	check "the guest writes faster than the link carries: $rate records/s, $((rate * 1024 / 1000)) KB/s > 256 KiB/s" \
+		[ $((rate * 1024)) -gt $((256 * 1024)) ]
 	slow_drbd "$SRC" 2
 	r0=$(last_rec)
 	mig_start "$SRC"
