@@ -1,13 +1,14 @@
 #!/bin/bash
-# Two guests and two disks on real DRBD. Guest multi1 has two annotated disks: hda (its
-# record ring) and hdb (8 MiB of random data, policy source-after="keep"); guest multi2
-# has one. multi1 starts on A, multi2 on B, and both migrate at the same time in opposite
+# Two guests and four disks on real DRBD. Guest multi1 has three annotated disks: hda (its
+# record ring), hdb (8 MiB of random data, policy source-after="keep") and hdc (4 MiB of
+# random data); guest multi2 has one. multi1 starts on A, multi2 on B, and both migrate at the same time in opposite
 # directions (`virsh migrate --live --p2p` A -> B and B -> A, two sessions in each
 # daemon, one per direction). The disks are named as admins' XML names them: multi1's hda
 # as /dev/disk/by-id/dm-name-VG-LV (udev's link), hdb as /dev/mapper/VG-LV with lvm2's
-# escaped dash (multi1-b: vg0-multi1--b), multi2's as /dev/disk/by-id/dm-uuid-LVM-<uuid>,
-# which cannot exist on the other host (the new LV has another UUID); /dev/VG/LV is what
-# every other lab test uses. multi2's disk is a thin LV (8 MiB in the 12 MiB thin pool
+# escaped dash (multi1-b: vg0-multi1--b), hdc by a symlink of the admin's own on A only,
+# /dev/guests/multi1-c, multi2's as /dev/disk/by-id/dm-uuid-LVM-<uuid>, which cannot
+# exist on the other host (the new LV has another UUID); /dev/VG/LV is what every other
+# lab test uses. multi2's disk is a thin LV (8 MiB in the 12 MiB thin pool
 # mpool); the migration builds a thin LV in the destination's pool of that name:
 #   - refused while A has no thin pool mpool, and while A's mpool is full, with a line
 #     that says so, and nothing changed;
@@ -16,15 +17,15 @@
 #     a byte copy would map all 8 MiB); the figures, source's and destination's, logged.
 # Then:
 #   - the destination gave the guests paths that open their LVs there: multi1 keeps its
-#     dm-name and /dev/mapper paths (they exist on B too), multi2's dm-uuid path became
-#     /dev/VG/LV;
+#     dm-name and /dev/mapper paths (they exist on B too), its symlink (not on B) and
+#     multi2's dm-uuid path became /dev/VG/LV;
 #     multi2 migrates with --persistent, and its persistent definition on the target
 #     (libvirt writes the source's) names /dev/VG/LV too, annotation kept;
 #   - both guests run on their targets and go on writing; each record ring is intact
 #     with every record the guest reported;
-#   - multi1's hdb on B holds exactly the data it held on A;
-#   - A keeps multi1's hdb LV (keep) and removed its hda LV (default remove); B removed
-#     multi2's LV; nothing else is left over on either host;
+#   - multi1's hdb and hdc on B hold exactly the data they held on A;
+#   - A keeps multi1's hdb LV (keep) and removed its hda and hdc LVs (default remove); B
+#     removed multi2's LV; nothing else is left over on either host;
 #   - migrating multi1 back to A is refused while A still has the kept hdb LV (the
 #     destination's LV must not exist), with a readable message and nothing changed;
 #   - unless MULTI_ROUNDS=1: once the admin removed the kept copy, both guests migrate
@@ -38,11 +39,11 @@
 W=$LAB_SHARED/multi
 WANT=64
 EXTRA_DOMS="multi1 multi2"
-EXTRA_LVS="multi1a|multi1-b|multi2a|mfill"
+EXTRA_LVS="multi1a|multi1-b|multi1c|multi2a|mfill"
 TPOOL=mpool
 # shellcheck source=lib/e2elib.sh
 . "$(dirname "$0")/lib/e2elib.sh"
-E2E_CLEAN_EXTRA="lvremove -qy $VG/$TPOOL 2>/dev/null; true"
+E2E_CLEAN_EXTRA="lvremove -qy $VG/$TPOOL 2>/dev/null; rm -rf /dev/guests; true"
 
 use() {   # use 1|2: the guest the e2e helpers act on
 	if [ "$1" = 1 ]; then
@@ -99,10 +100,13 @@ mig_start() {
 	MIG_PID=$!
 }
 guest_ok() {   # guest_ok N HOST: guest N runs on HOST, writes on, its ring is intact
+	local q here there
 	use "$1"
-	check "$DOM runs on $2" [ "$(val "$2" virsh domstate "$DOM")" = running ]
-	check "$DOM does not run on $(other "$2")" \
-		[ "$(val "$(other "$2")" sh -c "virsh domstate $DOM 2>/dev/null || echo absent")" != running ]
+	q="virsh domstate $DOM 2>/dev/null || echo absent"
+	val_both "$q" "$q"
+	if [ "$2" = A ]; then here=$VAL_A there=$VAL_B; else here=$VAL_B there=$VAL_A; fi
+	check "$DOM runs on $2" [ "$here" = running ]
+	check "$DOM does not run on $(other "$2")" [ "$there" != running ]
 	wait_recs "$(last_rec)" 120
 	records_ok "$2"
 }
@@ -110,19 +114,25 @@ guest_ok() {   # guest_ok N HOST: guest N runs on HOST, writes on, its ring is i
 # intact rings, both hosts are clean, multi1's hdb arrived whole, the hosts they left
 # keep multi1's hdb (keep) and nothing else of theirs.
 round_ok() {
-	local o1 o2
+	local o1 o2 q
 	o1=$(other "$1")
 	o2=$(other "$2")
 	guest_ok 1 "$1"
 	guest_ok 2 "$2"
 	both check_clean
-	check "multi1's hdb on $1 holds the original data" \
-		[ "$(val "$1" sha256sum "/dev/$VG/multi1-b" | cut -d' ' -f1)" = "$HDB_SUM" ]
-	check "$o1 keeps multi1's hdb (source-after=keep)" [ "$(lv_on "$o1" multi1-b)" = multi1-b ]
-	check "$o1 removed multi1's hda (source-after=remove)" [ -z "$(lv_on "$o1" multi1a)" ]
-	check "$o2 removed multi2's disk" [ -z "$(lv_on "$o2" multi2a)" ]
+	# each host's LVs, and where multi1's hdc is, the sums of its hdb and hdc
+	q="echo LVS \$(lvs --noheadings -o lv_name $VG) .; ! test -e /dev/$VG/multi1c ||
+		echo SUM \$(sha256sum /dev/$VG/multi1-b /dev/$VG/multi1c | cut -d' ' -f1)"
+	val_both "$q" "$q"
+	check "multi1's hdb and hdc on $1 hold the original data" \
+		[ "$(host_val "$1" | sed -n 's/.* SUM //p')" = "$HDB_SUM $HDC_SUM" ]
+	check "$o1 keeps multi1's hdb (source-after=keep)" has_lv "$o1" multi1-b
+	check "$o1 removed multi1's hda (source-after=remove)" not has_lv "$o1" multi1a
+	check "$o1 removed multi1's hdc (source-after=remove)" not has_lv "$o1" multi1c
+	check "$o2 removed multi2's disk" not has_lv "$o2" multi2a
 }
-lv_on() { val "$1" sh -c "lvs --noheadings -o lv_name $VG/$2 2>/dev/null | tr -d ' '; true"; }
+host_val() { if [ "$1" = A ]; then echo "$VAL_A"; else echo "$VAL_B"; fi; }
+has_lv() { [[ " $(host_val "$1" | sed 's/ \. .*//') " == *" $2 "* ]]; }   # after val_both
 # refused N SRC PATTERN WHAT: migrating guest N from SRC is refused and virsh's message
 # matches PATTERN (grep -E).  unchanged N SRC: then the guest runs on at SRC and neither
 # host keeps anything.
@@ -163,18 +173,25 @@ thin_ok() {
 }
 
 e2e_daemons
-log "== multi1 on A: hda (records) and hdb (random data, source-after=keep)"
-on A lvcreate -qy -Wy -Zy -L 8M -n multi1-b "$VG"
-on A dd if=/dev/urandom of="/dev/$VG/multi1-b" bs=1M count=8 oflag=direct status=none
-HDB_SUM=$(val A sha256sum "/dev/$VG/multi1-b" | cut -d' ' -f1)
+log "== multi1 on A: hda (records), hdb (random data, source-after=keep) and hdc (random data, by the admin's symlink)"
+on A sh -c "lvcreate -qy -Wy -Zy -L 8M -n multi1-b $VG && lvcreate -qy -Wy -Zy -L 4M -n multi1c $VG &&
+	dd if=/dev/urandom of=/dev/$VG/multi1-b bs=1M count=8 oflag=direct status=none &&
+	dd if=/dev/urandom of=/dev/$VG/multi1c bs=1M count=4 oflag=direct status=none &&
+	mkdir -p /dev/guests && ln -s /dev/$VG/multi1c /dev/guests/multi1-c"
+read -r HDB_SUM HDC_SUM < <(val A sh -c "sha256sum /dev/$VG/multi1-b /dev/$VG/multi1c | cut -d' ' -f1 | xargs")
 EXTRA_DISKS="    <disk type='block' device='disk'>
       <driver name='qemu' type='raw' cache='none'/>
       <source dev='/dev/mapper/$VG-multi1--b'/>
       <target dev='hdb' bus='ide'/>
+    </disk>
+    <disk type='block' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source dev='/dev/guests/multi1-c'/>
+      <target dev='hdc' bus='ide'/>
     </disk>"
 use 1
 disk_src() { echo "/dev/disk/by-id/dm-name-$VG-$LV"; }
-e2e_guest A '<drbdmig:disk target="hda"/> <drbdmig:disk target="hdb" source-after="keep"/>'
+e2e_guest A '<drbdmig:disk target="hda"/> <drbdmig:disk target="hdb" source-after="keep"/> <drbdmig:disk target="hdc"/>'
 EXTRA_DISKS=
 use 2
 log "== multi2 on B: a thin LV in the thin pool $TPOOL"
@@ -200,29 +217,32 @@ MAPPED=$(thin_mapped B)
 migrate_both A B
 round_ok B A
 thin_ok A "$MAPPED"
+BLK=$(val B virsh domblklist multi1)
 check "on B multi1's hda keeps its dm-name path" \
-	grep -Eq "^ *hda +/dev/disk/by-id/dm-name-$VG-multi1a *$" <<<"$(val B virsh domblklist multi1)"
+	grep -Eq "^ *hda +/dev/disk/by-id/dm-name-$VG-multi1a *$" <<<"$BLK"
 check "on B multi1's hdb keeps its /dev/mapper path" \
-	grep -Eq "^ *hdb +/dev/mapper/$VG-multi1--b *$" <<<"$(val B virsh domblklist multi1)"
+	grep -Eq "^ *hdb +/dev/mapper/$VG-multi1--b *$" <<<"$BLK"
+check "on B multi1's hdc, by A's own symlink /dev/guests/multi1-c (none on B), became /dev/$VG/multi1c" \
+	grep -Eq "^ *hdc +/dev/$VG/multi1c *$" <<<"$BLK"
 check "on A multi2's dm-uuid path became /dev/$VG/multi2a" \
 	grep -Eq "^ *hda +/dev/$VG/multi2a *$" <<<"$(val A virsh domblklist multi2)"
+DLOG_A=$(val A cat /var/log/drbdmig/drbdmigd.log)
 check "A's daemon says why it changed the path" \
 	grep -q "disk hda: /dev/disk/by-id/dm-uuid-LVM-.* does not open /dev/$VG/multi2a on this host" \
-	<<<"$(val A cat /var/log/drbdmig/drbdmigd.log)"
+	<<<"$DLOG_A"
 PDEF=$(val A virsh dumpxml --inactive multi2)
 check "multi2's persistent definition on A names /dev/$VG/multi2a" \
 	grep -q "<source dev='/dev/$VG/multi2a'" <<<"$PDEF"
 check "multi2's persistent definition on A keeps its annotation" grep -q "urn:drbdmig:1" <<<"$PDEF"
 check "A's daemon says it rewrote the persistent definition" \
-	grep -q "domain=multi2: persistent definition written with this host's disk paths" \
-	<<<"$(val A cat /var/log/drbdmig/drbdmigd.log)"
+	grep -q "domain=multi2: persistent definition written with this host's disk paths" <<<"$DLOG_A"
 log "== multi1 back to A while A keeps the old hdb: refused, nothing changes"
 refused 1 B "/dev/$VG/multi1-b exists on the destination $LAB_HOSTNAME_A already" \
 	"the destination has the kept LV"
 unchanged 1 B
 
 if [ "${MULTI_ROUNDS:-2}" -lt 2 ]; then
-	log "PASS: two guests, three disks (one thin), both directions at once, keep and remove, one round ($((SECONDS - T_START)) s)"
+	log "PASS: two guests, four disks (one thin, one by a symlink), both directions at once, keep and remove, one round ($((SECONDS - T_START)) s)"
 	exit 0
 fi
 log "== the admin removes the stale copy; both back at the same time"
@@ -231,4 +251,4 @@ MAPPED=$(thin_mapped A)
 migrate_both B A
 round_ok A B
 thin_ok B "$MAPPED"
-log "PASS: two guests, three disks (one thin), both directions at once, keep and remove, there and back ($((SECONDS - T_START)) s)"
+log "PASS: two guests, four disks (one thin, one by a symlink), both directions at once, keep and remove, there and back ($((SECONDS - T_START)) s)"
