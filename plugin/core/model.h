@@ -19,6 +19,7 @@ enum dmg_step {
 	DMG_STEP_NONE = -1,
 	/* checks: change nothing */
 	DMG_STEP_SOURCE_SIZE,      /* source: the LV's size, reserve minor and port */
+	DMG_STEP_PEER_HAS_ALL,     /* destination: DRBD shows no write here the peer lacks */
 	/* build: each has an undo, or waits */
 	DMG_STEP_LV_CREATE,        /* destination: the guest's LV (tagged) */
 	DMG_STEP_MD_CREATE,        /* DRBD metadata LV */

@@ -15,6 +15,9 @@
 static const struct dmg_step_row rows[DMG_STEP_MAX] = {
 	/* §4.1 validation: the source checks its own LV, nothing changes. */
 	[DMG_STEP_SOURCE_SIZE] = { "source-size", DMG_STEP_CHECK, SRC, NONE, NONE, 1, 0 },
+	/* The READY decision of a destination that may have missed events:
+	 * whether DRBD here holds a write the source lacks (steps_repl.c). */
+	[DMG_STEP_PEER_HAS_ALL] = { "peer-has-all", DMG_STEP_CHECK, DST, NONE, NONE, 1, 0 },
 
 	/* §4.2-4 build, both hosts: metadata LV, copy of the LV's extents,
 	 * DRBD on it (the source Primary by fiat); the source swaps its LV

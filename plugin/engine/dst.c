@@ -190,6 +190,46 @@ finish_dst(struct dmg_session *s, struct dmg_error *err)
 	return 1;
 }
 
+static enum dmg_phase
+peer_phase(const struct dmg_jrec *reply)
+{
+	enum dmg_phase p;
+
+	return dmg_phase_parse(dmg_jrec_get(reply, "phase"), &p) == 0 ? p : DMG_PH_ATTENTION;
+}
+
+/* The guest runs on neither host, and this daemon may have missed its
+ * switchover (recovered from the journal, or libvirt reconnected): whether
+ * it ran here is unknown, but what it wrote here is not.  When DRBD here
+ * shows, disk by disk, no write that the source lacks, and the source is
+ * still in the window with its copy, that copy holds everything: keep it.
+ * Otherwise keep both for the admin. */
+static int
+settle_blind(struct dmg_session *s, enum dmg_phase theirs, struct dmg_error *err)
+{
+	struct dmg_error why = { 0 };
+	char out[64], reason[DMG_ERROR_MAX];
+	size_t i;
+	int rc = 0;
+
+	if (theirs != DMG_PH_READY)
+		rc = dmg_error_set(&why, -EAGAIN, "the source is %s, not in the window",
+				   dmg_phase_name(theirs));
+	for (i = 0; rc == 0 && i < s->ndisks; i++) {
+		rc = s->env->act(s->env->arg, s, dmg_step_name(DMG_STEP_PEER_HAS_ALL), (int)i, NULL,
+				 out, sizeof(out), &why);
+		if (rc < 0)
+			dmg_error_prefix(&why, "disk %s", s->disks[i].target);
+	}
+	if (rc == 0) {
+		rc = rollback_both(s, "the guest runs on neither host; DRBD here holds no write the source lacks; keeping the source's copy", err);
+		return rc < 0 ? rc : 1;
+	}
+	snprintf(reason, sizeof(reason), "the guest runs on neither host and this daemon may have missed a switchover; keeping both copies (%.300s)",
+		 why.msg);
+	return sess_attention(s, reason, err);
+}
+
 int
 dmg_sess_settle(struct dmg_session *s, struct dmg_error *err)
 {
@@ -268,7 +308,7 @@ dmg_sess_settle(struct dmg_session *s, struct dmg_error *err)
 		rc = rollback_both(s, "the guest runs on neither host and never ran here; keeping the source's copy", err);
 		return rc < 0 ? rc : 1;
 	}
-	return sess_attention(s, "the guest runs on neither host and this daemon may have missed a switchover; keeping both copies", err);
+	return settle_blind(s, peer_phase(&reply), err);
 }
 
 int

@@ -397,6 +397,7 @@ v_swap(struct ctx *c, const char *in, struct dmg_error *err)
 /* What carries out each step of core/steprow.c on this host. */
 static int (*const step_fn[DMG_STEP_MAX])(struct ctx *c, const char *in, struct dmg_error *err) = {
 	[DMG_STEP_SOURCE_SIZE] = v_source_size,
+	[DMG_STEP_PEER_HAS_ALL] = step_peer_has_all,
 	[DMG_STEP_LV_CREATE] = v_lv_create,
 	[DMG_STEP_MD_CREATE] = v_md,
 	[DMG_STEP_COPY_CREATE] = v_copy,
@@ -430,6 +431,11 @@ dispatch(struct ctx *c, const char *in, struct dmg_error *err)
 	/* Validation runs even in dry-run mode and is never paused. */
 	if (c->step == DMG_STEP_SOURCE_SIZE)
 		return v_source_size(c, in, err);
+	/* A check that may let a rollback remove a copy proves nothing
+	 * without DRBD. */
+	if (c->step == DMG_STEP_PEER_HAS_ALL)
+		return c->b->dry_run ? dmg_error_set(err, -ENOTSUP, "dry run: no DRBD to ask") :
+		       step_peer_has_all(c, in, err);
 	if (c->b->pause_s && c->step != DMG_STEP_NONE && dmg_step_parse(c->b->pause_verb) == c->step) {
 		dmg_warn(c->b->log, "session=%s disk=%s: pausing %u s before %s (test hook DRBDMIG_TEST_PAUSE)",
 			 c->s->sid, c->d->target, c->b->pause_s, verb);

@@ -38,5 +38,7 @@ int step_net(struct ctx *c, const char *in, struct dmg_error *err);
 int step_protocol_c(struct ctx *c, const char *in, struct dmg_error *err);
 /* wait-synced, wait-in-sync */
 int step_wait_synced(struct ctx *c, const char *in, struct dmg_error *err);
+/* peer-has-all: 0 when DRBD here proves it, else < 0 saying why not */
+int step_peer_has_all(struct ctx *c, const char *in, struct dmg_error *err);
 
 #endif

@@ -297,3 +297,35 @@ step_wait_synced(struct ctx *c, const char *in, struct dmg_error *err)
 	return rc;
 }
 
+/* peer-has-all (destination): whether every write DRBD took here is on the
+ * peer's disk too.  DRBD marks out of sync each block written here that the
+ * peer did not acknowledge: a write while disconnected, or one in flight
+ * when the link broke.  So a disk UpToDate with nothing out of sync holds
+ * no write the peer lacks, whatever ran here.  The kernel reports the
+ * bitmap only with the disk attached (bits_total 0 otherwise): no bitmap,
+ * no proof. */
+int
+step_peer_has_all(struct ctx *c, const char *in, struct dmg_error *err)
+{
+	struct dmg_drbd_status st;
+	int rc = backend_minor_state(c->me->minor, &st, err);
+
+	(void)in;
+	if (rc == -ENODEV)
+		return dmg_error_set(err, -ENODEV, "DRBD minor %u is gone: nothing shows what was written here",
+				     c->me->minor);
+	if (rc < 0)
+		return rc;
+	if (strcmp(st.resource, c->res) != 0)
+		return dmg_error_set(err, -ESTALE, "DRBD minor %u is resource '%s', not %s",
+				     c->me->minor, st.resource, c->res);
+	if (!st.has_state || st.state.disk != DMG_D_UP_TO_DATE)
+		return dmg_error_set(err, -ENODATA, "the disk here is %s, not UpToDate",
+				     st.has_state ? dmg_drbd_disk_str(st.state.disk) : "in an unknown state");
+	if (st.bits_total == 0)
+		return dmg_error_set(err, -ENODATA, "DRBD reports no bitmap for minor %u", c->me->minor);
+	if (st.bits_oos)
+		return dmg_error_set(err, -EEXIST, "%" PRIu64 " KiB written here are not on the peer (DRBD out of sync)",
+				     st.bits_oos * 4);
+	return 0;
+}

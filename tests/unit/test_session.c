@@ -243,6 +243,12 @@ fake_storage(struct fhost *h, struct dmg_session *s, const char *verb, int disk,
 		if (has(h, "swap", lv))
 			return bad(err, "demote while the LV maps DRBD", res);
 		del(h, "primary", res);
+	} else if (strcmp(verb, "peer-has-all") == 0) {
+		/* "alone": a write DRBD here holds and the peer lacks */
+		if (!has(h, "minor", res))
+			return dmg_error_set(err, -ENODEV, "fake: no DRBD minor for %s", res);
+		if (has(h, "alone", res))
+			return dmg_error_set(err, -EEXIST, "fake: %s holds writes the peer lacks", res);
 	} else {
 		return dmg_error_set(err, -ENOSYS, "fake: unknown verb %s", verb);
 	}
@@ -646,27 +652,61 @@ test_cancel(void)
 	world_fini(&w);
 }
 
-/* Neither host runs the guest and no switchover was seen.  A daemon that
- * may have missed the switchover (recovered from its journal, or libvirt
- * reconnected) keeps everything; one that watched the whole window knows the
- * guest never ran here and rolls back, keeping the source's copy. */
+/* Neither host runs the guest and no switchover was seen.  One that
+ * watched the whole window knows the guest never ran here and rolls back,
+ * keeping the source's copy.  A daemon that may have missed the switchover
+ * (recovered from its journal, or libvirt reconnected) does the same only
+ * when DRBD here shows no write the source lacks, on every disk; else it
+ * keeps everything. */
 static void
 test_neither_runs(void)
 {
 	struct world w;
 	struct dmg_error err = { 0 };
 
-	world_in_window(&w, 1);
+	world_in_window(&w, 2);
+	w.b.dom = DMG_DOM_PAUSED;
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 0);
+	w.b.sess->blind = 1;
+	w.b.dom = DMG_DOM_SHUTOFF;
+	w.a.dom = DMG_DOM_SHUTOFF;
+	add(&w.b, "alone", "drbdmig-0123abcd-1");   /* the second disk only */
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ATTENTION);
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.b.sess->reason, "keeping both copies"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.b.sess->reason, "holds writes the peer lacks"));
+	CU_ASSERT(has(&w.a, "lv", "vg0/guest0"));
+	CU_ASSERT(has(&w.b, "lv", "vg0/guest0"));
+	CU_ASSERT(has(&w.a, "minor", "drbdmig-0123abcd-0"));   /* nothing torn down */
+	CU_ASSERT(has(&w.b, "minor", "drbdmig-0123abcd-1"));
+	CU_ASSERT(has(&w.b, "lv", "vg0/guest1"));
+	world_fini(&w);
+
+	world_in_window(&w, 1);          /* blind, and DRBD shows nothing alone */
 	w.b.dom = DMG_DOM_PAUSED;
 	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 0);
 	w.b.sess->blind = 1;
 	w.b.dom = DMG_DOM_SHUTOFF;
 	w.a.dom = DMG_DOM_SHUTOFF;
 	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
-	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ATTENTION);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ROLLED_BACK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.b.sess->reason, "no write the source lacks"));
+	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_ROLLED_BACK);
 	CU_ASSERT(has(&w.a, "lv", "vg0/guest0"));
+	CU_ASSERT(check_end(&w));
+	world_fini(&w);
+
+	world_in_window(&w, 1);          /* blind, and the minor is gone here */
+	w.b.dom = DMG_DOM_PAUSED;
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 0);
+	w.b.sess->blind = 1;
+	w.b.dom = DMG_DOM_SHUTOFF;
+	w.a.dom = DMG_DOM_SHUTOFF;
+	del(&w.b, "minor", "drbdmig-0123abcd-0");
+	CU_ASSERT_EQUAL(dmg_sess_settle(w.b.sess, &err), 1);
+	CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ATTENTION);
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.b.sess->reason, "no DRBD minor"));
 	CU_ASSERT(has(&w.b, "lv", "vg0/guest0"));
-	CU_ASSERT(has(&w.a, "minor", "drbdmig-0123abcd-0"));   /* nothing torn down */
 	world_fini(&w);
 
 	world_in_window(&w, 1);
@@ -1575,7 +1615,7 @@ register_session_tests(void)
 	CU_add_test(s, "success, 1-2 disks, keep and remove", test_success);
 	CU_add_test(s, "failed migration rolls back", test_failed_migration);
 	CU_add_test(s, "cancel before and after switchover", test_cancel);
-	CU_add_test(s, "guest on neither host: attention", test_neither_runs);
+	CU_add_test(s, "guest on neither host: rollback or attention", test_neither_runs);
 	CU_add_test(s, "source unreachable after switchover", test_peer_lost_after_switchover);
 	CU_add_test(s, "source waits for the destination's teardown", test_src_waits_for_dst_teardown);
 	CU_add_test(s, "destination lost before switchover", test_dst_lost_before_switchover);
