@@ -247,6 +247,25 @@ dmg_backend_probe(struct dmg_backend *b, const char *path, struct dmg_sess_disk 
 	return 0;
 }
 
+/* Admission counts what goes into one place (a VG; with by_pool, one thin
+ * pool of it) once, at the first disk going there. */
+static int
+same_place(const struct dmg_sess_disk *a, const struct dmg_sess_disk *b, int by_pool)
+{
+	return strcmp(a->vg, b->vg) == 0 && (!by_pool || strcmp(a->thin, b->thin) == 0);
+}
+
+static int
+first_in_place(const struct dmg_sess_disk *disks, size_t i, int by_pool)
+{
+	size_t k;
+
+	for (k = 0; k < i; k++)
+		if (same_place(&disks[k], &disks[i], by_pool))
+			return 0;
+	return 1;
+}
+
 /* Disk i is a thin LV: its thin pool here must exist and have room for
  * what the source LVs going into it have allocated (counted once, at the
  * first of them).  The pool's usage can be no better known: the guest
@@ -260,9 +279,8 @@ thin_room(struct dmg_backend *b, const struct dmg_sess_disk *disks, size_t ndisk
 	size_t k;
 	int rc;
 
-	for (k = 0; k < i; k++)
-		if (strcmp(disks[k].vg, d->vg) == 0 && strcmp(disks[k].thin, d->thin) == 0)
-			return 0;
+	if (!first_in_place(disks, i, 1))
+		return 0;
 	rc = dmg_lvm_thin_pool(d->vg, d->thin, &size, &used, err);
 	if (rc == -ENOENT || rc == -EMEDIUMTYPE)
 		return dmg_error_set(err, rc, "disk %s: the source's LV is a thin LV of pool %s; %s/%s on the destination %s %s",
@@ -271,7 +289,7 @@ thin_room(struct dmg_backend *b, const struct dmg_sess_disk *disks, size_t ndisk
 	if (rc < 0)
 		return rc;
 	for (k = i; k < ndisks; k++)
-		if (strcmp(disks[k].vg, d->vg) == 0 && strcmp(disks[k].thin, d->thin) == 0)
+		if (same_place(&disks[k], d, 1))
 			need += disks[k].alloc;
 	if (size - used < need)
 		return dmg_error_set(err, -ENOSPC, "thin pool %s/%s on the destination %s has %" PRIu64 " MiB free; the source's thin LVs have %" PRIu64 " MiB allocated",
@@ -316,12 +334,10 @@ dmg_backend_dst_check(struct dmg_backend *b, const struct dmg_sess_disk *disks, 
 		/* Everything that goes into this VG, counted once at its first
 		 * disk: a thin LV's data goes into its pool, its metadata LV
 		 * into the VG. */
-		for (k = 0; k < i && strcmp(disks[k].vg, d->vg) != 0; k++)
-			;
-		if (k < i)
+		if (!first_in_place(disks, i, 0))
 			continue;
 		for (k = i; k < ndisks; k++)
-			if (strcmp(disks[k].vg, d->vg) == 0)
+			if (same_place(&disks[k], d, 0))
 				need += (disks[k].thin[0] ? 0 : disks[k].size) +
 					dmg_lvm_md_bytes(disks[k].size, ext);
 		if (vfree < need)

@@ -107,8 +107,14 @@ backend_minor_state(uint32_t minor, struct dmg_drbd_status *st, struct dmg_error
 #define RS_DISCARD_GRANULARITY (1u << 20)
 
 /* The copy device's request queue in sysfs: DRBD reads its backing
- * device's discard limits when it attaches.  Returns the value of the
- * file (bytes), 0 if it cannot be read. */
+ * device's discard limits when it attaches. */
+static void
+queue_path(const struct dmg_dm_info *info, const char *file, char *path, size_t len)
+{
+	snprintf(path, len, "/sys/dev/block/%u:%u/queue/%s", info->major, info->minor, file);
+}
+
+/* The value of the queue's file (bytes), 0 if it cannot be read. */
 static uint64_t
 queue_get(const struct dmg_dm_info *info, const char *file)
 {
@@ -116,13 +122,28 @@ queue_get(const struct dmg_dm_info *info, const char *file)
 	uint64_t v = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/queue/%s", info->major, info->minor, file);
+	queue_path(info, file, path, sizeof(path));
 	f = fopen(path, "re");
 	if (f && fgets(buf, sizeof(buf), f))
 		v = strtoull(buf, NULL, 10);
 	if (f)
 		fclose(f);
 	return v;
+}
+
+/* Writes v to the queue's file: 0, -errno of the open, or -EIO. */
+static int
+queue_set(const struct dmg_dm_info *info, const char *file, uint64_t v)
+{
+	char path[128], val[32];
+	FILE *f;
+
+	queue_path(info, file, path, sizeof(path));
+	snprintf(val, sizeof(val), "%" PRIu64 "\n", v);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	return (fputs(val, f) < 0) | (fclose(f) != 0) ? -EIO : 0;
 }
 
 /* DRBD 8.4 as in Linux 6.1 computes its backing device's largest discard
@@ -136,21 +157,17 @@ static void
 discard_limit(struct ctx *c, const struct dmg_dm_info *info)
 {
 	uint64_t gran = queue_get(info, "discard_granularity"), cap;
-	char path[128], val[32];
-	FILE *f;
+	int rc;
 
 	if (gran == 0 || gran > (1u << 30) || queue_get(info, "discard_max_bytes") < (1ull << 32))
 		return;
 	cap = (1u << 30) / gran * gran;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/queue/discard_max_bytes", info->major,
-		 info->minor);
-	snprintf(val, sizeof(val), "%" PRIu64 "\n", cap);
-	f = fopen(path, "we");
-	if (!f)
-		dmg_warn(c->b->log, "%s: cannot lower its largest discard to %" PRIu64 " bytes; DRBD may copy zeros too",
-			 c->copy, cap);
-	else if ((fputs(val, f) < 0) | (fclose(f) != 0))
+	rc = queue_set(info, "discard_max_bytes", cap);
+	if (rc == -EIO)
 		dmg_warn(c->b->log, "%s: writing its largest discard (%" PRIu64 " bytes) failed; DRBD may copy zeros too",
+			 c->copy, cap);
+	else if (rc < 0)
+		dmg_warn(c->b->log, "%s: cannot lower its largest discard to %" PRIu64 " bytes; DRBD may copy zeros too",
 			 c->copy, cap);
 }
 
