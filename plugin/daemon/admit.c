@@ -213,6 +213,39 @@ copy_name(char *dst, size_t len, const char *v)
 	return 0;
 }
 
+/* One disk's answer to "probe", as the source sent it: a size, the VG and
+ * LV names, and for a thin LV its pool and how much of it is allocated.  It
+ * comes from the network: the numbers are checked here, the names only for
+ * presence and length (copy_name).  Fills d's size, vg, lv and, for a thin
+ * LV, thin and alloc; on an error some of them may already be written. */
+int
+reg_probe_answer(const struct dmg_jrec *reply, struct dmg_sess_disk *d, struct dmg_error *err)
+{
+	const char *v;
+	char *end;
+
+	v = dmg_jrec_get(reply, "size");
+	errno = 0;
+	d->size = v ? strtoull(v, &end, 10) : 0;
+	if (!v || !*v || *end || errno || d->size == 0)
+		return dmg_error_set(err, -EPROTO, "disk %s: the source's answer has no size",
+				     d->target);
+	if (copy_name(d->vg, sizeof(d->vg), dmg_jrec_get(reply, "vg")) < 0 ||
+	    copy_name(d->lv, sizeof(d->lv), dmg_jrec_get(reply, "lv")) < 0)
+		return dmg_error_set(err, -EPROTO, "disk %s: the source's answer has no VG or LV name",
+				     d->target);
+	if (!dmg_jrec_get(reply, "thin"))
+		return 0;
+	v = dmg_jrec_get(reply, "alloc");
+	errno = 0;
+	d->alloc = v ? strtoull(v, &end, 10) : 0;
+	if (copy_name(d->thin, sizeof(d->thin), dmg_jrec_get(reply, "thin")) < 0 ||
+	    !v || !*v || *end || errno || d->alloc > d->size)
+		return dmg_error_set(err, -EPROTO, "disk %s: the source's answer names a thin pool without a valid allocation",
+				     d->target);
+	return 0;
+}
+
 /* Asks the source for each disk's size and LV (peer verb "probe"): the
  * guest must run there and each disk must be an LVM LV no session holds.
  * The source resolved the path its own XML gives; the LV is created here
@@ -226,8 +259,6 @@ probe_source(struct dmg_registry *r, const char *ep, const struct dmg_policy *p,
 
 	for (i = 0; i < n; i++) {
 		struct dmg_jrec req, reply;
-		const char *v;
-		char *end;
 		int rc;
 
 		dmg_jrec_init(&req, "probe");
@@ -239,25 +270,8 @@ probe_source(struct dmg_registry *r, const char *ep, const struct dmg_policy *p,
 			dmg_error_prefix(err, "disk %s on the source", disks[i].target);
 			return rc;
 		}
-		v = dmg_jrec_get(&reply, "size");
-		errno = 0;
-		disks[i].size = v ? strtoull(v, &end, 10) : 0;
-		if (!v || !*v || *end || errno || disks[i].size == 0)
-			return dmg_error_set(err, -EPROTO, "disk %s: the source's answer has no size",
-					     disks[i].target);
-		if (copy_name(disks[i].vg, sizeof(disks[i].vg), dmg_jrec_get(&reply, "vg")) < 0 ||
-		    copy_name(disks[i].lv, sizeof(disks[i].lv), dmg_jrec_get(&reply, "lv")) < 0)
-			return dmg_error_set(err, -EPROTO, "disk %s: the source's answer has no VG or LV name",
-					     disks[i].target);
-		if (!dmg_jrec_get(&reply, "thin"))
-			continue;
-		v = dmg_jrec_get(&reply, "alloc");
-		errno = 0;
-		disks[i].alloc = v ? strtoull(v, &end, 10) : 0;
-		if (copy_name(disks[i].thin, sizeof(disks[i].thin), dmg_jrec_get(&reply, "thin")) < 0 ||
-		    !v || !*v || *end || errno || disks[i].alloc > disks[i].size)
-			return dmg_error_set(err, -EPROTO, "disk %s: the source's answer names a thin pool without a valid allocation",
-					     disks[i].target);
+		if ((rc = reg_probe_answer(&reply, &disks[i], err)) < 0)
+			return rc;
 	}
 	return 0;
 }

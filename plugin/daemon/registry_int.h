@@ -145,6 +145,13 @@ int reg_peer_call(struct dmg_registry *r, const char *ep, const struct dmg_jrec 
  * (written by --persistent from the source's) gets /dev/VG/LV where the
  * source's disk path does not open the LV built here; failures are logged. */
 void reg_dst_persist(struct dmg_registry *r, const struct dmg_session *s);
+/* admit.c: one disk's answer from the source to the peer verb "probe",
+ * checked and copied into d (size, vg, lv; thin and alloc for a thin LV).
+ * -EPROTO, the message naming d->target, for an answer with no valid size,
+ * no VG or LV name that fits, or a thin pool without a valid allocation
+ * (none, not a number, or more than the size). */
+int reg_probe_answer(const struct dmg_jrec *reply, struct dmg_sess_disk *d,
+		     struct dmg_error *err);
 
 /* registry.c: the table and entry lifetimes */
 struct entry *reg_add_entry(struct dmg_registry *r, struct dmg_session *s, int recovered,
