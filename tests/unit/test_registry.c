@@ -1,6 +1,7 @@
 /* The daemon's session table: who may call, entry lifetimes (references,
  * reaping) alone and under concurrent peer, CLI, settle-thread and other
- * threads' use, and `verify`'s answer when a listing cannot be read.  No
+ * threads' use, `verify`'s answer when a listing cannot be read, and the
+ * destination's reading of the source's answer to "probe".  No
  * libvirt, no peer channel, storage in dry-run (verify's listings stood in
  * for): sessions come from journals written here, as a restarted daemon
  * finds them.  Run under ASan (`make check` with
@@ -559,6 +560,149 @@ test_cli_checked(void)
 	world_down(&w);
 }
 
+/* ---- the source's answer to "probe" ----------------------------------------- */
+
+#define PROBE_NOSIZE "disk vdb: the source's answer has no size"
+#define PROBE_NONAME "disk vdb: the source's answer has no VG or LV name"
+#define PROBE_NOTHIN "disk vdb: the source's answer names a thin pool without a valid allocation"
+
+/* The destination reads the answer of disk vdb from kv (key, value, ...,
+ * NULL), as reg_peer_call() would have handed it over; d and err start
+ * clear. */
+static int
+probe_answer(const char *const *kv, struct dmg_sess_disk *d, struct dmg_error *err)
+{
+	struct dmg_error serr = { 0 };
+	struct dmg_jrec reply;
+
+	dmg_jrec_init(&reply, "probe");
+	for (; kv[0]; kv += 2)
+		CU_ASSERT_EQUAL_FATAL(dmg_jrec_set(&reply, kv[0], kv[1], &serr), 0);
+	memset(d, 0, sizeof(*d));
+	snprintf(d->target, sizeof(d->target), "vdb");
+	dmg_error_clear(err);
+	return reg_probe_answer(&reply, d, err);
+}
+
+/* Good answers fill the disk: a linear LV's size and names (an alloc
+ * without thin is not a thin LV's and is left alone), a thin LV's pool and
+ * allocation up to the whole size.  Every malformed answer is refused with
+ * -EPROTO and one message naming the disk. */
+static void
+test_probe_answer(void)
+{
+	/* filled below: a name one byte longer than the name fields hold */
+	char name[DMG_SESS_NAME_MAX + 1];
+	const struct {
+		const char *what, *msg;
+		const char *kv[12];
+	} bad[] = {
+		{ "size missing", PROBE_NOSIZE, { "vg", "vg0", "lv", "g", NULL } },
+		{ "size empty", PROBE_NOSIZE, { "size", "", "vg", "vg0", "lv", "g", NULL } },
+		{ "size 0", PROBE_NOSIZE, { "size", "0", "vg", "vg0", "lv", "g", NULL } },
+		{ "size 12x", PROBE_NOSIZE, { "size", "12x", "vg", "vg0", "lv", "g", NULL } },
+		{ "size above 2^64", PROBE_NOSIZE,
+		  { "size", "99999999999999999999", "vg", "vg0", "lv", "g", NULL } },
+		{ "size 2^64", PROBE_NOSIZE,
+		  { "size", "18446744073709551616", "vg", "vg0", "lv", "g", NULL } },
+		{ "vg missing", PROBE_NONAME, { "size", "4096", "lv", "g", NULL } },
+		{ "vg empty", PROBE_NONAME, { "size", "4096", "vg", "", "lv", "g", NULL } },
+		{ "lv missing", PROBE_NONAME, { "size", "4096", "vg", "vg0", NULL } },
+		{ "vg longer than the field", PROBE_NONAME,
+		  { "size", "4096", "vg", name, "lv", "g", NULL } },
+		{ "lv longer than the field", PROBE_NONAME,
+		  { "size", "4096", "vg", "vg0", "lv", name, NULL } },
+		{ "thin, alloc missing", PROBE_NOTHIN,
+		  { "size", "4096", "vg", "vg0", "lv", "g", "thin", "tp", NULL } },
+		{ "alloc x", PROBE_NOTHIN,
+		  { "size", "4096", "vg", "vg0", "lv", "g", "thin", "tp", "alloc", "x", NULL } },
+		{ "alloc -ff", PROBE_NOTHIN,
+		  { "size", "4096", "vg", "vg0", "lv", "g", "thin", "tp", "alloc", "-ff", NULL } },
+		{ "alloc empty", PROBE_NOTHIN,
+		  { "size", "4096", "vg", "vg0", "lv", "g", "thin", "tp", "alloc", "", NULL } },
+		{ "alloc above size", PROBE_NOTHIN,
+		  { "size", "4096", "vg", "vg0", "lv", "g", "thin", "tp", "alloc", "4097", NULL } },
+		{ "alloc above 2^64", PROBE_NOTHIN,
+		  { "size", "4096", "vg", "vg0", "lv", "g", "thin", "tp", "alloc",
+		    "99999999999999999999", NULL } },
+		{ "thin empty", PROBE_NOTHIN,
+		  { "size", "4096", "vg", "vg0", "lv", "g", "thin", "", "alloc", "0", NULL } },
+		{ "thin longer than the field", PROBE_NOTHIN,
+		  { "size", "4096", "vg", "vg0", "lv", "g", "thin", name, "alloc", "0", NULL } },
+	};
+	struct dmg_error err;
+	struct dmg_sess_disk d;
+	size_t i;
+
+	{
+		const char *const kv[] = { "size", "1073741824", "vg", "vg0", "lv", "g", NULL };
+
+		CU_ASSERT_EQUAL(probe_answer(kv, &d, &err), 0);
+		CU_ASSERT_EQUAL(err.code, 0);
+		CU_ASSERT_EQUAL(d.size, UINT64_C(1073741824));
+		CU_ASSERT_STRING_EQUAL(d.vg, "vg0");
+		CU_ASSERT_STRING_EQUAL(d.lv, "g");
+		CU_ASSERT_STRING_EQUAL(d.thin, "");
+		CU_ASSERT_EQUAL(d.alloc, 0);
+	}
+	{
+		const char *const kv[] = { "size", "4096", "vg", "vg0", "lv", "g", "alloc", "99",
+					   NULL };
+
+		CU_ASSERT_EQUAL(probe_answer(kv, &d, &err), 0);
+		CU_ASSERT_EQUAL(d.size, 4096);
+		CU_ASSERT_STRING_EQUAL(d.thin, "");
+		CU_ASSERT_EQUAL(d.alloc, 0);
+	}
+	{
+		const char *const kv[] = { "size", "12582912", "vg", "vg0", "lv", "multi2",
+					   "thin", "mpool", "alloc", "2162688", NULL };
+
+		CU_ASSERT_EQUAL(probe_answer(kv, &d, &err), 0);
+		CU_ASSERT_EQUAL(err.code, 0);
+		CU_ASSERT_EQUAL(d.size, UINT64_C(12582912));
+		CU_ASSERT_STRING_EQUAL(d.vg, "vg0");
+		CU_ASSERT_STRING_EQUAL(d.lv, "multi2");
+		CU_ASSERT_STRING_EQUAL(d.thin, "mpool");
+		CU_ASSERT_EQUAL(d.alloc, UINT64_C(2162688));
+	}
+	{
+		/* the largest size, all of it allocated; nothing allocated */
+		const char *const full[] = { "size", "18446744073709551615", "vg", "vg0", "lv", "g",
+					     "thin", "tp", "alloc", "18446744073709551615", NULL };
+		const char *const none[] = { "size", "4096", "vg", "vg0", "lv", "g", "thin", "tp",
+					     "alloc", "0", NULL };
+
+		CU_ASSERT_EQUAL(probe_answer(full, &d, &err), 0);
+		CU_ASSERT_EQUAL(d.size, UINT64_MAX);
+		CU_ASSERT_EQUAL(d.alloc, UINT64_MAX);
+		CU_ASSERT_EQUAL(probe_answer(none, &d, &err), 0);
+		CU_ASSERT_STRING_EQUAL(d.thin, "tp");
+		CU_ASSERT_EQUAL(d.alloc, 0);
+	}
+	/* a VG name one byte short of the field fits; one that fills it does not */
+	memset(name, 'v', sizeof(name));
+	name[DMG_SESS_NAME_MAX - 1] = '\0';
+	{
+		const char *const kv[] = { "size", "4096", "vg", name, "lv", "g", NULL };
+
+		CU_ASSERT_EQUAL(probe_answer(kv, &d, &err), 0);
+		CU_ASSERT_EQUAL(strlen(d.vg), DMG_SESS_NAME_MAX - 1);
+	}
+	name[DMG_SESS_NAME_MAX - 1] = 'v';
+	name[DMG_SESS_NAME_MAX] = '\0';
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = probe_answer(bad[i].kv, &d, &err);
+
+		if (rc != -EPROTO || err.code != -EPROTO || strcmp(err.msg, bad[i].msg) != 0)
+			fprintf(stderr, "probe answer '%s': %d '%s'\n", bad[i].what, rc, err.msg);
+		CU_ASSERT_EQUAL(rc, -EPROTO);
+		CU_ASSERT_EQUAL(err.code, -EPROTO);
+		CU_ASSERT_STRING_EQUAL(err.msg, bad[i].msg);
+	}
+}
+
 void
 register_registry_tests(void)
 {
@@ -571,4 +715,6 @@ register_registry_tests(void)
 	CU_add_test(s, "settle removes closed sessions, keeps attention", test_settle_reaps);
 	CU_add_test(s, "verify: clean, leftovers, could not look", test_verify_looks);
 	CU_add_test(s, "the socket checks a call once; fence answers a code", test_cli_checked);
+	CU_add_test(s, "the source's probe answer: good ones filled, malformed ones refused",
+		    test_probe_answer);
 }
