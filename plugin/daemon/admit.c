@@ -213,6 +213,25 @@ copy_name(char *dst, size_t len, const char *v)
 	return 0;
 }
 
+/* A byte count from the peer's answer: decimal digits only, as the source
+ * prints it, within 64 bits.  strtoull() alone would also take leading
+ * blanks and a sign, and reads "-5" as 2^64 - 5. */
+static int
+answer_bytes(const char *v, uint64_t *out)
+{
+	unsigned long long n;
+	char *end;
+
+	if (!v || *v < '0' || *v > '9')
+		return -EPROTO;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (*end || errno)
+		return -EPROTO;
+	*out = n;
+	return 0;
+}
+
 /* One disk's answer to "probe", as the source sent it: a size, the VG and
  * LV names, and for a thin LV its pool and how much of it is allocated.  It
  * comes from the network: the numbers are checked here, the names only for
@@ -221,13 +240,7 @@ copy_name(char *dst, size_t len, const char *v)
 int
 reg_probe_answer(const struct dmg_jrec *reply, struct dmg_sess_disk *d, struct dmg_error *err)
 {
-	const char *v;
-	char *end;
-
-	v = dmg_jrec_get(reply, "size");
-	errno = 0;
-	d->size = v ? strtoull(v, &end, 10) : 0;
-	if (!v || !*v || *end || errno || d->size == 0)
+	if (answer_bytes(dmg_jrec_get(reply, "size"), &d->size) < 0 || d->size == 0)
 		return dmg_error_set(err, -EPROTO, "disk %s: the source's answer has no size",
 				     d->target);
 	if (copy_name(d->vg, sizeof(d->vg), dmg_jrec_get(reply, "vg")) < 0 ||
@@ -236,11 +249,8 @@ reg_probe_answer(const struct dmg_jrec *reply, struct dmg_sess_disk *d, struct d
 				     d->target);
 	if (!dmg_jrec_get(reply, "thin"))
 		return 0;
-	v = dmg_jrec_get(reply, "alloc");
-	errno = 0;
-	d->alloc = v ? strtoull(v, &end, 10) : 0;
 	if (copy_name(d->thin, sizeof(d->thin), dmg_jrec_get(reply, "thin")) < 0 ||
-	    !v || !*v || *end || errno || d->alloc > d->size)
+	    answer_bytes(dmg_jrec_get(reply, "alloc"), &d->alloc) < 0 || d->alloc > d->size)
 		return dmg_error_set(err, -EPROTO, "disk %s: the source's answer names a thin pool without a valid allocation",
 				     d->target);
 	return 0;
