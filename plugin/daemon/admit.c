@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "core/verb.h"
 #include "libvirt/diskpath.h"
 #include "libvirt/virt.h"
 #include "storage/lvm.h"
@@ -214,22 +215,12 @@ copy_name(char *dst, size_t len, const char *v)
 }
 
 /* A byte count from the peer's answer: decimal digits only, as the source
- * prints it, within 64 bits.  strtoull() alone would also take leading
- * blanks and a sign, and reads "-5" as 2^64 - 5. */
+ * prints it, within 64 bits (core/verb.c).  strtoull() alone would also
+ * take leading blanks and a sign, and reads "-5" as 2^64 - 5. */
 static int
 answer_bytes(const char *v, uint64_t *out)
 {
-	unsigned long long n;
-	char *end;
-
-	if (!v || *v < '0' || *v > '9')
-		return -EPROTO;
-	errno = 0;
-	n = strtoull(v, &end, 10);
-	if (*end || errno)
-		return -EPROTO;
-	*out = n;
-	return 0;
+	return dmg_verb_uint(v, UINT64_MAX, out) < 0 ? -EPROTO : 0;
 }
 
 /* One disk's answer to "probe", as the source sent it: a size, the VG and

@@ -216,21 +216,12 @@ dmg_sess_free(struct dmg_session *s)
 	sess_release(s);
 }
 
+/* Decimal digits only (core/verb.c): strtoull() would also take blanks and
+ * a sign, and read " -5", which the peer may send, as 2^64 - 5. */
 int
 sess_num(const struct dmg_jrec *r, const char *k, uint64_t max, uint64_t *out)
 {
-	const char *v = dmg_jrec_get(r, k);
-	char *end;
-	unsigned long long u;
-
-	if (!v || !*v || *v == '-')
-		return -EINVAL;
-	errno = 0;
-	u = strtoull(v, &end, 10);
-	if (errno || *end || u > max)
-		return -EINVAL;
-	*out = u;
-	return 0;
+	return dmg_verb_uint(dmg_jrec_get(r, k), max, out) < 0 ? -EINVAL : 0;
 }
 
 struct loader {

@@ -39,6 +39,10 @@ struct fhost {
 	size_t pol_disks;         /* the live policy: disks vda.. on vg0/guest0.. */
 	int pol_keep;
 	int no_policy;            /* the domain carries no policy here */
+	/* this host's answers to calls of verb tamper_verb carry tamper_val
+	 * for tamper_key (a peer that lies or is broken); tamper_key NULL: off */
+	enum dmg_verb tamper_verb;
+	const char *tamper_key, *tamper_val;
 	/* state on disk at the crash */
 	char snap_obj[NOBJ][320];
 	size_t snap_nobj;
@@ -365,6 +369,8 @@ fake_peer(void *arg, const struct dmg_session *s, enum dmg_verb verb, const stru
 				&created, reply, err);
 	if (created)
 		o->sess = created;
+	if (rc == 0 && o->tamper_key && verb == o->tamper_verb)
+		rc = dmg_jrec_set(reply, o->tamper_key, o->tamper_val, err);
 	return rc;
 }
 
@@ -978,6 +984,39 @@ test_cancel_building(void)
 	CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_ROLLED_BACK);
 	CU_ASSERT(check_end(&w));
 	world_fini(&w);
+}
+
+/* The source's answer to "disk" comes from the network: a number in it
+ * that is not plain decimal digits (a sign, a blank; strtoull() reads
+ * " -5" as 2^64 - 5) or out of range fails the build, and both roll back. */
+static void
+test_bad_disk_answer(void)
+{
+	static const struct { const char *key, *val; } bad[] = {
+		{ "size", " -5" }, { "size", "-5" }, { "size", "+5" }, { "size", " 5" },
+		{ "size", "0" }, { "size", "5x" }, { "size", "" }, { "size", "18446744073709551616" },
+		{ "minor", "-1" }, { "minor", "4294967296" }, { "port", "65536" }, { "port", " 7800" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct world w;
+		struct dmg_error err = { 0 };
+
+		world_init(&w, 1, 0);
+		CU_ASSERT_EQUAL_FATAL(start_dst(&w), 0);
+		w.a.tamper_verb = DMG_VERB_DISK;
+		w.a.tamper_key = bad[i].key;
+		w.a.tamper_val = bad[i].val;
+		CU_ASSERT_EQUAL(dmg_sess_build(w.b.sess, 60, &err), -EPROTO);
+		if (!strstr(err.msg, "answer for disk vda is incomplete"))
+			fprintf(stderr, "\n  (%s='%s': %s)\n", bad[i].key, bad[i].val, err.msg);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "answer for disk vda is incomplete"));
+		CU_ASSERT_EQUAL(w.b.sess->phase, DMG_PH_ROLLED_BACK);
+		CU_ASSERT_EQUAL(w.a.sess->phase, DMG_PH_ROLLED_BACK);
+		CU_ASSERT(check_end(&w));
+		world_fini(&w);
+	}
 }
 
 /* A settle that finds the fresh session first rolls it back (the daemon
@@ -1616,6 +1655,7 @@ register_session_tests(void)
 	CU_add_test(s, "failed migration rolls back", test_failed_migration);
 	CU_add_test(s, "cancel before and after switchover", test_cancel);
 	CU_add_test(s, "guest on neither host: rollback or attention", test_neither_runs);
+	CU_add_test(s, "a malformed number in the source's disk answer fails the build", test_bad_disk_answer);
 	CU_add_test(s, "source unreachable after switchover", test_peer_lost_after_switchover);
 	CU_add_test(s, "source waits for the destination's teardown", test_src_waits_for_dst_teardown);
 	CU_add_test(s, "destination lost before switchover", test_dst_lost_before_switchover);
