@@ -235,7 +235,7 @@ dmg_sess_settle(struct dmg_session *s, struct dmg_error *err)
 {
 	enum dmg_dom here = DMG_DOM_UNKNOWN, there = DMG_DOM_UNKNOWN;
 	struct dmg_error perr = { 0 };
-	enum dmg_phase theirs;
+	enum dmg_phase theirs = DMG_PH_ATTENTION;   /* what an unreadable answer counts as */
 	struct dmg_jrec reply;
 	int peer_ok, blind, rc;
 
@@ -267,8 +267,10 @@ dmg_sess_settle(struct dmg_session *s, struct dmg_error *err)
 	if (s->switchover)
 		return finish_dst(s, err);
 	peer_ok = sess_call(s, DMG_VERB_STATE, -1, &reply, &perr) == 0;
-	if (peer_ok)
+	if (peer_ok) {
 		there = sess_dom_parse(dmg_jrec_get(&reply, "dom"));
+		theirs = peer_phase(&reply);
+	}
 	if (here == DMG_DOM_PAUSED || here == DMG_DOM_UNKNOWN)
 		return 0;   /* migration in progress (or libvirt away): wait */
 	/* Right after READY QEMU may not have started yet: absence means
@@ -276,8 +278,7 @@ dmg_sess_settle(struct dmg_session *s, struct dmg_error *err)
 	if (!s->seen_here && !s->gone_here)
 		return 0;
 	/* Not here (absent or shut off) and not switched over. */
-	if (peer_ok && dmg_phase_parse(dmg_jrec_get(&reply, "phase"), &theirs) == 0 &&
-	    (theirs == DMG_PH_ROLLED_BACK || theirs == DMG_PH_ROLLING_BACK)) {
+	if (peer_ok && (theirs == DMG_PH_ROLLED_BACK || theirs == DMG_PH_ROLLING_BACK)) {
 		/* The source kept its copy (e.g. it lost us and its guest ran on
 		 * there); ours was never used. */
 		rc = rollback_both(s, "the source rolled back; the guest never ran here", err);
@@ -308,7 +309,7 @@ dmg_sess_settle(struct dmg_session *s, struct dmg_error *err)
 		rc = rollback_both(s, "the guest runs on neither host and never ran here; keeping the source's copy", err);
 		return rc < 0 ? rc : 1;
 	}
-	return settle_blind(s, peer_phase(&reply), err);
+	return settle_blind(s, theirs, err);
 }
 
 int

@@ -445,14 +445,10 @@ dispatch(struct ctx *c, const char *in, struct dmg_error *err)
 	int (*fn)(struct ctx *c, const char *in, struct dmg_error *err) =
 		c->step > DMG_STEP_NONE && c->step < DMG_STEP_MAX ? step_fn[c->step] : NULL;
 
-	/* Validation runs even in dry-run mode and is never paused. */
-	if (c->step == DMG_STEP_SOURCE_SIZE)
-		return v_source_size(c, in, err);
-	/* A check that may let a rollback remove a copy proves nothing
-	 * without DRBD. */
-	if (c->step == DMG_STEP_PEER_HAS_ALL)
-		return c->b->dry_run ? dmg_error_set(err, -ENOTSUP, "dry run: no DRBD to ask") :
-		       step_peer_has_all(c, in, err);
+	/* Checks run even in dry-run mode (each says what it can prove
+	 * there) and are never paused. */
+	if (c->step == DMG_STEP_SOURCE_SIZE || c->step == DMG_STEP_PEER_HAS_ALL)
+		return fn(c, in, err);
 	if (c->b->pause_s && c->step != DMG_STEP_NONE && dmg_step_parse(c->b->pause_verb) == c->step) {
 		dmg_warn(c->b->log, "session=%s disk=%s: pausing %u s before %s (test hook DRBDMIG_TEST_PAUSE)",
 			 c->s->sid, c->d->target, c->b->pause_s, verb);

@@ -308,9 +308,13 @@ int
 step_peer_has_all(struct ctx *c, const char *in, struct dmg_error *err)
 {
 	struct dmg_drbd_status st;
-	int rc = backend_minor_state(c->me->minor, &st, err);
+	int rc;
 
 	(void)in;
+	/* It may let a rollback remove a copy: without DRBD it proves nothing. */
+	if (c->b->dry_run)
+		return dmg_error_set(err, -ENOTSUP, "dry run: no DRBD to ask");
+	rc = backend_minor_state(c->me->minor, &st, err);
 	if (rc == -ENODEV)
 		return dmg_error_set(err, -ENODEV, "DRBD minor %u is gone: nothing shows what was written here",
 				     c->me->minor);

@@ -3,11 +3,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/textfile.h"
 #include "storage/alloc.h"
 #include "storage/backend.h"
@@ -246,6 +248,43 @@ test_obj_names(void)
 	CU_ASSERT_EQUAL(dmg_sess_name_sid(NULL, sid), -EINVAL);
 }
 
+/* In dry-run mode a step changes nothing and succeeds, but peer-has-all is
+ * refused: it may let a rollback remove a copy, and without DRBD it proves
+ * nothing. */
+static void
+test_dry_run_checks(void)
+{
+	struct dmg_session *s = calloc(1, sizeof(*s));
+	struct dmg_error err = { 0 };
+	struct dmg_backend b;
+	struct dmg_log log;
+	char out[64];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	snprintf(s->sid, sizeof(s->sid), "0a1b2c3d");
+	s->role = DMG_ROLE_DST;
+	s->ndisks = 1;
+	snprintf(s->disks[0].target, sizeof(s->disks[0].target), "vda");
+	snprintf(s->disks[0].vg, sizeof(s->disks[0].vg), "vg0");
+	snprintf(s->disks[0].lv, sizeof(s->disks[0].lv), "web");
+	pthread_mutex_init(&s->mu, NULL);
+	dmg_log_open(&log, "test", 0, 0, DMG_LOG_ERR);
+	dmg_backend_init(&b);
+	b.dry_run = 1;
+	b.log = &log;
+	CU_ASSERT_EQUAL(dmg_backend_act(&b, s, "lv-create", 0, NULL, out, sizeof(out), &err), 0);
+	CU_ASSERT_EQUAL(dmg_backend_act(&b, s, "wait-synced", 0, NULL, out, sizeof(out), &err), 0);
+	CU_ASSERT_EQUAL(dmg_backend_act(&b, s, "peer-has-all", 0, NULL, out, sizeof(out), &err),
+			-ENOTSUP);
+	CU_ASSERT_STRING_EQUAL(err.msg, "peer-has-all (vda): dry run: no DRBD to ask");
+	CU_ASSERT_EQUAL(dmg_backend_act(&b, s, "peer-has-all", 1, NULL, out, sizeof(out), &err),
+			-EINVAL);
+	dmg_backend_fini(&b);
+	dmg_log_close(&log);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
 void
 register_storage_tests(void)
 {
@@ -258,6 +297,7 @@ register_storage_tests(void)
 	CU_add_test(s, "DRBD external metadata size", test_md_formula);
 	CU_add_test(s, "lvs output", test_lvs_parse);
 	CU_add_test(s, "object names read back to their session", test_obj_names);
+	CU_add_test(s, "a dry run changes nothing and proves nothing", test_dry_run_checks);
 }
 
 static void
