@@ -644,65 +644,44 @@ test_probe_answer(void)
 		{ "thin longer than the field", PROBE_NOTHIN,
 		  { "size", "4096", "vg", "vg0", "lv", "g", "thin", name, "alloc", "0", NULL } },
 	};
+	const struct {
+		const char *kv[12];
+		uint64_t size, alloc;
+		const char *vg, *lv, *thin;
+	} good[] = {
+		{ { "size", "1073741824", "vg", "vg0", "lv", "g", NULL },
+		  UINT64_C(1073741824), 0, "vg0", "g", "" },
+		/* an alloc without thin is not a thin LV's: left alone */
+		{ { "size", "4096", "vg", "vg0", "lv", "g", "alloc", "99", NULL },
+		  4096, 0, "vg0", "g", "" },
+		{ { "size", "12582912", "vg", "vg0", "lv", "multi2", "thin", "mpool", "alloc",
+		    "2162688", NULL },
+		  UINT64_C(12582912), UINT64_C(2162688), "vg0", "multi2", "mpool" },
+		/* the largest size, all of it allocated; nothing allocated */
+		{ { "size", "18446744073709551615", "vg", "vg0", "lv", "g", "thin", "tp", "alloc",
+		    "18446744073709551615", NULL },
+		  UINT64_MAX, UINT64_MAX, "vg0", "g", "tp" },
+		{ { "size", "4096", "vg", "vg0", "lv", "g", "thin", "tp", "alloc", "0", NULL },
+		  4096, 0, "vg0", "g", "tp" },
+		/* a VG name one byte short of the field fits (name, filled below) */
+		{ { "size", "4096", "vg", name, "lv", "g", NULL }, 4096, 0, name, "g", "" },
+	};
 	struct dmg_error err;
 	struct dmg_sess_disk d;
 	size_t i;
 
-	{
-		const char *const kv[] = { "size", "1073741824", "vg", "vg0", "lv", "g", NULL };
-
-		CU_ASSERT_EQUAL(probe_answer(kv, &d, &err), 0);
-		CU_ASSERT_EQUAL(err.code, 0);
-		CU_ASSERT_EQUAL(d.size, UINT64_C(1073741824));
-		CU_ASSERT_STRING_EQUAL(d.vg, "vg0");
-		CU_ASSERT_STRING_EQUAL(d.lv, "g");
-		CU_ASSERT_STRING_EQUAL(d.thin, "");
-		CU_ASSERT_EQUAL(d.alloc, 0);
-	}
-	{
-		const char *const kv[] = { "size", "4096", "vg", "vg0", "lv", "g", "alloc", "99",
-					   NULL };
-
-		CU_ASSERT_EQUAL(probe_answer(kv, &d, &err), 0);
-		CU_ASSERT_EQUAL(d.size, 4096);
-		CU_ASSERT_STRING_EQUAL(d.thin, "");
-		CU_ASSERT_EQUAL(d.alloc, 0);
-	}
-	{
-		const char *const kv[] = { "size", "12582912", "vg", "vg0", "lv", "multi2",
-					   "thin", "mpool", "alloc", "2162688", NULL };
-
-		CU_ASSERT_EQUAL(probe_answer(kv, &d, &err), 0);
-		CU_ASSERT_EQUAL(err.code, 0);
-		CU_ASSERT_EQUAL(d.size, UINT64_C(12582912));
-		CU_ASSERT_STRING_EQUAL(d.vg, "vg0");
-		CU_ASSERT_STRING_EQUAL(d.lv, "multi2");
-		CU_ASSERT_STRING_EQUAL(d.thin, "mpool");
-		CU_ASSERT_EQUAL(d.alloc, UINT64_C(2162688));
-	}
-	{
-		/* the largest size, all of it allocated; nothing allocated */
-		const char *const full[] = { "size", "18446744073709551615", "vg", "vg0", "lv", "g",
-					     "thin", "tp", "alloc", "18446744073709551615", NULL };
-		const char *const none[] = { "size", "4096", "vg", "vg0", "lv", "g", "thin", "tp",
-					     "alloc", "0", NULL };
-
-		CU_ASSERT_EQUAL(probe_answer(full, &d, &err), 0);
-		CU_ASSERT_EQUAL(d.size, UINT64_MAX);
-		CU_ASSERT_EQUAL(d.alloc, UINT64_MAX);
-		CU_ASSERT_EQUAL(probe_answer(none, &d, &err), 0);
-		CU_ASSERT_STRING_EQUAL(d.thin, "tp");
-		CU_ASSERT_EQUAL(d.alloc, 0);
-	}
-	/* a VG name one byte short of the field fits; one that fills it does not */
 	memset(name, 'v', sizeof(name));
 	name[DMG_SESS_NAME_MAX - 1] = '\0';
-	{
-		const char *const kv[] = { "size", "4096", "vg", name, "lv", "g", NULL };
-
-		CU_ASSERT_EQUAL(probe_answer(kv, &d, &err), 0);
-		CU_ASSERT_EQUAL(strlen(d.vg), DMG_SESS_NAME_MAX - 1);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		CU_ASSERT_EQUAL(probe_answer(good[i].kv, &d, &err), 0);
+		CU_ASSERT_EQUAL(err.code, 0);
+		CU_ASSERT_EQUAL(d.size, good[i].size);
+		CU_ASSERT_EQUAL(d.alloc, good[i].alloc);
+		CU_ASSERT_STRING_EQUAL(d.vg, good[i].vg);
+		CU_ASSERT_STRING_EQUAL(d.lv, good[i].lv);
+		CU_ASSERT_STRING_EQUAL(d.thin, good[i].thin);
 	}
+	/* one that fills the field does not fit (bad[] above) */
 	name[DMG_SESS_NAME_MAX - 1] = 'v';
 	name[DMG_SESS_NAME_MAX] = '\0';
 
