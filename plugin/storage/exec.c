@@ -48,7 +48,7 @@ close_from_3(int keep, long max_fd)
 /* The child: only async-signal-safe calls until execve.  If that fails, its
  * errno goes to the parent through exec_fd (closed on exec). */
 static void __attribute__((noreturn))
-child_exec(char *const argv[], int out_fd, int exec_fd, long max_fd)
+child_exec(char *const argv[], int out_fd, int err_fd, int exec_fd, long max_fd)
 {
 	struct sigaction dfl;
 	sigset_t none;
@@ -63,16 +63,18 @@ child_exec(char *const argv[], int out_fd, int exec_fd, long max_fd)
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	sigaction(SIGPIPE, &dfl, NULL);
-	/* Above 2 first, so neither dup2 below clobbers the other's source. */
+	/* Above 2 first, so no dup2 below clobbers another's source. */
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (null >= 0 && null < 3)
 		null = fcntl(null, F_DUPFD_CLOEXEC, 3);
 	if (out_fd < 3)
 		out_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, 3);
+	if (err_fd < 3)
+		err_fd = fcntl(err_fd, F_DUPFD_CLOEXEC, 3);
 	if (exec_fd < 3)
 		exec_fd = fcntl(exec_fd, F_DUPFD_CLOEXEC, 3);
-	if (null < 0 || out_fd < 0 || exec_fd < 0 || dup2(null, 0) < 0 || dup2(out_fd, 1) < 0 ||
-	    dup2(out_fd, 2) < 0)
+	if (null < 0 || out_fd < 0 || err_fd < 0 || exec_fd < 0 || dup2(null, 0) < 0 ||
+	    dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
 		goto fail;
 	close_from_3(exec_fd, max_fd);
 	execve(argv[0], argv, tool_env);
@@ -185,10 +187,11 @@ stop(pid_t pid, int *status, struct dmg_error *err)
 	return dmg_exec_reap(pid, status, DMG_EXEC_KILL_MS, err);
 }
 
-/* Forks and execs argv with stdout+stderr on out_fd; returns the pid or a
- * negative code (exec failures included: they come back through a pipe). */
+/* Forks and execs argv with stdout on out_fd and stderr on err_fd; returns
+ * the pid or a negative code (exec failures included: they come back
+ * through a pipe). */
 static pid_t
-spawn(char *const argv[], int out_fd, struct dmg_error *err)
+spawn(char *const argv[], int out_fd, int err_fd, struct dmg_error *err)
 {
 	long max_fd = sysconf(_SC_OPEN_MAX);
 	int efd[2], e = 0, status;
@@ -200,7 +203,7 @@ spawn(char *const argv[], int out_fd, struct dmg_error *err)
 	pid = fork();
 	if (pid == 0) {
 		close(efd[0]);
-		child_exec(argv, out_fd, efd[1], max_fd < 0 ? 65536 : max_fd);
+		child_exec(argv, out_fd, err_fd, efd[1], max_fd < 0 ? 65536 : max_fd);
 	}
 	e = errno;
 	close(efd[1]);
@@ -222,54 +225,90 @@ spawn(char *const argv[], int out_fd, struct dmg_error *err)
 	return pid;
 }
 
-int
-dmg_exec(char *const argv[], char *out, size_t outlen, int timeout_ms,
-	 struct dmg_error *err)
+/* One of the child's output streams: read into buf (NUL-terminated, what
+ * does not fit thrown away), or all thrown away without buf. */
+struct stream {
+	int fd;
+	char *buf;
+	size_t len, got;
+};
+
+/* Reads what is there; at the end of the stream closes it (fd -1). */
+static void
+drain(struct stream *o)
+{
+	char sink[4096];
+	int room = o->buf && o->got + 1 < o->len;
+	ssize_t n;
+
+	if (room)
+		n = read(o->fd, o->buf + o->got, o->len - 1 - o->got);
+	else
+		n = read(o->fd, sink, sizeof(sink));
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n <= 0) {
+		close(o->fd);
+		o->fd = -1;
+		return;
+	}
+	if (room) {
+		o->got += (size_t)n;
+		o->buf[o->got] = '\0';
+	}
+}
+
+/* dmg_exec() with its standard output into io[0] and its standard error
+ * into io[1]. */
+static int
+run(char *const argv[], struct stream io[2], int timeout_ms, struct dmg_error *err)
 {
 	int64_t deadline = dmg_now_ms() + timeout_ms;
-	char sink[4096];
-	size_t got = 0;
-	int pfd[2], status = 0, rc;
+	int pfd[2][2], status = 0, rc, i;
 	pid_t pid;
 
-	if (out && outlen)
-		out[0] = '\0';
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return dmg_error_sys(err, -errno, "pipe");
-	pid = spawn(argv, pfd[1], err);
-	close(pfd[1]);
-	if (pid < 0) {
-		close(pfd[0]);
-		return pid;
+	for (i = 0; i < 2; i++) {
+		if (io[i].buf && io[i].len)
+			io[i].buf[0] = '\0';
+		io[i].got = 0;
 	}
-	for (;;) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+	if (pipe2(pfd[0], O_CLOEXEC) < 0)
+		return dmg_error_sys(err, -errno, "pipe");
+	if (pipe2(pfd[1], O_CLOEXEC) < 0) {
+		rc = -errno;
+		close(pfd[0][0]);
+		close(pfd[0][1]);
+		return dmg_error_sys(err, rc, "pipe");
+	}
+	pid = spawn(argv, pfd[0][1], pfd[1][1], err);
+	for (i = 0; i < 2; i++) {
+		close(pfd[i][1]);
+		io[i].fd = pfd[i][0];
+	}
+	while (pid > 0 && (io[0].fd >= 0 || io[1].fd >= 0)) {
+		/* poll() skips an entry whose fd is negative: a stream that ended */
+		struct pollfd p[2] = { { .fd = io[0].fd, .events = POLLIN },
+				       { .fd = io[1].fd, .events = POLLIN } };
 		int64_t left = deadline - dmg_now_ms();
-		ssize_t n;
 
 		if (left <= 0)
 			break;
-		rc = poll(&p, 1, (int)(left > 1000 ? 1000 : left));
-		/* Quiet: a child that ended while something it started holds the
+		rc = poll(p, 2, (int)(left > 1000 ? 1000 : left));
+		/* Quiet: a child that ended while something it started holds a
 		 * pipe is done all the same. */
 		if (rc == 0 && wait_until(pid, 0) == 1)
 			break;
 		if (rc <= 0)
 			continue;
-		if (out && got + 1 < outlen)
-			n = read(pfd[0], out + got, outlen - 1 - got);
-		else
-			n = read(pfd[0], sink, sizeof(sink));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (out && got + 1 < outlen) {
-			got += (size_t)n;
-			out[got] = '\0';
-		}
+		for (i = 0; i < 2; i++)
+			if (p[i].revents)
+				drain(&io[i]);
 	}
-	close(pfd[0]);
+	for (i = 0; i < 2; i++)
+		if (io[i].fd >= 0)
+			close(io[i].fd);
+	if (pid < 0)
+		return pid;
 	/* Its output ended; it may still run (having closed it early). */
 	rc = wait_until(pid, deadline);
 	if (rc < 0)
@@ -288,27 +327,51 @@ dmg_exec(char *const argv[], char *out, size_t outlen, int timeout_ms,
 }
 
 int
+dmg_exec(char *const argv[], char *out, size_t outlen, int timeout_ms,
+	 struct dmg_error *err)
+{
+	struct stream io[2] = { { .fd = -1, .buf = out, .len = outlen }, { .fd = -1 } };
+
+	return run(argv, io, timeout_ms, err);
+}
+
+/* The last line of s with anything in it, trailing blanks cut in place. */
+static const char *
+last_line(char *s)
+{
+	char *p = s + strlen(s), *last;
+
+	while (p > s && (p[-1] == '\n' || p[-1] == ' '))
+		*--p = '\0';
+	last = strrchr(s, '\n');
+	last = last ? last + 1 : s;
+	while (*last == ' ')
+		last++;
+	return last;
+}
+
+int
 dmg_exec_ok(char *const argv[], char *out, size_t outlen, int timeout_ms,
 	    struct dmg_error *err)
 {
-	char buf[4096], *last, *p;
+	char buf[4096] = "", said[4096] = "";   /* run() also clears them */
+	struct stream io[2] = { { .fd = -1, .buf = out, .len = outlen },
+				{ .fd = -1, .buf = said, .len = sizeof(said) } };
+	const char *last;
 	int rc;
 
 	if (!out) {
-		out = buf;
-		outlen = sizeof(buf);
+		io[0].buf = buf;
+		io[0].len = sizeof(buf);
 	}
-	rc = dmg_exec(argv, out, outlen, timeout_ms, err);
+	rc = run(argv, io, timeout_ms, err);
 	if (rc <= 0)
 		return rc;
-	/* The last non-empty line is what the tool said about the failure. */
-	p = out + strlen(out);
-	while (p > out && (p[-1] == '\n' || p[-1] == ' '))
-		*--p = '\0';
-	last = strrchr(out, '\n');
-	last = last ? last + 1 : out;
-	while (*last == ' ')
-		last++;
+	/* What the tool said about the failure: the last line of its standard
+	 * error, or of its standard output when it wrote no error. */
+	last = last_line(said);
+	if (!*last)
+		last = last_line(io[0].buf);
 	return dmg_error_set(err, -EIO, "%s failed (exit %d): %.300s", argv[0], rc,
 			     *last ? last : "no output");
 }

@@ -1,6 +1,6 @@
 /* Running a helper program (lvm2's tools, drbdmeta) without a shell:
- * argv as given, stdin from /dev/null, stdout+stderr captured, no other fd
- * of the daemon inherited, default signal mask, bounded time. */
+ * argv as given, stdin from /dev/null, stdout and stderr captured apart, no
+ * other fd of the daemon inherited, default signal mask, bounded time. */
 #ifndef DMG_EXEC_H
 #define DMG_EXEC_H
 
@@ -18,7 +18,9 @@
  * negative code if it could not run or was stopped after timeout_ms (it
  * returns within about timeout_ms + DMG_EXEC_TERM_MS + DMG_EXEC_KILL_MS even
  * if the child cannot be killed).  out, if not NULL, receives up to outlen-1
- * bytes of combined output. */
+ * bytes of its standard output: a report to parse, without the warnings
+ * lvm2 writes to standard error among it.  Standard error is read and
+ * dropped. */
 int dmg_exec(char *const argv[], char *out, size_t outlen, int timeout_ms,
 	     struct dmg_error *err);
 
@@ -29,7 +31,8 @@ int dmg_exec(char *const argv[], char *out, size_t outlen, int timeout_ms,
 int dmg_exec_reap(pid_t pid, int *status, int wait_ms, struct dmg_error *err);
 
 /* Like dmg_exec() but a non-zero exit is an error whose message carries the
- * program's last output line. */
+ * last line of the program's standard error (of its standard output if it
+ * wrote no error). */
 int dmg_exec_ok(char *const argv[], char *out, size_t outlen, int timeout_ms,
 		struct dmg_error *err);
 

@@ -165,28 +165,6 @@ dmg_lvm_parse_lvs(const char *line, struct dmg_lv *lv, struct dmg_error *err)
 
 #define NV(a) (sizeof(a) / sizeof((a)[0]))
 
-/* lvm2's tools write warnings among the report (dmg_exec gives stdout and
- * stderr as one).  One is certain while a session runs on a thin LV: its
- * table maps DRBD, and every lvs of the VG says "WARNING: Detected linear
- * segment type does not match expected type thin for VG/LV."  Such lines
- * are dropped, in place, before the report is read. */
-void
-dmg_lvm_drop_warnings(char *out)
-{
-	char *r = out, *w = out;
-
-	while (*r) {
-		size_t n = strcspn(r, "\n") + (r[strcspn(r, "\n")] == '\n');
-
-		if (strncmp(r + strspn(r, " \t"), "WARNING:", 8) != 0) {
-			memmove(w, r, n);
-			w += n;
-		}
-		r += n;
-	}
-	*w = '\0';
-}
-
 /* An untrusted name or path in an error line: bounded, and anything
  * unprintable shown as '?' so that the error stays one line. */
 static const char *
@@ -314,7 +292,6 @@ dmg_lvm_lookup(const char *path, struct dmg_lv *lv, struct dmg_error *err)
 	rc = dmg_exec_ok(argv, out, sizeof(out), LVM_TIMEOUT_MS, err);
 	if (rc < 0)
 		return dmg_error_prefix(err, "%s is not an LVM logical volume", path);
-	dmg_lvm_drop_warnings(out);
 	return dmg_lvm_parse_lvs(out, lv, err);
 }
 
@@ -332,7 +309,6 @@ dmg_lvm_by_devno(unsigned major, unsigned minor, struct dmg_lv *lv, struct dmg_e
 	rc = dmg_exec_ok(argv, out, sizeof(out), LVM_TIMEOUT_MS, err);
 	if (rc < 0)
 		return dmg_error_prefix(err, "asking LVM for the LV of device %u:%u", major, minor);
-	dmg_lvm_drop_warnings(out);
 	/* lvs prints nothing (and succeeds) when no LV matches */
 	if (strspn(out, " \t\n") == strlen(out))
 		return dmg_error_set(err, -ENODEV, "device %u:%u is not an LVM logical volume",
@@ -495,8 +471,6 @@ dmg_lvm_each_tagged(int (*fn)(const struct dmg_lv *lv, void *arg), void *arg,
 	if (!out)
 		return dmg_error_set(err, -ENOMEM, "out of memory");
 	rc = dmg_exec_ok(argv, out, 1u << 20, LVM_TIMEOUT_MS, err);
-	if (rc == 0)
-		dmg_lvm_drop_warnings(out);
 	for (line = rc < 0 ? NULL : strtok_r(out, "\n", &save); line && rc == 0;
 	     line = strtok_r(NULL, "\n", &save)) {
 		struct dmg_lv lv;

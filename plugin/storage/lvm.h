@@ -66,9 +66,6 @@ int dmg_lvm_check_path(const char *path, struct dmg_error *err);
  * data_percent`. */
 int dmg_lvm_parse_lvs(const char *line, struct dmg_lv *lv, struct dmg_error *err);
 
-/* Drops lvm2's "WARNING: ..." lines from a tool's output, in place. */
-void dmg_lvm_drop_warnings(char *out);
-
 /* Looks up an LV by path (/dev/vg/lv or /dev/mapper/...) or by "VG/LV";
  * either is checked as above first. */
 int dmg_lvm_lookup(const char *path, struct dmg_lv *lv, struct dmg_error *err);

@@ -27,12 +27,51 @@ test_exit_and_output(void)
 	char out[256];
 
 	CU_ASSERT_EQUAL(dmg_exec(ok, out, sizeof(out), 5000, &err), 3);
-	CU_ASSERT_STRING_EQUAL(out, "out\nerr\n");
+	CU_ASSERT_STRING_EQUAL(out, "out\n");
 	CU_ASSERT_EQUAL(dmg_exec_ok(ok, out, sizeof(out), 5000, &err), -EIO);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "exit 3): err"));
+	CU_ASSERT_STRING_EQUAL(out, "out\n");
 	/* an exec failure is an error, not an exit status */
 	CU_ASSERT_EQUAL(dmg_exec(missing, out, sizeof(out), 5000, &err), -ENOENT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cannot run /nonexistent/tool"));
+}
+
+/* Standard output is the report, standard error what the tool says about
+ * it: lvm2 writes its warnings to stderr among the report (in the lab, on
+ * every lvs of a VG while a session runs on a thin LV), and they must not
+ * reach the parser.  A failure's message is the last line of stderr, of
+ * stdout when the tool wrote no error. */
+static void
+test_stderr_apart(void)
+{
+	char *const warns[] = { "/bin/sh", "-c",
+		"echo '  vg0|a|4194304'; "
+		"echo '  WARNING: Detected linear segment type does not match expected type thin for vg0/t.' >&2; "
+		"echo '  vg0|b|4194304'", NULL };
+	char *const fails[] = { "/bin/sh", "-c",
+		"echo '  report'; echo '  WARNING: first' >&2; echo '  Volume group \"vg9\" not found' >&2; "
+		"echo >&2; exit 5", NULL };
+	char *const stdout_only[] = { "/bin/sh", "-c", "echo 'said here'; echo; exit 2", NULL };
+	char *const silent[] = { "/bin/sh", "-c", "exit 4", NULL };
+	/* more than a pipe holds on stderr, then stdout: both are read as they come */
+	char *const flood[] = { "/bin/sh", "-c",
+		"head -c 300000 /dev/zero | tr '\\0' x >&2; echo done; head -c 300000 /dev/zero >&2",
+		NULL };
+	struct dmg_error err = { 0 };
+	char out[256];
+
+	CU_ASSERT_EQUAL(dmg_exec_ok(warns, out, sizeof(out), 5000, &err), 0);
+	CU_ASSERT_STRING_EQUAL(out, "  vg0|a|4194304\n  vg0|b|4194304\n");
+	CU_ASSERT_EQUAL(dmg_exec_ok(fails, out, sizeof(out), 5000, &err), -EIO);
+	CU_ASSERT_STRING_EQUAL(err.msg, "/bin/sh failed (exit 5): Volume group \"vg9\" not found");
+	CU_ASSERT_EQUAL(dmg_exec_ok(fails, NULL, 0, 5000, &err), -EIO);
+	CU_ASSERT_STRING_EQUAL(err.msg, "/bin/sh failed (exit 5): Volume group \"vg9\" not found");
+	CU_ASSERT_EQUAL(dmg_exec_ok(stdout_only, NULL, 0, 5000, &err), -EIO);
+	CU_ASSERT_STRING_EQUAL(err.msg, "/bin/sh failed (exit 2): said here");
+	CU_ASSERT_EQUAL(dmg_exec_ok(silent, out, sizeof(out), 5000, &err), -EIO);
+	CU_ASSERT_STRING_EQUAL(err.msg, "/bin/sh failed (exit 4): no output");
+	CU_ASSERT_EQUAL(dmg_exec(flood, out, sizeof(out), 5000, &err), 0);
+	CU_ASSERT_STRING_EQUAL(out, "done\n");
 }
 
 /* 1 if pid is gone or dead (a zombie waiting for whoever reaps orphans). */
@@ -226,6 +265,7 @@ register_exec_tests(void)
 	CU_pSuite s = CU_add_suite("exec", NULL, NULL);
 
 	CU_add_test(s, "exit status, output, exec failure", test_exit_and_output);
+	CU_add_test(s, "standard error apart from the report", test_stderr_apart);
 	CU_add_test(s, "timeout: SIGTERM ignored, group killed in bound", test_timeout_term_ignored);
 	CU_add_test(s, "timeout: SIGTERM honoured, output closed early", test_timeout_term_honoured);
 	CU_add_test(s, "unkillable child: bounded wait, reaped later", test_reap_bounded);

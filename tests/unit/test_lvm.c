@@ -332,16 +332,6 @@ test_resolve(void)
 	CU_ASSERT_STRING_EQUAL(err.msg, "device 7:0 is not an LVM logical volume");
 	answer(0, "  \n");
 	CU_ASSERT_EQUAL(dmg_lvm_by_devno(7, 0, &lv, &err), -ENODEV);
-	/* lvs of a VG where a session runs on a thin LV (its table maps DRBD):
-	 * lvm2 2.03.16 warns among the report, in the lab */
-	answer(0, "  WARNING: Detected linear segment type does not match expected type thin for vg0/multi2a.\n"
-		  "  vg0|multi1c|4194304|4194304|0||linear||\n");
-	CU_ASSERT_EQUAL(dmg_lvm_by_devno(253, 1, &lv, &err), 0);
-	CU_ASSERT_STRING_EQUAL(lv.lv, "multi1c");
-	CU_ASSERT_EQUAL(dmg_lvm_lookup("vg0/multi1c", &lv, &err), 0);
-	CU_ASSERT_STRING_EQUAL(lv.lv, "multi1c");
-	answer(0, "  WARNING: Detected linear segment type does not match expected type thin for vg0/multi2a.\n");
-	CU_ASSERT_EQUAL(dmg_lvm_by_devno(253, 1, &lv, &err), -ENODEV);
 	answer(0, "  vg0|a|4194304|4194304|0||linear||\n  vg1|b|4194304|4194304|0||linear||\n");
 	CU_ASSERT_EQUAL(dmg_lvm_by_devno(253, 1, &lv, &err), -EINVAL);
 	answer(0, "  garbage\n");
