@@ -123,11 +123,17 @@ slow_memcopy() {   # slow_memcopy HOST: shape the migration stream leaving HOST
 		tc class add dev $LAB_LINK_DEV parent 1: classid 1:20 htb rate 256kbit ceil 256kbit &&
 		tc filter add dev $LAB_LINK_DEV parent 1: protocol ip prio 1 u32 match ip dport $LAB_MIG_PORT_MIN $LAB_PORT_MASK flowid 1:20"
 }
+# DRBD's two connections (data and meta) share the slow class; fq_codel keeps each its
+# own queue, short, as a sane link does.  Under one long FIFO (htb's default) the data
+# connection queued seconds ahead of the meta one's pings: "PingAck did not arrive in
+# time", DRBD reconnected and resynced, once just as the window opened, which failed the
+# migration in stop 28's CI run.
 slow_drbd() {   # slow_drbd HOST KBIT: DRBD's traffic leaving HOST held to KBIT kbit/s
 	local r=${2}kbit
 	on "$1" sh -c "tc qdisc add dev $LAB_LINK_DEV root handle 1: htb default 10 &&
 		tc class add dev $LAB_LINK_DEV parent 1: classid 1:10 htb rate 1000mbit &&
 		tc class add dev $LAB_LINK_DEV parent 1: classid 1:20 htb rate $r ceil $r &&
+		tc qdisc add dev $LAB_LINK_DEV parent 1:20 fq_codel &&
 		tc filter add dev $LAB_LINK_DEV parent 1: protocol ip prio 1 u32 match ip dport $LAB_DRBD_PORT_MIN $LAB_PORT_MASK flowid 1:20 &&
 		tc filter add dev $LAB_LINK_DEV parent 1: protocol ip prio 1 u32 match ip sport $LAB_DRBD_PORT_MIN $LAB_PORT_MASK flowid 1:20"
 	log "DRBD traffic leaving $1 held to $2 kbit/s"
