@@ -411,9 +411,14 @@ restart_guest() {
 }
 # swap_guest HOST BOOTSECTOR: the guest on HOST stopped and started again running
 # another record writer (on a fresh ring, as restart_guest).
+# swap_guest HOST BOOT_SECTOR: the guest stopped, started again from BOOT_SECTOR.  The
+# sectors after the ring are zeroed too: sync-flood's copies there carry the seqs of a
+# guest that is gone, and a new one (counting from 1 again) stays below them for a
+# while, so reccheck --spread took them for copies of records its ring lacks.
 swap_guest() {
 	on "$1" virsh destroy "$DOM"
 	on "$1" dd if="$2" of="/dev/$VG/$LV" bs=512 count=1 oflag=direct conv=notrunc status=none
+	on "$1" dd if=/dev/zero of="/dev/$VG/$LV" bs=512 seek=4097 count="$SPREAD" oflag=direct status=none
 	boot_guest "$1"
 }
 boot_guest() {   # boot_guest HOST: the stopped guest's ring zeroed, started again on HOST
